@@ -1,0 +1,371 @@
+//! Actors: what they are, what they get when they run, and the loop that feeds their handlers.
+//!
+//! An [`Actor`] declares its inboxes and outboxes as types and runs as one tokio task. Most actors
+//! do not write their own loop: they call [`Context::serve`] with a handler per event, which
+//! receives events, runs up to the actor's [`Concurrency`] handlers at once, and turns a handler's
+//! `Err` or panic into an error event on the actor's error outbox, after which the actor goes on
+//! with the next event.
+//!
+//! Sources (actors without inboxes) run until [`Context::stopped`] resolves. Everything else runs
+//! until its inboxes close, which happens once every actor feeding them has finished: that is how
+//! a graceful stop drains the graph from the sources down.
+
+use std::any::Any;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::error::EventError;
+use crate::event::Event;
+use crate::payload::{AnyPayload, ErrorEvent, Payload};
+use crate::port::{ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
+
+/// A unit of work in a topology.
+///
+/// Implement it by hand for full control, or let `#[actor]` generate it. A hand-written
+/// pass-through actor:
+///
+/// ```
+/// use compysition::prelude::*;
+///
+/// struct Upper;
+///
+/// impl Actor for Upper {
+///     type Inboxes = Inbox<String>;
+///     type Outboxes = Outbox<String>;
+///
+///     async fn run(self, ctx: Context, inbox: Inbox<String>, outbox: Outbox<String>) {
+///         ctx.serve(inbox, |event| async {
+///             outbox.send(event.map(|s| s.to_uppercase())).await;
+///             Ok(())
+///         })
+///         .await
+///     }
+/// }
+/// ```
+pub trait Actor: Send + Sized + 'static {
+    /// The inboxes `run` receives: `()`, one [`Inbox<T>`], or a struct of named inboxes.
+    type Inboxes: InboxSet;
+    /// The outboxes `run` receives: `()`, one [`Outbox<T>`], or a struct of named outboxes.
+    type Outboxes: OutboxSet;
+    /// Whether the actor has an error inbox (the target of `!->`); such actors also implement
+    /// [`TakesErrors`] and find the inbox with [`Context::take_error_inbox`].
+    const ERROR_INBOX: bool = false;
+
+    /// Runs the actor. Return when the inboxes are closed (or, for a source, once
+    /// [`Context::stopped`] resolved and everything already produced is sent).
+    fn run(
+        self,
+        ctx: Context,
+        inboxes: Self::Inboxes,
+        outboxes: Self::Outboxes,
+    ) -> impl Future<Output = ()> + Send;
+}
+
+/// Marks actors with an error inbox, so that `connect_error_queue` (and `!->`) can target them.
+#[diagnostic::on_unimplemented(
+    message = "actor `{Self}` has no error inbox",
+    label = "errors cannot be routed to `{Self}`",
+    note = "route errors to an actor that takes them (an HTTP server, a logger), or give this actor an error inbox"
+)]
+pub trait TakesErrors: Actor {}
+
+/// How many events one actor handles at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Concurrency {
+    /// One at a time, in the order they arrived.
+    Ordered,
+    /// Up to this many at once; answers may overtake each other.
+    Limit(NonZeroUsize),
+}
+
+impl Concurrency {
+    /// The default: up to 64 events at once per inbox.
+    pub const DEFAULT: Concurrency = Concurrency::Limit(match NonZeroUsize::new(64) {
+        Some(n) => n,
+        None => unreachable!(),
+    });
+
+    /// Up to `n` at once (`0` is taken as one, ordered).
+    pub fn limit(n: usize) -> Self {
+        match NonZeroUsize::new(n) {
+            Some(n) if n.get() > 1 => Concurrency::Limit(n),
+            _ => Concurrency::Ordered,
+        }
+    }
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency::DEFAULT
+    }
+}
+
+/// What a running actor knows about its place in the topology.
+pub struct Context {
+    name: Arc<str>,
+    errors: Arc<ErrorOutbox>,
+    error_inbox: Option<Inbox<AnyPayload>>,
+    stop: watch::Receiver<bool>,
+    concurrency: Concurrency,
+}
+
+impl Context {
+    pub(crate) fn new(
+        name: Arc<str>,
+        errors: Arc<ErrorOutbox>,
+        error_inbox: Option<Inbox<AnyPayload>>,
+        stop: watch::Receiver<bool>,
+        concurrency: Concurrency,
+    ) -> Self {
+        Context {
+            name,
+            errors,
+            error_inbox,
+            stop,
+            concurrency,
+        }
+    }
+
+    /// A context for running an actor outside a topology (in a unit test of the actor, say):
+    /// errors go to `errors`, and the stop signal comes from the returned sender.
+    pub fn detached(name: &str, errors: Outbox<AnyPayload>) -> (Self, watch::Sender<bool>) {
+        let (stop_tx, stop) = watch::channel(false);
+        let name: Arc<str> = Arc::from(name);
+        let errors = Arc::new(ErrorOutbox::new(Arc::clone(&name), errors));
+        (
+            Context::new(name, errors, None, stop, Concurrency::DEFAULT),
+            stop_tx,
+        )
+    }
+
+    /// The actor's name in the topology.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// How many events the actor handles at once.
+    pub fn concurrency(&self) -> Concurrency {
+        self.concurrency
+    }
+
+    /// Resolves when the topology asks sources to stop producing.
+    pub async fn stopped(&self) {
+        let mut stop = self.stop.clone();
+        // An error means the topology is gone: that is a stop too.
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    }
+
+    /// Whether the topology is stopping.
+    pub fn is_stopping(&self) -> bool {
+        *self.stop.borrow()
+    }
+
+    /// The error inbox, for actors that declared one (`ERROR_INBOX = true`). Taken once.
+    pub fn take_error_inbox(&mut self) -> Option<Inbox<AnyPayload>> {
+        self.error_inbox.take()
+    }
+
+    /// Sends a failed event to this actor's error outbox.
+    pub async fn send_error(&self, event: ErrorEvent) {
+        self.errors.send(event).await;
+    }
+
+    /// Attaches `error` to `event` and sends it to this actor's error outbox.
+    pub async fn fail<T: Payload>(&self, event: Event<T>, error: EventError) {
+        self.errors.send(event.into_error_event(error)).await;
+    }
+
+    /// Receives events from `inbox` and runs `handler` on each, until the inbox closes and every
+    /// started handler has finished.
+    ///
+    /// Up to [`Context::concurrency`] handlers run at once. A handler that returns `Err` or
+    /// panics sends the event's envelope with the error to the error outbox (a panic becomes a
+    /// `500`); the loop goes on with the next event.
+    pub async fn serve<T, H, F>(&self, mut inbox: Inbox<T>, handler: H)
+    where
+        T: Send,
+        H: Fn(Event<T>) -> F,
+        F: Future<Output = Result<(), EventError>> + Send,
+    {
+        let run_one = |event: Event<T>| {
+            let envelope = event.envelope_only();
+            let span = tracing::info_span!("event", meta_id = %envelope.meta_id());
+            // The handler is called inside the guarded future, so a panic while it builds its
+            // future is caught as well as one while it runs.
+            let work = AssertUnwindSafe(async { handler(event).await }).catch_unwind();
+            async move {
+                let failure = match work.await {
+                    Ok(Ok(())) => return,
+                    Ok(Err(error)) => error,
+                    Err(panic) => {
+                        let message = panic_message(panic.as_ref());
+                        tracing::error!(actor = %self.name, meta_id = %envelope.meta_id(), panic = %message, "handler panicked");
+                        EventError::internal(format!("actor `{}` panicked: {message}", self.name))
+                    }
+                };
+                tracing::debug!(actor = %self.name, meta_id = %envelope.meta_id(), error = %failure, "handler failed");
+                let mut failed = envelope.with_data(AnyPayload::none());
+                failed.set_error(failure);
+                self.errors.send(failed).await;
+            }
+            .instrument(span)
+        };
+
+        match self.concurrency {
+            Concurrency::Ordered => {
+                while let Some(event) = inbox.recv().await {
+                    run_one(event).await;
+                }
+            }
+            Concurrency::Limit(limit) => {
+                let limit = limit.get();
+                let mut running = FuturesUnordered::new();
+                let mut open = true;
+                std::future::poll_fn(|cx| {
+                    // Finish what can finish first: it frees room for new events.
+                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                    while open && running.len() < limit {
+                        match inbox.poll_recv(cx) {
+                            Poll::Ready(Some(event)) => {
+                                let mut work = Box::pin(run_one(event));
+                                // Most handlers finish on their first poll; those never enter
+                                // the set of running handlers.
+                                if work.as_mut().poll(cx).is_pending() {
+                                    running.push(work);
+                                }
+                            }
+                            Poll::Ready(None) => open = false,
+                            Poll::Pending => break,
+                        }
+                    }
+                    // Handlers pushed above are polled by the set from now on.
+                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
+                    if !open && running.is_empty() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending
+                    }
+                })
+                .await
+            }
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-text payload".to_string()
+    }
+}
+
+/// Options every actor takes, whatever its kind.
+pub trait ActorExt: Actor {
+    /// Handle up to `n` events at once (`1` means ordered).
+    fn with_concurrency(self, n: usize) -> Configured<Self> {
+        Configured {
+            actor: self,
+            concurrency: Concurrency::limit(n),
+        }
+    }
+
+    /// Handle one event at a time, in arrival order.
+    fn ordered(self) -> Configured<Self> {
+        Configured {
+            actor: self,
+            concurrency: Concurrency::Ordered,
+        }
+    }
+}
+
+impl<A: Actor> ActorExt for A {}
+
+/// An actor with options set by [`ActorExt`].
+pub struct Configured<A> {
+    actor: A,
+    concurrency: Concurrency,
+}
+
+impl<A: Actor> Actor for Configured<A> {
+    type Inboxes = A::Inboxes;
+    type Outboxes = A::Outboxes;
+    const ERROR_INBOX: bool = A::ERROR_INBOX;
+
+    fn run(
+        self,
+        mut ctx: Context,
+        inboxes: Self::Inboxes,
+        outboxes: Self::Outboxes,
+    ) -> impl Future<Output = ()> + Send {
+        ctx.concurrency = self.concurrency;
+        self.actor.run(ctx, inboxes, outboxes)
+    }
+}
+
+impl<A: TakesErrors> TakesErrors for Configured<A> {}
+
+/// An actor made from an async function taking one event and returning one.
+///
+/// ```
+/// use compysition::prelude::*;
+///
+/// let shout = from_fn(|event: Event<String>| async move {
+///     Ok(event.map(|s| s.to_uppercase()))
+/// });
+/// # let _ = shout;
+/// ```
+pub fn from_fn<In, Out, F, Fut>(handler: F) -> FromFn<F, In, Out>
+where
+    In: Payload,
+    Out: Payload,
+    F: Fn(Event<In>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Event<Out>, EventError>> + Send,
+{
+    FromFn {
+        handler,
+        _types: std::marker::PhantomData,
+    }
+}
+
+/// The actor [`from_fn`] makes.
+pub struct FromFn<F, In, Out> {
+    handler: F,
+    _types: std::marker::PhantomData<fn(In) -> Out>,
+}
+
+impl<In, Out, F, Fut> Actor for FromFn<F, In, Out>
+where
+    In: Payload,
+    Out: Payload,
+    F: Fn(Event<In>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Event<Out>, EventError>> + Send,
+{
+    type Inboxes = Inbox<In>;
+    type Outboxes = Outbox<Out>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<In>, outbox: Outbox<Out>) {
+        let handler = &self.handler;
+        let outbox = &outbox;
+        ctx.serve(inbox, |event| async move {
+            outbox.send(handler(event).await?).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// A boxed future, for actors that need to name one.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;

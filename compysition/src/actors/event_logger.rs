@@ -1,0 +1,91 @@
+//! `EventLogger`: logs every event passing through, and every error routed to it.
+
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use tracing::Level;
+
+use crate::actor::{Actor, Context, TakesErrors};
+use crate::event::Event;
+use crate::payload::Payload;
+use crate::port::{Inbox, Outbox};
+
+/// Logs each event (id, `meta_id`, service, payload) through `tracing` and passes it on
+/// unchanged. Errors routed to it (`x !-> logger`) are logged at `WARN` and end there.
+pub struct EventLogger<T> {
+    level: Level,
+    _payload: PhantomData<fn(T)>,
+}
+
+impl<T> EventLogger<T> {
+    /// Logs at `INFO`.
+    pub fn new() -> Self {
+        EventLogger {
+            level: Level::INFO,
+            _payload: PhantomData,
+        }
+    }
+
+    /// Logs at `level`.
+    pub fn level(mut self, level: Level) -> Self {
+        self.level = level;
+        self
+    }
+}
+
+impl<T> Default for EventLogger<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn log<T: Debug>(level: Level, event: &Event<T>) {
+    // `tracing` macros need the level as a constant.
+    macro_rules! at {
+        ($level:expr) => {
+            tracing::event!($level, event = %event.id(), meta_id = %event.meta_id(), service = event.service().unwrap_or(""), data = ?event.data, "event")
+        };
+    }
+    match level {
+        Level::ERROR => at!(Level::ERROR),
+        Level::WARN => at!(Level::WARN),
+        Level::INFO => at!(Level::INFO),
+        Level::DEBUG => at!(Level::DEBUG),
+        Level::TRACE => at!(Level::TRACE),
+    }
+}
+
+impl<T: Payload + Debug> Actor for EventLogger<T> {
+    type Inboxes = Inbox<T>;
+    type Outboxes = Outbox<T>;
+    const ERROR_INBOX: bool = true;
+
+    async fn run(self, mut ctx: Context, inbox: Inbox<T>, outbox: Outbox<T>) {
+        let errors = ctx.take_error_inbox();
+        let level = self.level;
+        let outbox = &outbox;
+        let log_errors = async {
+            if let Some(mut errors) = errors {
+                while let Some(event) = errors.recv().await {
+                    if let Some(error) = event.error() {
+                        tracing::warn!(
+                            meta_id = %event.meta_id(),
+                            from = error.actor().unwrap_or("?"),
+                            status = error.status().as_u16(),
+                            error = %error.message(),
+                            "event failed"
+                        );
+                    }
+                }
+            }
+        };
+        let log_events = ctx.serve(inbox, |event| async move {
+            log(level, &event);
+            outbox.send(event).await;
+            Ok(())
+        });
+        tokio::join!(log_errors, log_events);
+    }
+}
+
+impl<T: Payload + Debug> TakesErrors for EventLogger<T> {}

@@ -1,0 +1,15 @@
+//! The built-in actors, grouped as in the Python project.
+//!
+//! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
+
+mod data;
+mod event_generator;
+mod event_logger;
+mod null;
+mod stdout;
+
+pub use data::Data;
+pub use event_generator::{CronSchedule, EventGenerator, ParseCronError};
+pub use event_logger::EventLogger;
+pub use null::Null;
+pub use stdout::Stdout;
