@@ -1,4 +1,4 @@
-//! The one-way example of the Python README, (the `topology!` version comes with the DSL):
+//! The one-way example of the Python README:
 //! an event generator emits `test` every second, copied to two `Stdout` actors.
 //!
 //! ```text
