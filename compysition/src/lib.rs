@@ -20,6 +20,8 @@ pub mod actors;
 mod director;
 mod error;
 mod event;
+#[cfg(feature = "http")]
+pub mod http;
 mod id;
 pub mod logging;
 mod payload;
