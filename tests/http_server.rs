@@ -496,3 +496,92 @@ async fn stopping_lets_requests_in_flight_finish_and_refuses_new_ones() {
         .expect("stop task")
         .expect("the topology stops cleanly");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_xml_body_comes_back_as_xml_or_as_json_when_asked() {
+    let served = echo(server());
+    let order = r#"<order id="42"><item>widget</item><quantity>3</quantity></order>"#;
+    let xml = [("content-type", "application/xml")];
+    let reply = send(served.addr, Method::POST, "/echo", &xml, order).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/xml"));
+    assert_eq!(reply.text(), order);
+
+    let xml_in_json_out = [
+        ("content-type", "application/xml"),
+        ("accept", "application/json"),
+    ];
+    let reply = send(served.addr, Method::POST, "/echo", &xml_in_json_out, order).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+    assert_eq!(
+        reply.json(),
+        json!({"order": {"@id": "42", "item": "widget", "quantity": "3"}})
+    );
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_comes_back_as_xml_when_asked() {
+    let served = echo(server());
+    let reply = send(
+        served.addr,
+        Method::POST,
+        "/echo",
+        &[("content-type", "application/json"), ("accept", "text/xml")],
+        r#"{"order": {"@id": "42", "item": "widget"}}"#,
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/xml; charset=utf-8")
+    );
+    assert_eq!(
+        reply.text(),
+        r#"<order id="42"><item>widget</item></order>"#
+    );
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_xml_is_400_in_xml() {
+    let served = echo(server());
+    let reply = send(
+        served.addr,
+        Method::POST,
+        "/echo",
+        &[("content-type", "application/xml")],
+        "<order>\n  <item>widget</order>",
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.header("content-type"), Some("application/xml"));
+    assert!(
+        reply.text().starts_with("<errors><error><message>"),
+        "{}",
+        reply.text()
+    );
+    assert!(reply.text().contains("line 2"), "{}", reply.text());
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn xml_with_an_external_entity_is_refused() {
+    let served = echo(server());
+    let reply = send(
+        served.addr,
+        Method::POST,
+        "/echo",
+        &[("content-type", "application/xml")],
+        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#,
+    )
+    .await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("entit"), "{}", reply.text());
+    let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+    if !hostname.trim().is_empty() {
+        assert!(!reply.text().contains(hostname.trim()), "{}", reply.text());
+    }
+    served.stop().await;
+}

@@ -28,6 +28,8 @@ mod payload;
 mod port;
 mod timestamp;
 mod topology;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
@@ -47,9 +49,13 @@ pub use port::{
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
+#[cfg(feature = "xml")]
+pub use xml::Xml;
 
 /// The names most programs need.
 pub mod prelude {
+    #[cfg(feature = "xml")]
+    pub use crate::Xml;
     pub use crate::{
         from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
         Inbox, Json, Outbox, TakesErrors, Topology,

@@ -2,14 +2,16 @@
 //!
 //! One server serves requests of several content types, but an outbox carries one payload type.
 //! `Body` is that type: the request's `Content-Type` picks the variant, and edge conversions
-//! ([`Convert`]) turn it into the `Json`, `String` or `Bytes` an actor downstream takes (a body
-//! that does not convert is a `400` on that actor's error outbox). On the way back any of those
-//! payloads converts into a `Body`, so a flow can answer with whatever its last actor emits.
+//! ([`Convert`]) turn it into the `Xml`, `Json`, `String` or `Bytes` an actor downstream takes (a
+//! body that does not convert is a `400` on that actor's error outbox; XML and JSON convert into
+//! each other by the xmltodict convention). On the way back any of those payloads converts into
+//! a `Body`, so a flow can answer with whatever its last actor emits.
 
 use std::fmt;
 
 use crate::error::EventError;
 use crate::payload::{Bytes, Convert, Json};
+use crate::xml::Xml;
 
 /// An HTTP request or response payload, typed by its content.
 ///
@@ -25,6 +27,8 @@ use crate::payload::{Bytes, Convert, Json};
 pub enum Body {
     /// No body (a `GET`, or an answer without content).
     Empty,
+    /// `application/xml`, `text/xml` and `+xml` types.
+    Xml(Xml),
     /// `application/json` and `+json` types.
     Json(Json),
     /// `text/plain`.
@@ -40,7 +44,7 @@ impl Body {
             Body::Empty => true,
             Body::Text(text) => text.is_empty(),
             Body::Bytes(bytes) => bytes.is_empty(),
-            Body::Json(_) => false,
+            Body::Json(_) | Body::Xml(_) => false,
         }
     }
 
@@ -48,6 +52,7 @@ impl Body {
     pub fn kind(&self) -> &'static str {
         match self {
             Body::Empty => "empty",
+            Body::Xml(_) => "XML",
             Body::Json(_) => "JSON",
             Body::Text(_) => "text",
             Body::Bytes(_) => "bytes",
@@ -58,6 +63,7 @@ impl Body {
     pub fn to_bytes(&self) -> Bytes {
         match self {
             Body::Empty => Bytes::new(),
+            Body::Xml(xml) => xml.to_bytes(),
             Body::Json(json) => json.to_bytes(),
             Body::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
             Body::Bytes(bytes) => bytes.clone(),
@@ -69,9 +75,22 @@ impl fmt::Debug for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Body::Empty => f.write_str("Empty"),
+            Body::Xml(xml) => f.debug_tuple("Xml").field(&xml.as_str()).finish(),
             Body::Json(json) => f.debug_tuple("Json").field(json).finish(),
             Body::Text(text) => f.debug_tuple("Text").field(text).finish(),
             Body::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl Convert<Xml> for Body {
+    fn convert(self) -> Result<Xml, EventError> {
+        match self {
+            Body::Xml(xml) => Ok(xml),
+            Body::Json(json) => json.convert(),
+            Body::Text(text) => text.convert(),
+            Body::Bytes(bytes) => Xml::from_bytes(bytes),
+            Body::Empty => Err(EventError::malformed("expected an XML body, got none")),
         }
     }
 }
@@ -80,6 +99,7 @@ impl Convert<Json> for Body {
     fn convert(self) -> Result<Json, EventError> {
         match self {
             Body::Json(json) => Ok(json),
+            Body::Xml(xml) => xml.convert(),
             Body::Text(text) => Json::parse(text.as_bytes()),
             Body::Bytes(bytes) => Json::parse(&bytes),
             Body::Empty => Err(EventError::malformed("expected a JSON body, got none")),
@@ -92,6 +112,7 @@ impl Convert<String> for Body {
         match self {
             Body::Text(text) => Ok(text),
             Body::Empty => Ok(String::new()),
+            Body::Xml(xml) => xml.convert(),
             Body::Json(json) => json.convert(),
             Body::Bytes(bytes) => bytes.convert(),
         }
@@ -105,6 +126,12 @@ impl Convert<Bytes> for Body {
             Body::Text(text) => Bytes::from(text),
             other => other.to_bytes(),
         })
+    }
+}
+
+impl Convert<Body> for Xml {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Xml(self))
     }
 }
 
@@ -129,6 +156,12 @@ impl Convert<Body> for Bytes {
 impl Convert<Body> for () {
     fn convert(self) -> Result<Body, EventError> {
         Ok(Body::Empty)
+    }
+}
+
+impl From<Xml> for Body {
+    fn from(xml: Xml) -> Self {
+        Body::Xml(xml)
     }
 }
 
@@ -163,6 +196,22 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_a_400() {
         let error = Convert::<Json>::convert(Body::Text("<order/>".into())).expect_err("not JSON");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn json_and_xml_bodies_convert_into_each_other() {
+        let xml: Xml = Body::Json(Json::new(serde_json::json!({"order": {"@id": "42"}})))
+            .convert()
+            .expect("JSON with an XML form");
+        assert_eq!(xml.as_str(), r#"<order id="42"/>"#);
+        let json: Json = Body::Xml(xml).convert().expect("XML is JSON");
+        assert_eq!(json["order"]["@id"], "42");
+    }
+
+    #[test]
+    fn malformed_xml_text_is_a_400() {
+        let error = Convert::<Xml>::convert(Body::Text("<order>".into())).expect_err("malformed");
         assert_eq!(error.status().as_u16(), 400);
     }
 

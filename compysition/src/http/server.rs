@@ -36,6 +36,7 @@ use crate::error::{Error, ErrorKind, EventError};
 use crate::event::{Event, HttpContext};
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
+use crate::xml::Xml;
 
 use super::body::Body;
 use super::negotiation::{self, error_body, request_kind, Accept, Format, MediaKind};
@@ -127,7 +128,7 @@ impl HttpOutboxes for Outbox<Body> {
 ///
 /// - **Requests**: `/<service>` (`GET` and `POST`) sets the event's `service`; [`Route`]s add
 ///   path patterns whose variables become attributes. `Content-Type` picks the payload
-///   ([`Body`]): JSON, text, bytes (and XML). An `X-Request-ID` header becomes the `meta_id`.
+///   ([`Body`]): XML, JSON, text or bytes. An `X-Request-ID` header becomes the `meta_id`.
 ///   The request's method, path, query and headers are in [`Event::http`];
 ///   credentials in them are marked sensitive, so they never show in a printed event.
 /// - **Answers**: an event on the inbox answers the request it came from (status from
@@ -692,10 +693,7 @@ fn parse_body(kind: Option<MediaKind>, bytes: Bytes) -> Result<Body, EventError>
     }
     match kind {
         Some(MediaKind::Json) => Json::parse(&bytes).map(Body::Json),
-        Some(MediaKind::Xml) => Err(EventError::new(
-            ErrorKind::UnsupportedMediaType,
-            "XML bodies are not supported yet",
-        )),
+        Some(MediaKind::Xml) => Xml::from_bytes(bytes).map(Body::Xml),
         Some(MediaKind::Text) => match String::from_utf8(bytes.into()) {
             Ok(text) => Ok(Body::Text(text)),
             Err(error) => Err(EventError::malformed(format!(
@@ -740,10 +738,22 @@ fn respond(event: Event<Body>, answering: &Answering) -> Response<Full<Bytes>> {
 fn negotiate(body: Body, accept: &Accept) -> (Option<HeaderValue>, Bytes) {
     match body {
         Body::Empty => (None, Bytes::new()),
-        Body::Json(json) => {
-            let _ = accept.choose(Format::Json);
-            (Some(negotiation::JSON), json.to_bytes())
-        }
+        Body::Json(json) => match accept.choose(Format::Json) {
+            Format::Xml => match Xml::from_json(&json) {
+                Ok(xml) => (Some(accept.xml_content_type()), xml.into_bytes()),
+                Err(error) => {
+                    // JSON without an XML form (a key that is no XML name, ...): the client
+                    // still gets the answer, in the format it has.
+                    tracing::debug!(%error, "answer has no XML form; sent as JSON");
+                    (Some(negotiation::JSON), json.to_bytes())
+                }
+            },
+            Format::Json => (Some(negotiation::JSON), json.to_bytes()),
+        },
+        Body::Xml(xml) => match accept.choose(Format::Xml) {
+            Format::Json => (Some(negotiation::JSON), xml.to_json().to_bytes()),
+            Format::Xml => (Some(accept.xml_content_type()), xml.into_bytes()),
+        },
         Body::Text(text) => (Some(negotiation::TEXT), Bytes::from(text)),
         Body::Bytes(bytes) => (Some(negotiation::OCTETS), bytes),
     }
