@@ -26,6 +26,7 @@ mod payload;
 mod port;
 mod timestamp;
 mod topology;
+pub mod wiring;
 
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
@@ -41,15 +42,17 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
 
+pub use compysition_macros::{actor, topology};
+
 /// The names most programs need.
 pub mod prelude {
     pub use crate::{
-        from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
-        Inbox, Json, Outbox, TakesErrors, Topology,
+        actor, from_fn, topology, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent,
+        Event, EventError, Inbox, Json, Outbox, TakesErrors, Topology,
     };
 }
