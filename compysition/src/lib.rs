@@ -28,6 +28,7 @@ mod payload;
 mod port;
 mod timestamp;
 mod topology;
+pub mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
 
@@ -45,19 +46,21 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
 #[cfg(feature = "xml")]
 pub use xml::Xml;
 
+pub use compysition_macros::{actor, topology};
+
 /// The names most programs need.
 pub mod prelude {
     #[cfg(feature = "xml")]
     pub use crate::Xml;
     pub use crate::{
-        from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
-        Inbox, Json, Outbox, TakesErrors, Topology,
+        actor, from_fn, topology, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent,
+        Event, EventError, Inbox, Json, Outbox, TakesErrors, Topology,
     };
 }

@@ -36,6 +36,7 @@ use crate::error::{Error, ErrorKind, EventError};
 use crate::event::{Event, HttpContext};
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
+use crate::wiring::AnswersRequests;
 use crate::xml::Xml;
 
 use super::body::Body;
@@ -286,6 +287,9 @@ impl<O: HttpOutboxes> Actor for HttpServer<O> {
 }
 
 impl<O: HttpOutboxes> TakesErrors for HttpServer<O> {}
+
+/// Every request it emits must come back to it: `topology!` checks the path back exists.
+impl<O: HttpOutboxes> AnswersRequests for HttpServer<O> {}
 
 /// What every connection of one server shares.
 struct Shared<O> {
