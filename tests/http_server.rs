@@ -585,3 +585,74 @@ async fn xml_with_an_external_entity_is_refused() {
     }
     served.stop().await;
 }
+
+/// A server with two outboxes: `orders` (the default) and `reports`.
+struct OrderOutboxes {
+    orders: Outbox<Body>,
+    reports: Outbox<Body>,
+}
+
+impl compysition::OutboxSet for OrderOutboxes {
+    type Refs = (compysition::OutPort<Body>, compysition::OutPort<Body>);
+    fn specs() -> Vec<compysition::PortSpec> {
+        vec![
+            compysition::PortSpec::outbox::<Body>("orders"),
+            compysition::PortSpec::outbox::<Body>("reports"),
+        ]
+    }
+    fn refs(actor: &compysition::ActorRef) -> Self::Refs {
+        (
+            compysition::OutPort::new(actor.clone(), Some("orders")),
+            compysition::OutPort::new(actor.clone(), Some("reports")),
+        )
+    }
+    fn assemble(ports: &mut compysition::PortBundle) -> Result<Self, compysition::PortMismatch> {
+        Ok(OrderOutboxes {
+            orders: ports.outbox()?,
+            reports: ports.outbox()?,
+        })
+    }
+}
+
+impl compysition::http::HttpOutboxes for OrderOutboxes {
+    fn outbox(&self, name: Option<&str>) -> Option<&Outbox<Body>> {
+        match name {
+            None | Some("orders") => Some(&self.orders),
+            Some("reports") => Some(&self.reports),
+            Some(_) => None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_picks_the_outbox_its_requests_leave_by() {
+    let server = server()
+        .route(
+            Route::new("/reports/{year}")
+                .methods([Method::GET])
+                .outbox("reports"),
+        )
+        .with_outboxes::<OrderOutboxes>();
+    let addr = server.local_addr().expect("bound");
+    let mut director = Director::new();
+    let wsgi = director.register_actor("wsgi", server);
+    let answer = |text: &'static str| {
+        from_fn(move |event: Event<Body>| async move {
+            let year = event.attribute("year").unwrap_or("-").to_string();
+            Ok(event.with_data(Body::Text(format!("{text} {year}"))))
+        })
+    };
+    let orders = director.register_actor("orders", answer("order"));
+    let reports = director.register_actor("reports", answer("report"));
+    let (orders_out, reports_out) = wsgi.outboxes();
+    director.connect_queue(orders_out, &orders);
+    director.connect_queue(reports_out, &reports);
+    director.connect_queue(&orders, &wsgi);
+    director.connect_queue(&reports, &wsgi);
+    let running = Topology::new(director).start().expect("starts");
+    let reply = send(addr, Method::GET, "/reports/2026", &[], "").await;
+    assert_eq!(reply.text(), "report 2026");
+    let reply = send(addr, Method::GET, "/orders", &[], "").await;
+    assert_eq!(reply.text(), "order -");
+    running.stop().await.expect("stops");
+}
