@@ -11,7 +11,7 @@ use compysition::http::{Body, HttpServer, HttpStats, Route};
 use compysition::prelude::*;
 use compysition::{ActorHandle, RunningTopology};
 use http::Method;
-use http_client::{post_json, send, Client};
+use http_client::{get, post, post_json, send, Client};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -101,11 +101,10 @@ async fn a_json_body_comes_back_as_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_body_comes_back_as_text() {
     let served = echo(server());
-    let reply = send(
+    let reply = post(
         served.addr,
-        Method::POST,
         "/echo",
-        &[("content-type", "text/plain; charset=utf-8")],
+        "text/plain; charset=utf-8",
         "hello, flow",
     )
     .await;
@@ -121,7 +120,7 @@ async fn a_text_body_comes_back_as_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_route_sets_the_service_and_keeps_the_query() {
     let served = describe(server());
-    let reply = send(served.addr, Method::GET, "/orders?since=2026", &[], "").await;
+    let reply = get(served.addr, "/orders?since=2026", &[]).await;
     assert_eq!(reply.status, 200);
     let description = reply.json();
     assert_eq!(description["service"], "orders");
@@ -173,25 +172,11 @@ async fn a_wrong_method_is_405_with_allow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_length_above_the_limit_is_413() {
     let served = echo(server().body_limit(1024));
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        "x".repeat(1025),
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", "x".repeat(1025)).await;
     assert_eq!(reply.status, 413);
     assert!(error_message(&reply).contains("1024 bytes"));
     // Exactly at the limit is fine.
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        "x".repeat(1024),
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", "x".repeat(1024)).await;
     assert_eq!(reply.status, 200);
     served.stop().await;
 }
@@ -226,14 +211,7 @@ async fn a_streamed_body_above_the_limit_is_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsupported_content_type_is_415() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "image/png")],
-        &b"\x89PNG"[..],
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "image/png", &b"\x89PNG"[..]).await;
     assert_eq!(reply.status, 415);
     assert!(error_message(&reply).contains("image/png"));
     served.stop().await;
@@ -255,14 +233,7 @@ async fn malformed_json_is_400_naming_the_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_that_is_not_utf8_is_400() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        &b"caf\xe9"[..],
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", &b"caf\xe9"[..]).await;
     assert_eq!(reply.status, 400);
     served.stop().await;
 }
@@ -270,26 +241,12 @@ async fn text_that_is_not_utf8_is_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_id_becomes_the_meta_id_and_is_echoed() {
     let served = describe(server());
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/orders",
-        &[("x-request-id", "req-7f3a")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/orders", &[("x-request-id", "req-7f3a")]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["meta_id"], "req-7f3a");
     assert_eq!(reply.header("x-request-id"), Some("req-7f3a"));
     // Errors echo it too.
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/a/b",
-        &[("x-request-id", "req-404")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/a/b", &[("x-request-id", "req-404")]).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.header("x-request-id"), Some("req-404"));
     served.stop().await;
@@ -298,14 +255,7 @@ async fn the_request_id_becomes_the_meta_id_and_is_echoed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_written_as_xml_when_the_client_accepts_xml() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/a/b",
-        &[("accept", "application/xml")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/a/b", &[("accept", "application/xml")]).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.header("content-type"), Some("application/xml"));
     assert_eq!(
@@ -547,11 +497,10 @@ async fn a_json_body_comes_back_as_xml_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_xml_is_400_in_xml() {
     let served = echo(server());
-    let reply = send(
+    let reply = post(
         served.addr,
-        Method::POST,
         "/echo",
-        &[("content-type", "application/xml")],
+        "application/xml",
         "<order>\n  <item>widget</order>",
     )
     .await;
@@ -569,14 +518,7 @@ async fn malformed_xml_is_400_in_xml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_with_an_external_entity_is_refused() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "application/xml")],
-        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#,
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "application/xml", r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#).await;
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("entit"), "{}", reply.text());
     let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
@@ -650,9 +592,9 @@ async fn a_route_picks_the_outbox_its_requests_leave_by() {
     director.connect_queue(&orders, &wsgi);
     director.connect_queue(&reports, &wsgi);
     let running = Topology::new(director).start().expect("starts");
-    let reply = send(addr, Method::GET, "/reports/2026", &[], "").await;
+    let reply = get(addr, "/reports/2026", &[]).await;
     assert_eq!(reply.text(), "report 2026");
-    let reply = send(addr, Method::GET, "/orders", &[], "").await;
+    let reply = get(addr, "/orders", &[]).await;
     assert_eq!(reply.text(), "order -");
     running.stop().await.expect("stops");
 }

@@ -99,14 +99,29 @@ pub async fn send(
         .await
 }
 
-/// `POST path` with a JSON body.
-pub async fn post_json(addr: SocketAddr, path: &str, json: &str) -> Reply {
+/// `POST path` with a body of `content_type`, on a connection of its own.
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Reply {
     send(
         addr,
         Method::POST,
         path,
-        &[("content-type", "application/json")],
-        json.to_owned(),
+        &[("content-type", content_type)],
+        body,
     )
     .await
+}
+
+/// `POST path` with a JSON body.
+pub async fn post_json(addr: SocketAddr, path: &str, json: &str) -> Reply {
+    post(addr, path, "application/json", json.to_owned()).await
+}
+
+/// `GET path` with `headers`, on a connection of its own.
+pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    send(addr, Method::GET, path, headers, Bytes::new()).await
 }
