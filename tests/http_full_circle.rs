@@ -26,22 +26,22 @@ fn start() -> (SocketAddr, RunningTopology) {
     (addr, topology.start().expect("starts"))
 }
 
-async fn post_order(addr: SocketAddr, headers: &[(&str, &str)], body: &str) -> Reply {
-    send(addr, Method::POST, "/order", headers, body.to_owned()).await
+/// `POST /order` as alice, with a body of `content_type`, accepting `accept` (if given).
+async fn post_order(
+    addr: SocketAddr,
+    content_type: &str,
+    accept: Option<&str>,
+    body: &str,
+) -> Reply {
+    let mut headers = vec![("authorization", ALICE), ("content-type", content_type)];
+    headers.extend(accept.map(|accept| ("accept", accept)));
+    send(addr, Method::POST, "/order", &headers, body.to_owned()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_acknowledged_in_xml() {
     let (addr, running) = start();
-    let reply = post_order(
-        addr,
-        &[
-            ("authorization", ALICE),
-            ("content-type", "application/xml"),
-        ],
-        ORDER,
-    )
-    .await;
+    let reply = post_order(addr, "application/xml", None, ORDER).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/xml"));
     assert_eq!(
@@ -54,16 +54,7 @@ async fn an_order_is_acknowledged_in_xml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_acknowledged_in_json_when_asked() {
     let (addr, running) = start();
-    let reply = post_order(
-        addr,
-        &[
-            ("authorization", ALICE),
-            ("content-type", "application/xml"),
-            ("accept", "application/json"),
-        ],
-        ORDER,
-    )
-    .await;
+    let reply = post_order(addr, "application/xml", Some("application/json"), ORDER).await;
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("content-type"), Some("application/json"));
     assert_eq!(
@@ -80,10 +71,8 @@ async fn a_json_order_is_converted_on_the_edge_and_acknowledged() {
     let (addr, running) = start();
     let reply = post_order(
         addr,
-        &[
-            ("authorization", ALICE),
-            ("content-type", "application/json"),
-        ],
+        "application/json",
+        None,
         r#"{"order": {"@id": "7", "item": "gadget", "quantity": "1"}}"#,
     )
     .await;
@@ -98,15 +87,8 @@ async fn a_json_order_is_converted_on_the_edge_and_acknowledged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_credentials_are_challenged() {
     let (addr, running) = start();
-    let reply = post_order(
-        addr,
-        &[
-            ("authorization", "Basic YWxpY2U6cmFiYml0"), // alice:rabbit
-            ("content-type", "application/xml"),
-        ],
-        ORDER,
-    )
-    .await;
+    let alice_rabbit = [("authorization", "Basic YWxpY2U6cmFiYml0")]; // alice:rabbit
+    let reply = send(addr, Method::POST, "/order", &alice_rabbit, ORDER).await;
     assert_eq!(reply.status, 401);
     assert_eq!(
         reply.header("www-authenticate"),
@@ -123,11 +105,8 @@ async fn a_document_that_is_not_an_order_is_400_from_the_transform() {
     let (addr, running) = start();
     let reply = post_order(
         addr,
-        &[
-            ("authorization", ALICE),
-            ("content-type", "application/xml"),
-            ("accept", "application/json"),
-        ],
+        "application/xml",
+        Some("application/json"),
         "<invoice/>",
     )
     .await;
@@ -146,12 +125,7 @@ async fn a_document_that_is_not_an_order_is_400_from_the_transform() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_that_is_not_xml_is_400_on_the_edge_into_the_transform() {
     let (addr, running) = start();
-    let reply = post_order(
-        addr,
-        &[("authorization", ALICE), ("content-type", "text/plain")],
-        "one widget, please",
-    )
-    .await;
+    let reply = post_order(addr, "text/plain", None, "one widget, please").await;
     assert_eq!(reply.status, 400, "{}", reply.text());
     assert!(reply.text().contains("cannot convert"), "{}", reply.text());
     running.stop().await.expect("stops");
