@@ -1,6 +1,8 @@
 //! The built-in actors, grouped as in the Python project.
 //!
 //! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
+//! - XML/JSON (features `xml`, `xslt`, `json-schema`): `Xslt`, `Xsd`, `JsonSchema`, `XmlToJson`,
+//!   `JsonToXml`, `XPathAttributeModifier`, `JsonPathAttributeModifier`.
 //! - HTTP (feature `http`): `HttpServer`, `BasicAuth`, `RestTranslator`, `HttpMethodRouter`.
 
 mod data;
@@ -9,6 +11,12 @@ mod event_logger;
 mod null;
 mod stdout;
 
+#[cfg(feature = "json-schema")]
+pub use crate::xml::JsonSchema;
+#[cfg(feature = "xml")]
+pub use crate::xml::{JsonPathAttributeModifier, JsonToXml, XmlToJson};
+#[cfg(feature = "xslt")]
+pub use crate::xml::{XPathAttributeModifier, Xsd, Xslt};
 pub use data::Data;
 pub use event_generator::{CronSchedule, EventGenerator, ParseCronError};
 pub use event_logger::EventLogger;

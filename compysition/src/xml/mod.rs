@@ -10,8 +10,18 @@
 //! serialises back unchanged, and `Xml` ↔ [`Json`](crate::Json) follow the xmltodict convention
 //! (see [`XmlToJson`](crate::actors::XmlToJson)).
 
+#[cfg(feature = "xslt")]
+mod ffi;
+mod json_conversion;
+#[cfg(feature = "json-schema")]
+mod json_schema;
+mod modifiers;
 mod parse;
 mod xmltodict;
+#[cfg(feature = "xslt")]
+mod xsd;
+#[cfg(feature = "xslt")]
+mod xslt;
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,8 +31,21 @@ use bytes::Bytes;
 use crate::error::EventError;
 use crate::payload::{Convert, Json};
 
+pub use json_conversion::{JsonToXml, XmlToJson};
+#[cfg(feature = "json-schema")]
+pub use json_schema::JsonSchema;
+pub use modifiers::JsonPathAttributeModifier;
+#[cfg(feature = "xslt")]
+pub use modifiers::XPathAttributeModifier;
 pub use parse::MAX_DEPTH;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
+#[cfg(feature = "xslt")]
+pub use xsd::Xsd;
+#[cfg(feature = "xslt")]
+pub use xslt::{
+    OutputMethod, Permissions, ResultShape, Stylesheet, TransformOptions, TransformOutput,
+    Transformed, Xslt, DEFAULT_MAX_DEPTH,
+};
 
 /// A well-formed XML document in UTF-8, cheap to clone.
 ///
