@@ -328,7 +328,9 @@ fn deliver(answer: Answer, stats: &HttpStats) {
         return;
     };
     match reply.answer(answer) {
-        Ok(()) => stats.count_answered(),
+        // Counted by the request when it gets the answer, so the count is never behind what
+        // clients have seen.
+        Ok(()) => {}
         Err((Undelivered::AlreadyAnswered, answer)) => {
             stats.count_late();
             tracing::debug!(meta_id = %answer.meta_id(), "request already answered by another copy; dropped");
@@ -634,6 +636,9 @@ async fn await_answer<O: HttpOutboxes>(
         answer.await
     })
     .await;
+    if let Ok(Ok(_)) = &outcome {
+        shared.stats.count_answered();
+    }
     match outcome {
         Ok(Ok(Answer::Response(event))) => respond(event, answering),
         Ok(Ok(Answer::Failed(event))) => {
