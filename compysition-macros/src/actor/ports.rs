@@ -219,6 +219,11 @@ fn port_set(
             )*
         }
 
+        impl #set {
+            /// The port names, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[#(#labels),*];
+        }
+
         #[doc = #refs_doc]
         #[derive(Clone, Debug)]
         #visibility struct #refs {
