@@ -584,40 +584,43 @@ impl Director {
 
     /// Connects an outbox to exactly one inbox, for payloads that cannot be copied. `start()`
     /// rejects a second edge from the same outbox.
-    pub fn connect_queue_exclusive<O, I>(&mut self, from: O, to: I) -> &mut Self
+    ///
+    /// `to` is a [`Targets`] like `connect_queue`'s, so that a payload without a conversion is
+    /// reported as such by the compiler; it should name one inbox.
+    pub fn connect_queue_exclusive<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> &mut Self
     where
         O: IntoOutPort,
-        O::Payload: Payload + Convert<I::Payload>,
-        I: IntoInPort,
-        I::Payload: Payload,
+        O::Payload: Payload,
     {
-        let from = from.into_out_port();
-        self.edges
-            .push(EdgeRecord::new(&from, to.into_in_port(), None, false));
-        self
+        self.connect_exclusive(from.into_out_port(), to, None)
     }
 
     /// [`connect_queue_exclusive`](Self::connect_queue_exclusive) with a queue capacity for the
     /// inbox it feeds (an inbox fed by several edges takes the largest).
-    pub fn connect_queue_exclusive_with_capacity<O, I>(
+    pub fn connect_queue_exclusive_with_capacity<O>(
         &mut self,
         from: O,
-        to: I,
+        to: impl Targets<O::Payload>,
         capacity: usize,
     ) -> &mut Self
     where
         O: IntoOutPort,
-        O::Payload: Payload + Convert<I::Payload>,
-        I: IntoInPort,
-        I::Payload: Payload,
+        O::Payload: Payload,
     {
-        let from = from.into_out_port();
-        self.edges.push(EdgeRecord::new(
-            &from,
-            to.into_in_port(),
-            Some(capacity.max(1)),
-            false,
-        ));
+        self.connect_exclusive(from.into_out_port(), to, Some(capacity.max(1)))
+    }
+
+    fn connect_exclusive<A: Payload>(
+        &mut self,
+        from: OutPort<A>,
+        to: impl Targets<A>,
+        capacity: Option<usize>,
+    ) -> &mut Self {
+        let first = self.edges.len();
+        to.record(&from, capacity, &mut self.edges);
+        for edge in &mut self.edges[first..] {
+            edge.copyable = false;
+        }
         self
     }
 
