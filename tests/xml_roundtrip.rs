@@ -65,7 +65,8 @@ const PIECES: &[&str] = &[
 fn text(rng: &mut Rng) -> String {
     let mut s = String::new();
     for _ in 0..1 + rng.below(4) {
-        s.push_str(rng.pick(PIECES));
+        let piece: &&str = rng.pick(PIECES);
+        s.push_str(piece);
     }
     let trimmed = s.trim_matches([' ', '\t', '\n', '\r']);
     if trimmed.is_empty() {
