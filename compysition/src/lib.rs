@@ -12,6 +12,8 @@
 //! - [`Actor`], [`Context`]: what an actor is and what it gets when it runs.
 //! - [`Director`], [`Topology`]: building, starting and stopping a graph.
 //! - [`actors`]: the built-in actors.
+//! - [`xml`] (features `xml`, `xslt`, `json-schema`): the [`Xml`] payload, Xml ↔ Json
+//!   conversions, XSLT, XML Schema and JSON Schema.
 
 #![warn(missing_docs)]
 

@@ -4,7 +4,9 @@
 //! [`XPathAttributeModifier`] evaluates an XPath 1.0 expression (libxml2) on `Xml` events;
 //! [`JsonPathAttributeModifier`] follows a JSON path on `Json` events. Both are compiled once.
 
+#[cfg(feature = "xslt")]
 use std::ffi::CString;
+#[cfg(feature = "xslt")]
 use std::fmt;
 use std::sync::Arc;
 

@@ -22,6 +22,7 @@
 use bytes::Bytes;
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use super::parse::{is_name, is_xml_space, MAX_DEPTH};
@@ -64,16 +65,13 @@ impl Open {
     }
 
     fn into_value(mut self) -> (String, Value) {
-        let text = self
-            .text
-            .trim_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
+        let text = trimmed(std::mem::take(&mut self.text));
         let value = match (self.fields.is_empty(), text.is_empty()) {
             (true, true) => Value::Null,
-            (true, false) => Value::String(text.to_owned()),
+            (true, false) => Value::String(text),
             (false, empty) => {
                 if !empty {
-                    self.fields
-                        .insert("#text".to_owned(), Value::String(text.to_owned()));
+                    self.fields.insert("#text".to_owned(), Value::String(text));
                 }
                 Value::Object(self.fields)
             }
@@ -82,18 +80,31 @@ impl Open {
     }
 }
 
+/// The text without surrounding XML white space, reusing its buffer when nothing is cut.
+fn trimmed(text: String) -> String {
+    let is_space = |c: char| c.is_ascii() && is_xml_space(c as u8);
+    let inner = text.trim_matches(is_space);
+    if inner.len() == text.len() {
+        text
+    } else {
+        inner.to_owned()
+    }
+}
+
 /// Adds a child's value under its name; a repeated name turns into an array.
 fn add_child(fields: &mut Map<String, Value>, name: String, value: Value) {
-    match fields.get_mut(&name) {
-        None => {
-            fields.insert(name, value);
+    match fields.entry(name) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
         }
-        // Element values are never arrays themselves, so an array here is a repetition.
-        Some(Value::Array(items)) => items.push(value),
-        Some(first) => {
-            let first = std::mem::take(first);
-            fields.insert(name, Value::Array(vec![first, value]));
-        }
+        Entry::Occupied(mut slot) => match slot.get_mut() {
+            // Element values are never arrays themselves, so an array here is a repetition.
+            Value::Array(items) => items.push(value),
+            first => {
+                let first = std::mem::take(first);
+                *slot.get_mut() = Value::Array(vec![first, value]);
+            }
+        },
     }
 }
 

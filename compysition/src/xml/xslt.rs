@@ -538,6 +538,9 @@ impl<Out: TransformOutput> Xslt<Out> {
     pub fn with_stylesheet(stylesheet: impl Into<Arc<Stylesheet>>) -> crate::Result<Self> {
         let stylesheet = stylesheet.into();
         Out::accepts(&stylesheet).map_err(Error::Setup)?;
+        if !stylesheet.warnings().is_empty() {
+            tracing::warn!(warnings = %stylesheet.warnings(), "stylesheet compiled with warnings");
+        }
         Ok(Xslt {
             stylesheet,
             options: Arc::new(TransformOptions::new()),
@@ -618,5 +621,71 @@ impl<Out: TransformOutput> Actor for Xslt<Out> {
             Ok(())
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ECHO: &str = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+      <xsl:output method="text"/>
+      <xsl:param name="p"/>
+      <xsl:template match="/"><xsl:value-of select="$p"/></xsl:template>
+    </xsl:stylesheet>"#;
+
+    #[test]
+    fn parameters_are_strings_not_expressions() {
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        for value in ["1 + 1", "it's \"quoted\"", "/", "concat('a', 'b')", ""] {
+            let options = TransformOptions::new().param("p", value).expect("valid");
+            let result = stylesheet.transform(b"<r/>", &options).expect("parses");
+            assert_eq!(result.output(), value.as_bytes(), "{value}");
+        }
+    }
+
+    #[test]
+    fn a_parameter_name_must_be_an_xml_name() {
+        assert!(TransformOptions::new().param("not a name", "x").is_err());
+        assert!(TransformOptions::new().param("ns:name", "x").is_ok());
+    }
+
+    #[test]
+    fn the_output_method_is_read_through_imports() {
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        assert_eq!(stylesheet.output_method(), OutputMethod::Text);
+        let plain = Stylesheet::compile(
+            r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"/>"#,
+        )
+        .expect("compiles");
+        assert_eq!(plain.output_method(), OutputMethod::Unspecified);
+    }
+
+    #[test]
+    fn the_default_permissions_read_files_only() {
+        assert_eq!(
+            Permissions::default(),
+            Permissions {
+                read_files: true,
+                write_files: false,
+                create_directories: false,
+                read_network: false,
+                write_network: false,
+            }
+        );
+    }
+
+    #[test]
+    fn xml_output_needs_a_utf8_encoding() {
+        let latin1 = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+          <xsl:output encoding="ISO-8859-1"/><xsl:template match="/"><r>é</r></xsl:template>
+        </xsl:stylesheet>"#;
+        let error = Xslt::compile(latin1).expect_err("Xml payloads are UTF-8");
+        assert!(error.to_string().contains("ISO-8859-1"), "{error}");
+        let bytes = Xslt::compile_bytes(latin1).expect("bytes take any encoding");
+        let output = bytes
+            .transform(&Xml::parse(b"<a/>").expect("xml"))
+            .expect("transforms");
+        assert!(output.ends_with(b"<r>\xE9</r>\n"), "{output:?}");
     }
 }
