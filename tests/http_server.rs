@@ -11,9 +11,8 @@ use compysition::http::{Body, HttpServer, HttpStats, Route};
 use compysition::prelude::*;
 use compysition::{ActorHandle, RunningTopology};
 use http::Method;
-use http_client::{get, post, post_json, send, Client};
+use http_client::{get, post, post_json, raw_request, send, Client};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A running topology around one server.
@@ -185,25 +184,12 @@ async fn a_declared_length_above_the_limit_is_413() {
 async fn a_streamed_body_above_the_limit_is_413() {
     let served = echo(server().body_limit(1024));
     // Chunked, so no length is declared up front: the limit must hold while reading.
-    let mut stream = TcpStream::connect(served.addr).await.expect("connects");
     let chunk = "x".repeat(600);
     let request = format!(
         "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n\
          258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
     );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request written");
-    let mut response = Vec::new();
-    let mut buffer = [0u8; 4096];
-    // Read until the status line and headers are in; the server may close afterwards.
-    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buffer).await.expect("reads");
-        assert!(n > 0, "connection closed before a response");
-        response.extend_from_slice(&buffer[..n]);
-    }
-    let head = String::from_utf8_lossy(&response);
+    let head = raw_request(served.addr, &request).await;
     assert!(head.starts_with("HTTP/1.1 413 "), "{head}");
     served.stop().await;
 }
@@ -597,4 +583,14 @@ async fn a_route_picks_the_outbox_its_requests_leave_by() {
     let reply = get(addr, "/orders", &[]).await;
     assert_eq!(reply.text(), "order -");
     running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    let served = echo(server().timeout(Duration::from_millis(300)));
+    // Announces ten bytes, sends two, then waits.
+    let request = "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: text/plain\r\ncontent-length: 10\r\n\r\nab";
+    let head = raw_request(served.addr, request).await;
+    assert!(head.starts_with("HTTP/1.1 408 "), "{head}");
+    served.stop().await;
 }

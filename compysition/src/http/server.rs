@@ -139,7 +139,8 @@ impl HttpOutboxes for Outbox<Body> {
 ///   `<errors><error><message>…</message><code>…</code></error></errors>`.
 /// - **Statuses of its own**: `404` unknown route, `405` (with `Allow`) wrong method, `413`
 ///   body above the limit, `415` unsupported content type, `400` a body that does not parse,
-///   `500` the flow dropped the event, `504` the flow did not answer in time.
+///   `408` a body that did not arrive within the timeout, `500` the flow dropped the event,
+///   `504` the flow did not answer in time.
 /// - **Stop**: it stops accepting connections, lets requests in flight finish (or time out),
 ///   then closes its outboxes so the flow drains.
 pub struct HttpServer<O = Outbox<Body>> {
@@ -563,13 +564,24 @@ async fn read_request<O: HttpOutboxes>(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
-        Err(error) => {
+    // A client that trickles its body must not hold the connection forever.
+    let reading = tokio::time::timeout(shared.config.timeout, Limited::new(body, limit).collect());
+    let bytes = match reading.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => return Err(too_large()),
+        Ok(Err(error)) => {
             return Err(EventError::malformed(format!(
                 "the request body could not be read: {error}"
             )))
+        }
+        Err(_elapsed) => {
+            return Err(EventError::new(
+                ErrorKind::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    shared.config.timeout.as_millis()
+                ),
+            ))
         }
     };
     let payload = if bytes.len() > PARSE_INLINE_LIMIT {
