@@ -22,7 +22,7 @@ fn describe(event: Event<u32>) -> Event<String> {
 
 #[actor]
 async fn only_even(event: Event<u32>) -> Option<Event<u32>> {
-    (event.data % 2 == 0).then_some(event)
+    event.data.is_multiple_of(2).then_some(event)
 }
 
 #[actor]

@@ -126,7 +126,10 @@ async fn the_log_actor_receives_the_topologys_log_records() {
         if let Some(record) = records.iter().find(|r| r.contains("announcing")) {
             break record.clone();
         }
-        assert!(tokio::time::Instant::now() < deadline, "no record: {records:?}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no record: {records:?}"
+        );
         tokio::task::yield_now().await;
     };
     assert!(found.contains("news"), "{found}");

@@ -50,7 +50,11 @@ impl<T: Clone> Collected<T> {
         let errors = self.errors.lock().unwrap_or_else(PoisonError::into_inner);
         errors
             .iter()
-            .map(|e| e.error().map(|e| e.message().to_string()).unwrap_or_default())
+            .map(|e| {
+                e.error()
+                    .map(|e| e.message().to_string())
+                    .unwrap_or_default()
+            })
             .collect()
     }
 }
@@ -65,13 +69,19 @@ impl<T: Payload> Actor for Collect<T> {
         let kept = &self.kept;
         let events = async {
             while let Some(event) = inbox.recv().await {
-                kept.events.lock().unwrap_or_else(PoisonError::into_inner).push(event);
+                kept.events
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(event);
             }
         };
         let failures = async {
             if let Some(mut errors) = errors {
                 while let Some(event) = errors.recv().await {
-                    kept.errors.lock().unwrap_or_else(PoisonError::into_inner).push(event);
+                    kept.errors
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(event);
                 }
             }
         };
