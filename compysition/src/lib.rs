@@ -127,7 +127,8 @@ pub use compysition_macros::topology;
 /// drops the event on purpose), `Result<Event<Out>, E>` or `Result<Option<Event<Out>>, E>` with
 /// `E: Into<EventError>` (an `Err` sends the event to the error outbox). It may be `async` or
 /// not. Its name becomes a unit struct, the actor, usable wherever one is expected; the function
-/// stays callable as `name::handle`.
+/// stays callable as `name::handle`. (Being a unit struct, the name also stands for the actor in
+/// patterns: a `for stage in …` where `stage` is an `#[actor]` does not bind a new variable.)
 ///
 /// ```
 /// use compysition::prelude::*;
