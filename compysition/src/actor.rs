@@ -26,7 +26,7 @@ use tracing::Instrument;
 use crate::error::EventError;
 use crate::event::Event;
 use crate::payload::{AnyPayload, ErrorEvent, Payload};
-use crate::port::{ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
+use crate::port::{backpressure, ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
 
 /// A unit of work in a topology.
 ///
@@ -197,13 +197,26 @@ impl Context {
         F: Future<Output = Result<(), EventError>> + Send,
     {
         let run_one = |event: Event<T>| {
+            // The envelope stays here while the handler owns the event, so that a failure can
+            // still be routed to whoever waits for this event.
             let envelope = event.envelope_only();
-            let span = tracing::info_span!("event", meta_id = %envelope.meta_id());
-            // The handler is called inside the guarded future, so a panic while it builds its
-            // future is caught as well as one while it runs.
-            let work = AssertUnwindSafe(async { handler(event).await }).catch_unwind();
+            // Checking the global level first keeps a flow without logging at INFO from paying
+            // for a span per event.
+            let span = if tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO {
+                tracing::info_span!("event", meta_id = %envelope.meta_id())
+            } else {
+                tracing::Span::none()
+            };
+            // A panic while the handler builds its future is caught as well as one while it runs.
+            let work = std::panic::catch_unwind(AssertUnwindSafe(|| handler(event)))
+                .map(|future| AssertUnwindSafe(future).catch_unwind());
             async move {
-                let failure = match work.await {
+                let outcome = match work {
+                    Ok(work) if span.is_disabled() => work.await,
+                    Ok(work) => work.instrument(span).await,
+                    Err(panic) => Err(panic),
+                };
+                let failure = match outcome {
                     Ok(Ok(())) => return,
                     Ok(Err(error)) => error,
                     Err(panic) => {
@@ -217,7 +230,6 @@ impl Context {
                 failed.set_error(failure);
                 self.errors.send(failed).await;
             }
-            .instrument(span)
         };
 
         match self.concurrency {
@@ -228,37 +240,61 @@ impl Context {
             }
             Concurrency::Limit(limit) => {
                 let limit = limit.get();
-                let mut running = FuturesUnordered::new();
+                // One handler lives inline, pinned in this future: a flow whose handlers finish
+                // on their first poll never allocates. Handlers that wait while more events
+                // arrive are boxed into a set.
+                let mut inline = std::pin::pin!(no_output_of(&run_one));
+                let mut waiting = FuturesUnordered::new();
                 let mut open = true;
-                std::future::poll_fn(|cx| {
-                    // Finish what can finish first: it frees room for new events.
-                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                    while open && running.len() < limit {
-                        match inbox.poll_recv(cx) {
-                            Poll::Ready(Some(event)) => {
-                                let mut work = Box::pin(run_one(event));
-                                // Most handlers finish on their first poll; those never enter
-                                // the set of running handlers.
-                                if work.as_mut().poll(cx).is_pending() {
-                                    running.push(work);
-                                }
-                            }
-                            Poll::Ready(None) => open = false,
-                            Poll::Pending => break,
+                let mut blocked = false;
+                std::future::poll_fn(|cx| loop {
+                    if let Some(work) = inline.as_mut().as_pin_mut() {
+                        backpressure::take();
+                        if work.poll(cx).is_ready() {
+                            inline.set(None);
+                            blocked = false;
+                        } else {
+                            // Waiting for room downstream: taking more events would not help.
+                            blocked = backpressure::take();
                         }
                     }
-                    // Handlers pushed above are polled by the set from now on.
-                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                    if !open && running.is_empty() {
+                    // An empty set is not polled: polling it would still register the waker.
+                    while !waiting.is_empty() {
+                        if waiting.poll_next_unpin(cx).is_pending() {
+                            break;
+                        }
+                    }
+                    let running = waiting.len() + usize::from(inline.is_some());
+                    if open && running < limit && !blocked {
+                        match inbox.poll_recv(cx) {
+                            Poll::Ready(Some(event)) => {
+                                let work = run_one(event);
+                                if inline.is_none() {
+                                    inline.set(Some(work));
+                                } else {
+                                    waiting.push(Box::pin(work));
+                                }
+                                continue;
+                            }
+                            Poll::Ready(None) => open = false,
+                            Poll::Pending => {}
+                        }
+                    }
+                    return if !open && waiting.is_empty() && inline.is_none() {
                         Poll::Ready(())
                     } else {
                         Poll::Pending
-                    }
+                    };
                 })
                 .await
             }
         }
     }
+}
+
+/// `None` of the type a function returns (names a closure's future type for a slot).
+fn no_output_of<A, R>(_: &impl Fn(A) -> R) -> Option<R> {
+    None
 }
 
 /// The text of a panic payload.
