@@ -331,3 +331,99 @@ async fn tuple_fan_out_converts_per_inbox() {
     assert_eq!(drain(&mut text.events).await[0].data, "[1, 2]");
     assert_eq!(drain(&mut json.events).await[0].data[1], 2);
 }
+
+/// Two named inboxes, written by hand (what `#[actor]` generates).
+struct TwoInboxes {
+    left: Inbox<u64>,
+    right: Inbox<u64>,
+}
+
+impl compysition::InboxSet for TwoInboxes {
+    type Refs = (compysition::InPort<u64>, compysition::InPort<u64>);
+
+    fn specs() -> Vec<compysition::PortSpec> {
+        vec![
+            compysition::PortSpec::inbox::<u64>("left"),
+            compysition::PortSpec::inbox::<u64>("right"),
+        ]
+    }
+
+    fn refs(actor: &compysition::ActorRef) -> Self::Refs {
+        (
+            compysition::InPort::new(actor.clone(), Some("left")),
+            compysition::InPort::new(actor.clone(), Some("right")),
+        )
+    }
+
+    fn assemble(ports: &mut compysition::PortBundle) -> Result<Self, compysition::PortMismatch> {
+        Ok(TwoInboxes {
+            left: ports.inbox()?,
+            right: ports.inbox()?,
+        })
+    }
+}
+
+/// Works on events from both inboxes, recording how many handlers run at once.
+struct Both {
+    now: Arc<AtomicUsize>,
+    peak: Arc<AtomicUsize>,
+}
+
+impl Actor for Both {
+    type Inboxes = TwoInboxes;
+    type Outboxes = Outbox<u64>;
+
+    async fn run(self, ctx: Context, inboxes: TwoInboxes, outbox: Outbox<u64>) {
+        let handle = |event: Event<u64>| {
+            let (now, peak, outbox) = (&self.now, &self.peak, &outbox);
+            async move {
+                peak.fetch_max(now.fetch_add(1, Ordering::SeqCst) + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                outbox.send(event).await;
+                Ok(())
+            }
+        };
+        tokio::join!(
+            ctx.serve(inboxes.left, handle),
+            ctx.serve(inboxes.right, handle)
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_concurrency_limit_counts_handlers_of_every_inbox_of_an_actor() {
+    let peak = Arc::new(AtomicUsize::new(0));
+    let mut director = Director::new();
+    let (left, tx_left) = feed::<u64>(64);
+    let (right, tx_right) = feed::<u64>(64);
+    let (sink, mut got) = collect::<u64>();
+    let left = director.register_actor("left", left);
+    let right = director.register_actor("right", right);
+    let both = director.register_actor(
+        "both",
+        Both {
+            now: Arc::new(AtomicUsize::new(0)),
+            peak: Arc::clone(&peak),
+        }
+        .with_concurrency(3),
+    );
+    let sink = director.register_actor("sink", sink);
+    let (to_left, to_right) = both.inboxes();
+    director.connect_queue(&left, to_left);
+    director.connect_queue(&right, to_right);
+    director.connect_queue(&both, &sink);
+    director.start().expect("valid topology");
+    for i in 0..30 {
+        tx_left.send(Event::new(i)).await.expect("running");
+        tx_right.send(Event::new(100 + i)).await.expect("running");
+    }
+    drop((tx_left, tx_right));
+    director.wait().await.expect("finishes");
+    assert_eq!(drain(&mut got.events).await.len(), 60);
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        3,
+        "three at once, over both inboxes"
+    );
+}

@@ -23,6 +23,18 @@
 //! director.wait().await // the generator emits once, so the flow ends by itself
 //! # }
 //! ```
+//!
+//! An edge between payloads without a conversion is a compile error:
+//!
+//! ```compile_fail
+//! use compysition::prelude::*;
+//! use compysition::actors::{EventGenerator, Stdout};
+//!
+//! let mut director = Director::new();
+//! let numbers = director.register_actor("numbers", EventGenerator::once(7u64));
+//! let printer = director.register_actor("printer", Stdout::new());
+//! director.connect_queue(&numbers, &printer); // no conversion from `u64` to `String`
+//! ```
 
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
