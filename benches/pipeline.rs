@@ -1,153 +1,342 @@
-//! Throughput of a 5-stage pipeline: the same stages built by `topology!` and as a hand-written
-//! chain of tokio tasks and bounded channels (the baseline), measured in the same run.
+//! Events through a 5-stage pipeline of pass-through actors, against a hand-written chain of 5
+//! tokio tasks joined by `tokio::sync::mpsc` channels of the same capacity, in the same run.
+//!
+//! Both move the same `Event<u64>` from a source task through five pass-through stages to a
+//! sink task (seven tasks, six channels of capacity 500) on a 2-worker runtime. Throughput is the
+//! median of several alternating rounds; latency is measured at a light load (one event in
+//! flight at a time).
+//!
+//! The same pipeline is also declared with `topology!` (the same actors), to show that the macro
+//! costs nothing at run time: its rate is reported against the same baseline.
 //!
 //! ```text
 //! cargo bench --bench pipeline
-//! RESULT pipeline_macro events_per_sec=<n> baseline_events_per_sec=<n> ratio=<ours/baseline>
 //! ```
 
 use std::time::{Duration, Instant};
 
 use compysition::prelude::*;
+use compysition::DEFAULT_CAPACITY;
 use tokio::sync::{mpsc, oneshot};
 
-/// Events pushed through the pipeline per measurement.
-const EVENTS: u64 = 200_000;
-/// Measurements per contender; the best one counts (the least disturbed by other work).
+const STAGES: usize = 5;
+const EVENTS: u64 = 1_000_000;
 const ROUNDS: usize = 5;
-/// Queue capacity of every stage, in both contenders.
-const CAPACITY: usize = 500;
 
-/// One stage's work, the same in both contenders.
-fn step(n: u64) -> u64 {
-    n.wrapping_mul(31).wrapping_add(7)
+/// `EVENTS`, `ROUNDS` and `WORKERS` can be overridden from the environment (for profiling).
+fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+const LATENCY_SAMPLES: usize = 20_000;
+
+/// Emits `count` events as fast as the pipeline takes them.
+struct Source {
+    count: u64,
 }
 
-#[actor]
-fn stage(event: Event<u64>) -> Event<u64> {
-    event.map(step)
-}
+impl Actor for Source {
+    type Inboxes = ();
+    type Outboxes = Outbox<u64>;
 
-/// Emits `EVENTS` events as fast as the pipeline takes them.
-#[actor(outboxes(numbers: u64))]
-pub struct Numbers;
-
-#[actor]
-impl Numbers {
-    #[source]
-    async fn produce(&self, _ctx: &Context, out: &NumbersOutboxes) {
-        for n in 0..EVENTS {
-            out.numbers.send(Event::new(n)).await;
+    async fn run(self, _ctx: Context, (): (), outbox: Outbox<u64>) {
+        for n in 0..self.count {
+            outbox.send(Event::new(n)).await;
         }
     }
 }
 
-/// Counts what arrives and reports the checksum when its inbox closes.
-#[actor(inboxes(numbers: u64))]
-pub struct Tally {
-    sum: std::sync::atomic::AtomicU64,
-    done: std::sync::Mutex<Option<oneshot::Sender<u64>>>,
+/// Counts events and reports when the last one arrived.
+struct Sink {
+    expected: u64,
+    done: Option<oneshot::Sender<Instant>>,
 }
 
-#[actor]
-impl Tally {
-    #[inbox]
-    fn numbers(&self, event: Event<u64>) {
-        self.sum
-            .fetch_add(event.data, std::sync::atomic::Ordering::Relaxed);
-    }
-}
+impl Actor for Sink {
+    type Inboxes = Inbox<u64>;
+    type Outboxes = ();
 
-impl Drop for Tally {
-    fn drop(&mut self) {
-        let done = self.done.get_mut().map(Option::take).unwrap_or_default();
-        if let Some(done) = done {
-            let _ = done.send(*self.sum.get_mut());
+    async fn run(mut self, _ctx: Context, mut inbox: Inbox<u64>, (): ()) {
+        let mut seen = 0;
+        while let Some(event) = inbox.recv().await {
+            std::hint::black_box(event.data);
+            seen += 1;
+            if seen == self.expected {
+                if let Some(done) = self.done.take() {
+                    let _ = done.send(Instant::now());
+                }
+            }
         }
     }
 }
 
-async fn run_macro() -> (Duration, u64) {
-    let (done, sum) = oneshot::channel();
+fn pass_through() -> impl Actor<Inboxes = Inbox<u64>, Outboxes = Outbox<u64>> {
+    from_fn(|event: Event<u64>| async move { Ok(event) })
+}
+
+/// Our pipeline: events per second from the first send to the last arrival.
+async fn ours(count: u64) -> f64 {
+    let (done_tx, done_rx) = oneshot::channel();
+    let mut director = Director::new();
+    let source = director.register_actor("source", Source { count });
+    let stages: Vec<_> = (0..STAGES)
+        .map(|i| director.register_actor(format!("stage{i}"), pass_through()))
+        .collect();
+    let sink = director.register_actor(
+        "sink",
+        Sink {
+            expected: count,
+            done: Some(done_tx),
+        },
+    );
+    director.connect_queue(&source, &stages[0]);
+    for pair in stages.windows(2) {
+        director.connect_queue(&pair[0], &pair[1]);
+    }
+    director.connect_queue(&stages[STAGES - 1], &sink);
+    let start = Instant::now();
+    director.start().expect("valid topology");
+    let end = done_rx.await.expect("sink reports");
+    director.wait().await.expect("drains");
+    count as f64 / end.duration_since(start).as_secs_f64()
+}
+
+/// Our pipeline declared with `topology!`: the same actors, the same measurement.
+async fn ours_macro(count: u64) -> f64 {
+    let (done_tx, done_rx) = oneshot::channel();
     let topology = topology! {
-        #![capacity = 500]
-        numbers = Numbers;
-        one = stage.ordered();
-        two = stage.ordered();
-        three = stage.ordered();
-        four = stage.ordered();
-        five = stage.ordered();
-        tally = Tally { sum: Default::default(), done: std::sync::Mutex::new(Some(done)) }.ordered();
-        numbers -> one -> two -> three -> four -> five -> tally;
+        source = Source { count };
+        stage0 = pass_through();
+        stage1 = pass_through();
+        stage2 = pass_through();
+        stage3 = pass_through();
+        stage4 = pass_through();
+        sink = Sink { expected: count, done: Some(done_tx) };
+        source -> stage0 -> stage1 -> stage2 -> stage3 -> stage4 -> sink;
     };
     let start = Instant::now();
-    topology.run().await.expect("the pipeline runs");
-    let sum = sum.await.expect("the tally reports");
-    (start.elapsed(), sum)
+    let running = topology.start().expect("valid topology");
+    let end = done_rx.await.expect("sink reports");
+    running.wait().await.expect("drains");
+    count as f64 / end.duration_since(start).as_secs_f64()
 }
 
-/// The baseline: the same five stages as tokio tasks joined by bounded channels of events.
-async fn run_baseline() -> (Duration, u64) {
-    let start = Instant::now();
-    let (first, mut previous) = mpsc::channel::<Event<u64>>(CAPACITY);
-    let mut stages = Vec::new();
-    for _ in 0..5 {
-        let (next, receiver) = mpsc::channel::<Event<u64>>(CAPACITY);
-        let mut inbox = std::mem::replace(&mut previous, receiver);
-        stages.push(tokio::spawn(async move {
-            while let Some(event) = inbox.recv().await {
-                if next.send(event.map(step)).await.is_err() {
+/// The hand-written baseline: the same tasks and channels, no framework.
+async fn baseline(count: u64) -> f64 {
+    let (done_tx, done_rx) = oneshot::channel();
+    let (first_tx, mut rx) = mpsc::channel::<Event<u64>>(DEFAULT_CAPACITY);
+    let mut tasks = Vec::new();
+    for _ in 0..STAGES {
+        let (tx, next_rx) = mpsc::channel::<Event<u64>>(DEFAULT_CAPACITY);
+        let mut input = std::mem::replace(&mut rx, next_rx);
+        tasks.push(tokio::spawn(async move {
+            while let Some(event) = input.recv().await {
+                if tx.send(event).await.is_err() {
                     break;
                 }
             }
         }));
     }
-    let tally = tokio::spawn(async move {
-        let mut sum = 0u64;
-        while let Some(event) = previous.recv().await {
-            sum = sum.wrapping_add(event.data);
+    let mut last = rx;
+    tasks.push(tokio::spawn(async move {
+        let mut seen = 0;
+        let mut done = Some(done_tx);
+        while let Some(event) = last.recv().await {
+            std::hint::black_box(event.data);
+            seen += 1;
+            if seen == count {
+                if let Some(done) = done.take() {
+                    let _ = done.send(Instant::now());
+                }
+            }
         }
-        sum
-    });
-    for n in 0..EVENTS {
-        if first.send(Event::new(n)).await.is_err() {
-            break;
+    }));
+    let start = Instant::now();
+    tasks.push(tokio::spawn(async move {
+        for n in 0..count {
+            if first_tx.send(Event::new(n)).await.is_err() {
+                break;
+            }
         }
+    }));
+    let end = done_rx.await.expect("sink reports");
+    for task in tasks {
+        let _ = task.await;
     }
-    drop(first);
-    for task in stages {
-        task.await.expect("a stage finishes");
-    }
-    let sum = tally.await.expect("the tally finishes");
-    (start.elapsed(), sum)
+    count as f64 / end.duration_since(start).as_secs_f64()
 }
 
-fn events_per_sec(elapsed: Duration) -> f64 {
-    EVENTS as f64 / elapsed.as_secs_f64()
+/// A source fed one event at a time by the benchmark.
+struct Feed(mpsc::Receiver<Event<Instant>>);
+
+impl Actor for Feed {
+    type Inboxes = ();
+    type Outboxes = Outbox<Instant>;
+
+    async fn run(mut self, _ctx: Context, (): (), outbox: Outbox<Instant>) {
+        while let Some(event) = self.0.recv().await {
+            outbox.send(event).await;
+        }
+    }
+}
+
+/// Reports how long each event took to arrive.
+struct Timer(mpsc::UnboundedSender<Duration>);
+
+impl Actor for Timer {
+    type Inboxes = Inbox<Instant>;
+    type Outboxes = ();
+
+    async fn run(self, _ctx: Context, mut inbox: Inbox<Instant>, (): ()) {
+        while let Some(event) = inbox.recv().await {
+            let _ = self.0.send(event.data.elapsed());
+        }
+    }
+}
+
+async fn latency_ours() -> Vec<Duration> {
+    let (feed_tx, feed_rx) = mpsc::channel(1);
+    let (times_tx, mut times) = mpsc::unbounded_channel();
+    let mut director = Director::new();
+    let feed = director.register_actor("feed", Feed(feed_rx));
+    let stages: Vec<_> = (0..STAGES)
+        .map(|i| {
+            director.register_actor(
+                format!("stage{i}"),
+                from_fn(|event: Event<Instant>| async move { Ok(event) }),
+            )
+        })
+        .collect();
+    let timer = director.register_actor("timer", Timer(times_tx));
+    director.connect_queue(&feed, &stages[0]);
+    for pair in stages.windows(2) {
+        director.connect_queue(&pair[0], &pair[1]);
+    }
+    director.connect_queue(&stages[STAGES - 1], &timer);
+    director.start().expect("valid topology");
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES {
+        feed_tx
+            .send(Event::new(Instant::now()))
+            .await
+            .expect("running");
+        samples.push(times.recv().await.expect("arrives"));
+    }
+    drop(feed_tx);
+    director.wait().await.expect("drains");
+    samples
+}
+
+async fn latency_baseline() -> Vec<Duration> {
+    let (first_tx, mut rx) = mpsc::channel::<Event<Instant>>(DEFAULT_CAPACITY);
+    for _ in 0..=STAGES {
+        let (tx, next_rx) = mpsc::channel::<Event<Instant>>(DEFAULT_CAPACITY);
+        let mut input = std::mem::replace(&mut rx, next_rx);
+        tokio::spawn(async move {
+            while let Some(event) = input.recv().await {
+                if tx.send(event).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let (times_tx, mut times) = mpsc::unbounded_channel();
+    let mut last = rx;
+    tokio::spawn(async move {
+        while let Some(event) = last.recv().await {
+            let _ = times_tx.send(event.data.elapsed());
+        }
+    });
+    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
+    for _ in 0..LATENCY_SAMPLES {
+        first_tx
+            .send(Event::new(Instant::now()))
+            .await
+            .expect("running");
+        samples.push(times.recv().await.expect("arrives"));
+    }
+    samples
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let index = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[index]
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(setting("WORKERS", 2))
         .enable_all()
         .build()
-        .expect("a tokio runtime");
+        .expect("runtime");
     runtime.block_on(async {
-        let (mut ours, mut baseline) = (Duration::MAX, Duration::MAX);
-        for _ in 0..ROUNDS {
-            // Alternate, so that both see the same machine.
-            let (elapsed, sum_ours) = run_macro().await;
-            ours = ours.min(elapsed);
-            let (elapsed, sum_baseline) = run_baseline().await;
-            baseline = baseline.min(elapsed);
-            assert_eq!(sum_ours, sum_baseline, "both pipelines compute the same");
+        // Warm-up: allocator, thread pools, page faults.
+        if setting("WARMUP", 1) == 1 {
+            std::hint::black_box(ours(100_000).await);
+            std::hint::black_box(baseline(100_000).await);
         }
-        let (ours, baseline) = (events_per_sec(ours), events_per_sec(baseline));
+
+        let (events, rounds) = (setting("EVENTS", EVENTS), setting("ROUNDS", ROUNDS));
+        match std::env::var("ONLY").as_deref() {
+            Ok("ours") => return println!("ours {:.0} events/s", ours(events).await),
+            Ok("baseline") => return println!("baseline {:.0} events/s", baseline(events).await),
+            _ => {}
+        }
+        let (mut our_rates, mut base_rates) = (Vec::new(), Vec::new());
+        let mut macro_rates = Vec::new();
+        for round in 0..rounds {
+            // Alternate the order so drift (turbo, other load) hits both alike.
+            if round % 2 == 0 {
+                our_rates.push(ours(events).await);
+                base_rates.push(baseline(events).await);
+            } else {
+                base_rates.push(baseline(events).await);
+                our_rates.push(ours(events).await);
+            }
+            println!(
+                "round {round}: ours {:.0} events/s, baseline {:.0} events/s",
+                our_rates[round], base_rates[round]
+            );
+            macro_rates.push(ours_macro(events).await);
+            println!(
+                "round {round}: ours declared with topology! {:.0} events/s",
+                macro_rates[round]
+            );
+        }
+        let (ours_rate, base_rate) = (median(&mut our_rates), median(&mut base_rates));
+        let macro_rate = median(&mut macro_rates);
         println!(
             "RESULT pipeline_macro events_per_sec={:.0} baseline_events_per_sec={:.0} ratio={:.3}",
-            ours,
-            baseline,
-            ours / baseline
+            macro_rate,
+            base_rate,
+            macro_rate / base_rate
+        );
+
+        if setting("LATENCY", 1) == 0 {
+            return;
+        }
+        let mut our_latency = latency_ours().await;
+        let mut base_latency = latency_baseline().await;
+        println!(
+            "latency, one event in flight, {STAGES} stages: ours p50 {:?} p99 {:?}; baseline p50 {:?} p99 {:?}",
+            percentile(&mut our_latency, 0.5),
+            percentile(&mut our_latency, 0.99),
+            percentile(&mut base_latency, 0.5),
+            percentile(&mut base_latency, 0.99),
+        );
+        println!(
+            "RESULT pipeline_5_stage events_per_sec={:.0} baseline_events_per_sec={:.0} ratio={:.3}",
+            ours_rate,
+            base_rate,
+            ours_rate / base_rate
         );
     });
 }

@@ -42,7 +42,7 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SendEvent, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
