@@ -165,7 +165,8 @@ fn out_port(handle: &Handle, end: &Port) -> TokenStream {
     }
 }
 
-/// The inbox an edge leads to, as `out_port`.
+/// The inbox an edge leads to, as `out_port`. (The two stay apart: every token of the call
+/// must carry the user's span, which a path passed in from outside would not.)
 fn in_port(handle: &Handle, end: &Port) -> TokenStream {
     let span = end.written.span();
     let handle = handle.at(span);
