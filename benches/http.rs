@@ -3,7 +3,9 @@
 //! the same auth check and the same two transforms inline in its handler, in the same run.
 //!
 //! The load generator is 64 tokio tasks, each with one keep-alive HTTP/1.1 connection, sending
-//! the README's order as fast as answers come back. Prints
+//! the README's order as fast as answers come back. Both servers run side by side and are
+//! measured in alternating rounds, so that a change in the machine's load (other processes on
+//! its two cores) falls on both alike. Prints
 //! `RESULT http_full_circle rps=<n> baseline_rps=<n> ratio=<r> p99_ms=<n>`.
 
 #[path = "../examples/full_circle.rs"]
@@ -29,17 +31,50 @@ use tokio::net::{TcpListener, TcpStream};
 
 const CONNECTIONS: usize = 64;
 const WARM_UP: Duration = Duration::from_secs(1);
-const MEASURE: Duration = Duration::from_secs(4);
+/// Each round measures one server for this long.
+const ROUND: Duration = Duration::from_millis(1500);
+const ROUNDS: usize = 4;
 const ORDER: &str = r#"<order id="42"><item>widget</item><quantity>3</quantity></order>"#;
 /// `alice:wonderland`.
 const AUTHORIZATION: &str = "Basic YWxpY2U6d29uZGVybGFuZA==";
 
-/// What one load run measured.
+/// What the rounds against one server measured.
 struct Measured {
     rps: f64,
     p50: Duration,
     p99: Duration,
     failures: usize,
+}
+
+/// The latencies and failures of every round against one server.
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    measured_for: Duration,
+    failures: usize,
+}
+
+impl Samples {
+    fn add(&mut self, round: Round) {
+        self.latencies.extend(round.latencies);
+        self.measured_for += round.took;
+        self.failures += round.failures;
+    }
+
+    fn measured(mut self) -> Measured {
+        self.latencies.sort_unstable();
+        let percentile = |p: f64| {
+            let last = self.latencies.len().saturating_sub(1);
+            let at = ((self.latencies.len() as f64 * p) as usize).min(last);
+            self.latencies.get(at).copied().unwrap_or_default()
+        };
+        Measured {
+            rps: self.latencies.len() as f64 / self.measured_for.as_secs_f64(),
+            p50: percentile(0.50),
+            p99: percentile(0.99),
+            failures: self.failures,
+        }
+    }
 }
 
 fn main() {
@@ -48,9 +83,26 @@ fn main() {
         .build()
         .expect("a runtime");
     runtime.block_on(async {
-        let ours = measure_full_circle().await;
-        let baseline = measure_baseline().await;
-        for (name, m) in [("full circle", &ours), ("plain hyper", &baseline)] {
+        let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
+        let ours_addr = server.local_addr().expect("bound");
+        let running = full_circle::full_circle(server)
+            .expect("the stylesheets compile")
+            .start()
+            .expect("the topology starts");
+        let (baseline_addr, baseline) = start_baseline().await;
+
+        load(ours_addr, WARM_UP).await;
+        load(baseline_addr, WARM_UP).await;
+        let (mut ours, mut plain) = (Samples::default(), Samples::default());
+        for _ in 0..ROUNDS {
+            ours.add(load(ours_addr, ROUND).await);
+            plain.add(load(baseline_addr, ROUND).await);
+        }
+        running.stop().await.expect("a clean stop");
+        baseline.abort();
+
+        let (ours, plain) = (ours.measured(), plain.measured());
+        for (name, m) in [("full circle", &ours), ("plain hyper", &plain)] {
             println!(
                 "{name:>12}: {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failures {}",
                 m.rps,
@@ -62,8 +114,8 @@ fn main() {
         println!(
             "RESULT http_full_circle rps={:.0} baseline_rps={:.0} ratio={:.2} p99_ms={:.2}",
             ours.rps,
-            baseline.rps,
-            ours.rps / baseline.rps,
+            plain.rps,
+            ours.rps / plain.rps,
             millis(ours.p99)
         );
     });
@@ -73,19 +125,8 @@ fn millis(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
-async fn measure_full_circle() -> Measured {
-    let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
-    let addr = server.local_addr().expect("bound");
-    let running = full_circle::full_circle(server)
-        .expect("the stylesheets compile")
-        .start()
-        .expect("the topology starts");
-    let measured = load(addr).await;
-    running.stop().await.expect("a clean stop");
-    measured
-}
-
-async fn measure_baseline() -> Measured {
+/// Starts the plain hyper server; the handle stops it.
+async fn start_baseline() -> (SocketAddr, tokio::task::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let addr = listener.local_addr().expect("bound");
     let baseline = Arc::new(Baseline {
@@ -112,9 +153,7 @@ async fn measure_baseline() -> Measured {
             });
         }
     });
-    let measured = load(addr).await;
-    server.abort();
-    measured
+    (addr, server)
 }
 
 /// The same work as the topology, inline in one handler.
@@ -181,13 +220,20 @@ impl Baseline {
     }
 }
 
-/// Runs the load against `addr`: warm-up, then the measured window.
-async fn load(addr: SocketAddr) -> Measured {
+/// One round of load against `addr`.
+struct Round {
+    latencies: Vec<Duration>,
+    /// From the first request sent to the last answer received.
+    took: Duration,
+    failures: usize,
+}
+
+/// Runs `CONNECTIONS` keep-alive connections against `addr` for `window`.
+async fn load(addr: SocketAddr, window: Duration) -> Round {
     let start = Instant::now();
-    let measure_from = start + WARM_UP;
-    let end = measure_from + MEASURE;
+    let end = start + window;
     let workers: Vec<_> = (0..CONNECTIONS)
-        .map(|_| tokio::spawn(connection_loop(addr, measure_from, end)))
+        .map(|_| tokio::spawn(connection_loop(addr, end)))
         .collect();
     let mut latencies = Vec::new();
     let mut failures = 0;
@@ -196,28 +242,16 @@ async fn load(addr: SocketAddr) -> Measured {
         latencies.append(&mut measured);
         failures += failed;
     }
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        latencies
-            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Measured {
-        rps: latencies.len() as f64 / MEASURE.as_secs_f64(),
-        p50: percentile(0.50),
-        p99: percentile(0.99),
+    Round {
+        latencies,
+        took: start.elapsed(),
         failures,
     }
 }
 
-/// One keep-alive connection sending orders back to back; latencies of the requests that
-/// started inside the measured window, and how many requests failed.
-async fn connection_loop(
-    addr: SocketAddr,
-    measure_from: Instant,
-    end: Instant,
-) -> (Vec<Duration>, usize) {
+/// One keep-alive connection sending orders back to back until `end`: the latency of each
+/// answered request, and how many failed.
+async fn connection_loop(addr: SocketAddr, end: Instant) -> (Vec<Duration>, usize) {
     let stream = TcpStream::connect(addr).await.expect("connects");
     stream.set_nodelay(true).expect("nodelay");
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
@@ -254,10 +288,10 @@ async fn connection_loop(
             }
             Err(_) => false,
         };
-        if !ok {
-            failures += 1;
-        } else if started >= measure_from {
+        if ok {
             latencies.push(started.elapsed());
+        } else {
+            failures += 1;
         }
     }
     (latencies, failures)
