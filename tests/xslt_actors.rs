@@ -8,7 +8,7 @@ use compysition::actors::{
 };
 use compysition::prelude::*;
 use compysition::xml::{Stylesheet, TransformOptions};
-use compysition::{Bytes, Payload, Xml};
+use compysition::{Bytes, Convert, Payload, Xml};
 use serde_json::json;
 use tokio::sync::mpsc;
 
@@ -63,10 +63,12 @@ struct Outcome<T> {
     errors: Vec<ErrorEvent>,
 }
 
-/// Runs `feed -> actor -> collect` (errors of the actor to `collect` too) until it drains.
-async fn run_through<In, Out, A>(actor: A, inputs: Vec<Event<In>>) -> Outcome<Out>
+/// Runs `feed -> actor -> collect` (errors of the actor to `collect` too) until it drains. The
+/// feed may send another payload than the actor takes: the edge converts.
+async fn run_through<Fed, In, Out, A>(actor: A, inputs: Vec<Event<Fed>>) -> Outcome<Out>
 where
-    In: Payload + Clone,
+    Fed: Payload + Clone + Convert<In>,
+    In: Payload,
     Out: Payload + Clone,
     A: Actor<Inboxes = Inbox<In>, Outboxes = Outbox<Out>>,
 {
@@ -195,33 +197,19 @@ async fn a_fragment_result_is_a_500_for_an_xml_emitting_actor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_text_on_an_edge_into_xslt_is_a_400_from_xslt() {
     // The feed sends text; the edge parses it into Xml for the Xslt inbox.
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel();
-    let mut director = Director::new();
-    let feed = director.register_actor(
-        "feed",
-        Feed(vec![
+    let outcome = run_through(
+        Xslt::compile(ACK).expect("compiles"),
+        vec![
             Event::new("<order id='1'><line/></order>".to_string()),
             Event::new("<order id='2'><line></order>".to_string()),
-        ]),
-    );
-    let xslt = director.register_actor("ack", Xslt::compile(ACK).expect("compiles"));
-    let collect = director.register_actor(
-        "collect",
-        Collect::<Xml> {
-            events: events_tx,
-            errors: errors_tx,
-        },
-    );
-    director.connect_queue(&feed, &xslt);
-    director.connect_queue(&xslt, &collect);
-    director.connect_error_queue(&xslt, &collect);
-    director.start().expect("valid topology");
-    director.wait().await.expect("drains");
-    let event = events_rx.try_recv().expect("the well-formed order");
+        ],
+    )
+    .await;
+    let [event] = &outcome.events[..] else {
+        panic!("the well-formed order only, got {}", outcome.events.len());
+    };
     assert!(event.data.as_str().contains("id=\"1\""));
-    let failed = errors_rx.try_recv().expect("the malformed order");
-    let error = failed.error().expect("carries its error");
+    let error = outcome.errors[0].error().expect("carries its error");
     assert_eq!(error.status().as_u16(), 400);
     assert!(error.message().contains("line 1, column 21"), "{error}");
 }
