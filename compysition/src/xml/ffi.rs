@@ -548,8 +548,7 @@ impl Drop for RawXPath {
     }
 }
 
-/// Turns a parameter list of `CString`s into what `string_value` takes (helper for callers
-/// that keep namespaces as text).
+/// Namespace bindings as `string_value` takes them: prefix, URI, prefix, URI, ...
 pub(crate) fn namespace_strings(pairs: &[(String, String)]) -> Result<Vec<CString>, String> {
     let mut out = Vec::with_capacity(pairs.len() * 2);
     for (prefix, uri) in pairs {

@@ -549,10 +549,9 @@ impl<Out: TransformOutput> Xslt<Out> {
     }
 
     /// Passes a string parameter to every transform (see [`TransformOptions::param`]).
-    pub fn param(mut self, name: &str, value: &str) -> crate::Result<Self> {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.param(name, value)?;
-        Ok(self)
+    pub fn param(self, name: &str, value: &str) -> crate::Result<Self> {
+        let options = self.options.as_ref().clone().param(name, value)?;
+        Ok(self.options(options))
     }
 
     /// Replaces the transform options (parameters, depth limit, permissions).
@@ -562,17 +561,15 @@ impl<Out: TransformOutput> Xslt<Out> {
     }
 
     /// Bounds nested template calls (default [`DEFAULT_MAX_DEPTH`]).
-    pub fn max_depth(mut self, depth: u32) -> Self {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.max_depth(depth);
-        self
+    pub fn max_depth(self, depth: u32) -> Self {
+        let options = self.options.as_ref().clone().max_depth(depth);
+        self.options(options)
     }
 
     /// Sets what the stylesheet may do (default [`Permissions::DEFAULT`]).
-    pub fn permissions(mut self, permissions: Permissions) -> Self {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.permissions(permissions);
-        self
+    pub fn permissions(self, permissions: Permissions) -> Self {
+        let options = self.options.as_ref().clone().permissions(permissions);
+        self.options(options)
     }
 
     /// The compiled stylesheet.
