@@ -16,6 +16,8 @@ mod json_conversion;
 #[cfg(feature = "json-schema")]
 mod json_schema;
 mod modifiers;
+#[cfg(feature = "xslt")]
+mod offload;
 mod parse;
 mod xmltodict;
 #[cfg(feature = "xslt")]
