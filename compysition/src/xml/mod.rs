@@ -16,7 +16,6 @@ mod json_conversion;
 #[cfg(feature = "json-schema")]
 mod json_schema;
 mod modifiers;
-#[cfg(feature = "xslt")]
 mod offload;
 mod parse;
 mod xmltodict;
