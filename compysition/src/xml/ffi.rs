@@ -420,7 +420,7 @@ impl Drop for LibxmlBuffer {
     }
 }
 
-/// A compiled XML Schema (`xmlSchema`), freed on drop.
+/// A compiled XML Schema (`xmlSchema`, with the document it was compiled from), freed on drop.
 pub(crate) struct RawSchema(NonNull<c_void>);
 
 // SAFETY: validation never changes a compiled schema (each validation has its own validation
