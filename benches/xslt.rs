@@ -58,13 +58,14 @@ fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     for name in names {
         let xsl = std::fs::read(dir.join(format!("{name}.xsl"))).expect("stylesheet");
-        let input = match Xml::parse(&std::fs::read(dir.join(format!("{name}.xml"))).expect("input")) {
-            Ok(input) => input,
-            Err(error) => {
-                println!("skip {name}: input rejected: {error}");
-                continue;
-            }
-        };
+        let input =
+            match Xml::parse(&std::fs::read(dir.join(format!("{name}.xml"))).expect("input")) {
+                Ok(input) => input,
+                Err(error) => {
+                    println!("skip {name}: input rejected: {error}");
+                    continue;
+                }
+            };
         let stylesheet = match Stylesheet::compile(&xsl) {
             Ok(stylesheet) => stylesheet,
             Err(error) => {
@@ -77,7 +78,9 @@ fn cases() -> Vec<Case> {
         let started = Instant::now();
         let mut probes = 0;
         while started.elapsed() < TARGET_PER_CASE / 10 {
-            let result = stylesheet.transform(input.as_bytes(), &options).expect("input parses");
+            let result = stylesheet
+                .transform(input.as_bytes(), &options)
+                .expect("input parses");
             if let Some(error) = result.error() {
                 println!("skip {name}: {error}");
                 probes = 0;
@@ -89,8 +92,14 @@ fn cases() -> Vec<Case> {
             continue;
         }
         let per_transform = started.elapsed() / probes;
-        let count = (TARGET_PER_CASE.as_nanos() / per_transform.as_nanos().max(1)).clamp(20, 20_000) as usize;
-        cases.push(Case { name, xsl, input, count });
+        let count = (TARGET_PER_CASE.as_nanos() / per_transform.as_nanos().max(1)).clamp(20, 20_000)
+            as usize;
+        cases.push(Case {
+            name,
+            xsl,
+            input,
+            count,
+        });
     }
     cases
 }
@@ -106,7 +115,9 @@ fn baseline(case: &Case) -> Duration {
             .spawn(|| {
                 let started = Instant::now();
                 for _ in 0..case.count {
-                    let result = stylesheet.transform(case.input.as_bytes(), &options).expect("transforms");
+                    let result = stylesheet
+                        .transform(case.input.as_bytes(), &options)
+                        .expect("transforms");
                     std::hint::black_box(result.output());
                 }
                 started.elapsed()
@@ -176,7 +187,9 @@ fn through_actor(case: &Case, runtime: &tokio::runtime::Runtime, at_once: usize)
         );
         let xslt = director.register_actor(
             "xslt",
-            Xslt::compile_bytes(&case.xsl).expect("compiles").with_concurrency(at_once),
+            Xslt::compile_bytes(&case.xsl)
+                .expect("compiles")
+                .with_concurrency(at_once),
         );
         let count = director.register_actor("count", Count(Arc::clone(&arrived)));
         director.connect_queue(&feed, &xslt);
@@ -187,7 +200,12 @@ fn through_actor(case: &Case, runtime: &tokio::runtime::Runtime, at_once: usize)
         director.wait().await.expect("drains");
         started.elapsed()
     });
-    assert_eq!(arrived.load(Ordering::Relaxed), case.count, "{}: every event arrives", case.name);
+    assert_eq!(
+        arrived.load(Ordering::Relaxed),
+        case.count,
+        "{}: every event arrives",
+        case.name
+    );
     elapsed
 }
 
@@ -262,8 +280,12 @@ fn main() {
         .build()
         .expect("runtime");
 
-    let (mut total, mut base_time, mut actor_time, mut two_time) = (0, Duration::ZERO, Duration::ZERO, Duration::ZERO);
-    println!("{:<12} {:>8} {:>14} {:>14} {:>14}", "case", "count", "baseline/s", "actor/s", "actor 2x/s");
+    let (mut total, mut base_time, mut actor_time, mut two_time) =
+        (0, Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    println!(
+        "{:<12} {:>8} {:>14} {:>14} {:>14}",
+        "case", "count", "baseline/s", "actor/s", "actor 2x/s"
+    );
     for case in &cases {
         // Interleaved rounds, best of each: the figures compare the modes, not the moments
         // at which other load on the machine happened to hit one of them.

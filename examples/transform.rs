@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use compysition::xml::{Stylesheet, TransformOptions};
 use compysition::Xml;
 
-const USAGE: &str = "usage: transform [--stringparam NAME VALUE]... [--noent] [--loaddtd] STYLESHEET INPUT";
+const USAGE: &str =
+    "usage: transform [--stringparam NAME VALUE]... [--noent] [--loaddtd] STYLESHEET INPUT";
 
 struct Arguments {
     params: Vec<(String, String)>,
@@ -86,8 +87,12 @@ fn main() -> ExitCode {
 }
 
 fn run(stylesheet: &Stylesheet, arguments: &Arguments) -> Result<(), (u8, String)> {
-    let input = std::fs::read(&arguments.input)
-        .map_err(|e| (3, format!("transform: cannot read {}: {e}", arguments.input)))?;
+    let input = std::fs::read(&arguments.input).map_err(|e| {
+        (
+            3,
+            format!("transform: cannot read {}: {e}", arguments.input),
+        )
+    })?;
     let trusted = arguments.substitute_entities || arguments.load_dtd;
     let mut options = TransformOptions::new()
         .substitute_entities(arguments.substitute_entities)
@@ -104,7 +109,8 @@ fn run(stylesheet: &Stylesheet, arguments: &Arguments) -> Result<(), (u8, String
     let input: &[u8] = if trusted {
         &input
     } else {
-        checked = Xml::parse(&input).map_err(|e| (3, format!("{}: {}", arguments.input, e.message())))?;
+        checked =
+            Xml::parse(&input).map_err(|e| (3, format!("{}: {}", arguments.input, e.message())))?;
         checked.as_bytes()
     };
     let result = stylesheet

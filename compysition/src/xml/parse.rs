@@ -217,26 +217,32 @@ fn check_characters(document: &[u8]) -> Result<(), Malformed> {
             "the document is not valid UTF-8",
         ));
     }
-    if let Some(at) = document
-        .iter()
-        .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-    {
-        return Err(Malformed::at(
-            at as u64,
-            format!("character U+{:04X} is not allowed in XML", document[at]),
-        ));
-    }
-    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
-    let mut from = 0;
-    while let Some(found) = document[from..].iter().position(|&b| b == 0xEF) {
-        let at = from + found;
-        if let [0xEF, 0xBF, 0xBE | 0xBF, ..] = document[at..] {
-            return Err(Malformed::at(
-                at as u64,
-                "characters U+FFFE and U+FFFF are not allowed in XML",
-            ));
+    // A branch-free pass over fixed-size chunks (which the compiler vectorises) finds the chunks
+    // that hold a control character or the lead byte of U+FFFE/U+FFFF; only those are looked at
+    // byte by byte.
+    const CHUNK: usize = 64;
+    let suspicious = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0xEF;
+    for (index, chunk) in document.chunks(CHUNK).enumerate() {
+        if !chunk.iter().fold(false, |found, &b| found | suspicious(b)) {
+            continue;
         }
-        from = at + 1;
+        let base = index * CHUNK;
+        for (offset, &b) in chunk.iter().enumerate() {
+            let at = base + offset;
+            if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+                return Err(Malformed::at(
+                    at as u64,
+                    format!("character U+{b:04X} is not allowed in XML"),
+                ));
+            }
+            // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+            if let [0xEF, 0xBF, 0xBE | 0xBF, ..] = document[at..] {
+                return Err(Malformed::at(
+                    at as u64,
+                    "characters U+FFFE and U+FFFF are not allowed in XML",
+                ));
+            }
+        }
     }
     Ok(())
 }
@@ -384,13 +390,28 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// `NameStartChar` (bit 0) and `NameChar` (bit 1) for each ASCII byte.
+const ASCII_NAME: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let start = c == b':' || c == b'_' || c.is_ascii_alphabetic();
+        let other = start || c == b'-' || c == b'.' || c.is_ascii_digit();
+        table[b] = (start as u8) | ((other as u8) << 1);
+        b += 1;
+    }
+    table
+};
+
 /// Whether `name` is an XML 1.0 `Name`.
 pub(crate) fn is_name(name: &[u8]) -> bool {
     // ASCII names, by far the most common, need no decoding.
     if name.is_ascii() {
         return match name.split_first() {
             Some((&first, rest)) => {
-                is_name_start(first as char) && rest.iter().all(|&b| is_name_char(b as char))
+                ASCII_NAME[first as usize] & 1 != 0
+                    && rest.iter().all(|&b| ASCII_NAME[b as usize] & 2 != 0)
             }
             None => false,
         };
@@ -481,6 +502,29 @@ mod tests {
             .into_event_error(invalid);
         assert!(message.message().contains("line 1, column 4"), "{message}");
         assert!(message.message().contains("UTF-8"), "{message}");
+    }
+
+    #[test]
+    fn the_ascii_name_table_agrees_with_the_grammar() {
+        for b in 0u8..128 {
+            let c = b as char;
+            assert_eq!(is_name(&[b]), is_name_start(c), "{c:?}");
+            assert_eq!(is_name(&[b'a', b]), is_name_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_control_character_is_found_in_any_chunk() {
+        let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
+        document[200] = 0x0B;
+        let error = check_well_formed(&document).expect_err("control character");
+        assert_eq!(error.offset, 200);
+        let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
+        document[126..129].copy_from_slice("\u{FFFF}".as_bytes());
+        assert_eq!(
+            check_well_formed(&document).expect_err("U+FFFF").offset,
+            126
+        );
     }
 
     #[test]
