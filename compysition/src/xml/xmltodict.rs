@@ -1,23 +1,5 @@
-//! `Xml` ↔ `Json` by the xmltodict convention, the one the Python project's events used.
-//!
-//! XML → JSON:
-//! - the root element is the single top-level key: `<a>1</a>` → `{"a": "1"}`;
-//! - attributes are `@name` keys, listed first; text is the value itself when the element has
-//!   neither attributes nor children, otherwise the `#text` key, listed last;
-//! - an element with nothing in it is `null`; text is stripped of surrounding XML white space;
-//!   the text pieces of mixed content are joined;
-//! - a child element that occurs more than once becomes an array (at the place of its first
-//!   occurrence); all values are strings; comments and processing instructions are dropped;
-//!   names keep their prefixes (`p:item`, `@xmlns:p`).
-//!
-//! JSON → XML is the reverse, plus the envelope: a value that is not an object with exactly one
-//! element key whose value is not an array — an array, a scalar, an object with several keys —
-//! is wrapped in `<jsonified_envelope>` (an array is wrapped twice, its items becoming
-//! `<jsonified_envelope>` elements inside it), and the envelope is unwrapped on the way back.
-//! Numbers and booleans become their JSON text, `null` an empty element.
-//!
-//! The convention loses what XML cannot say: types (everything comes back a string), one-item
-//! arrays (they come back as the item), empty strings and objects (they come back `null`).
+//! `Xml` ↔ `Json` by the xmltodict convention, the one the Python project's events used; the
+//! convention itself is described in the [`xml`](crate::xml) module docs.
 
 use bytes::Bytes;
 use quick_xml::events::Event;
@@ -33,7 +15,7 @@ use crate::payload::Json;
 /// The element that wraps JSON without a single root key on its way to XML.
 pub const ENVELOPE: &str = "jsonified_envelope";
 
-/// Converts a document to JSON by the xmltodict convention (see the [module docs](self)).
+/// Converts a document to JSON by the xmltodict convention (see [the module docs](crate::xml)).
 pub fn xml_to_json(xml: &Xml) -> Json {
     let value = read_document(xml.as_bytes());
     Json::new(unwrap_envelope(value))
@@ -204,7 +186,7 @@ fn unwrap_envelope(value: Value) -> Value {
     }
 }
 
-/// Converts JSON to a document by the xmltodict convention (see the [module docs](self)).
+/// Converts JSON to a document by the xmltodict convention (see [the module docs](crate::xml)).
 ///
 /// A 400 when the JSON has no XML form: a key that is not an XML name, an array directly
 /// inside an array, an object or array as an attribute or `#text` value, or nesting deeper than
