@@ -78,6 +78,7 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
     config.allow_unmatched_ends = false;
 
     let mut depth = 0usize;
+    let mut namespaces = Namespaces::default();
     let mut root_seen = false;
     let mut doctype_seen = false;
     loop {
@@ -140,7 +141,7 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
                 ));
             }
             Event::Start(tag) => {
-                check_tag(&tag, start)?;
+                check_tag(&tag, start, &mut namespaces)?;
                 root_seen = true;
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -151,10 +152,14 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
                 }
             }
             Event::Empty(tag) => {
-                check_tag(&tag, start)?;
+                check_tag(&tag, start, &mut namespaces)?;
+                namespaces.leave();
                 root_seen = true;
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                namespaces.leave();
+            }
             Event::Text(text) => {
                 if depth == 0 {
                     if let Some(at) = text.iter().position(|b| !is_xml_space(*b)) {
@@ -248,8 +253,13 @@ fn check_characters(document: &[u8]) -> Result<(), Malformed> {
 }
 
 /// An element's name and attributes: names are XML names, attributes are unique, their values
-/// hold no `<` and only references that resolve.
-fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
+/// hold no `<` and only references that resolve, and every namespace prefix is declared. The
+/// element's namespace declarations enter `namespaces` (the caller leaves them at its end).
+fn check_tag(
+    tag: &BytesStart<'_>,
+    start: u64,
+    namespaces: &mut Namespaces,
+) -> Result<(), Malformed> {
     let name = tag.name();
     if !is_name(name.as_ref()) {
         return Err(Malformed::at(
@@ -260,6 +270,8 @@ fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
             ),
         ));
     }
+    namespaces.enter();
+    let mut prefixed_attributes = false;
     for attribute in tag.attributes() {
         let attribute = attribute.map_err(|e| Malformed::at(start, e.to_string()))?;
         let key = attribute.key.as_ref();
@@ -291,8 +303,106 @@ fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
                 ),
             )
         })?;
+        match split_qname(key) {
+            Some((Some(b"xmlns"), prefix)) => namespaces
+                .declare(prefix, value)
+                .map_err(|message| Malformed::at(start, message))?,
+            Some((Some(_), _)) => prefixed_attributes = true,
+            Some((None, _)) => {}
+            None => return Err(not_a_qname(start, key)),
+        }
+    }
+    // Declarations may follow their use in the same tag: check prefixes once all are in.
+    match split_qname(name.as_ref()) {
+        Some((Some(prefix), _)) => namespaces.check_in_scope(prefix, start)?,
+        Some((None, _)) => {}
+        None => return Err(not_a_qname(start, name.as_ref())),
+    }
+    if prefixed_attributes {
+        for attribute in tag.attributes().with_checks(false).flatten() {
+            if let Some((Some(prefix), _)) = split_qname(attribute.key.as_ref()) {
+                if prefix != b"xmlns" {
+                    namespaces.check_in_scope(prefix, start)?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// `prefix:local` or `local`; `None` when the name is not a qualified name (`a:b:c`, `:a`, `a:`).
+fn split_qname(name: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    match name.iter().position(|&b| b == b':') {
+        None => Some((None, name)),
+        Some(colon) => {
+            let (prefix, local) = (&name[..colon], &name[colon + 1..]);
+            let valid = !prefix.is_empty() && !local.is_empty() && !local.contains(&b':');
+            valid.then_some((Some(prefix), local))
+        }
+    }
+}
+
+fn not_a_qname(start: u64, name: &[u8]) -> Malformed {
+    Malformed::at(
+        start,
+        format!(
+            "\"{}\" is not a qualified name (prefix:local)",
+            String::from_utf8_lossy(name)
+        ),
+    )
+}
+
+/// The namespace prefixes in scope, innermost last.
+#[derive(Default)]
+struct Namespaces {
+    declared: Vec<Vec<u8>>,
+    /// How many of `declared` each open element added.
+    per_element: Vec<usize>,
+}
+
+impl Namespaces {
+    fn enter(&mut self) {
+        self.per_element.push(0);
+    }
+
+    fn leave(&mut self) {
+        if let Some(count) = self.per_element.pop() {
+            self.declared.truncate(self.declared.len() - count);
+        }
+    }
+
+    fn declare(&mut self, prefix: &[u8], uri: &[u8]) -> Result<(), String> {
+        let shown = String::from_utf8_lossy(prefix);
+        if prefix == b"xmlns" {
+            return Err("the prefix xmlns cannot be declared".into());
+        }
+        if prefix == b"xml" && uri != b"http://www.w3.org/XML/1998/namespace" {
+            return Err("the prefix xml is bound to its own namespace only".into());
+        }
+        if uri.is_empty() {
+            return Err(format!(
+                "the prefix {shown} is declared with an empty namespace"
+            ));
+        }
+        self.declared.push(prefix.to_vec());
+        if let Some(count) = self.per_element.last_mut() {
+            *count += 1;
+        }
+        Ok(())
+    }
+
+    fn check_in_scope(&self, prefix: &[u8], start: u64) -> Result<(), Malformed> {
+        if prefix == b"xml" || self.declared.iter().any(|p| p == prefix) {
+            return Ok(());
+        }
+        Err(Malformed::at(
+            start,
+            format!(
+                "the namespace prefix {} is not declared",
+                String::from_utf8_lossy(prefix)
+            ),
+        ))
+    }
 }
 
 /// A reference in text (`quick-xml` hands over the part between `&` and `;`).
@@ -465,6 +575,23 @@ mod tests {
     fn columns_count_characters() {
         assert_eq!(line_and_column("ééé<".as_bytes(), 6), (1, 4));
         assert_eq!(line_and_column(b"a\nbc", 3), (2, 2));
+    }
+
+    #[test]
+    fn namespace_prefixes_must_be_declared() {
+        assert!(error("<p:a/>").contains("prefix p is not declared"));
+        assert!(error("<a p:x='1'/>").contains("prefix p is not declared"));
+        assert!(error("<a><p:b xmlns:p='u'/><p:c/></a>").contains("prefix p is not declared"));
+        assert!(error("<a xmlns:p=''/>").contains("empty namespace"));
+        assert!(error("<a:b:c xmlns:a='u'/>").contains("not a qualified name"));
+        for fine in [
+            "<p:a xmlns:p='u' p:x='1'/>",
+            "<p:a p:x='1' xmlns:p='u'><p:b/></p:a>",
+            "<a xml:lang='en'/>",
+            "<a xmlns='u'><b/></a>",
+        ] {
+            assert!(check_well_formed(fine.as_bytes()).is_ok(), "{fine}");
+        }
     }
 
     #[test]

@@ -193,6 +193,7 @@ fn unwrap_envelope(value: Value) -> Value {
 /// [`MAX_DEPTH`].
 pub fn json_to_xml(json: &Value) -> Result<Xml, EventError> {
     let mut out = Vec::with_capacity(256);
+    let mut scope = Vec::new();
     let root_key = match json {
         Value::Object(fields) if fields.len() == 1 => fields
             .iter()
@@ -201,13 +202,15 @@ pub fn json_to_xml(json: &Value) -> Result<Xml, EventError> {
         _ => None,
     };
     match (root_key, json) {
-        (Some((name, value)), _) => write_element(&mut out, name, value, 1, &format!("/{name}"))?,
+        (Some((name, value)), _) => {
+            write_element(&mut out, name, value, 1, &format!("/{name}"), &mut scope)?
+        }
         (None, Value::Array(_)) => {
             out.extend_from_slice(b"<jsonified_envelope>");
-            write_element(&mut out, ENVELOPE, json, 2, "")?;
+            write_element(&mut out, ENVELOPE, json, 2, "", &mut scope)?;
             out.extend_from_slice(b"</jsonified_envelope>");
         }
-        (None, _) => write_element(&mut out, ENVELOPE, json, 1, "")?,
+        (None, _) => write_element(&mut out, ENVELOPE, json, 1, "", &mut scope)?,
     }
     Ok(Xml::from_well_formed(Bytes::from(out)))
 }
@@ -224,12 +227,88 @@ fn write_element(
     value: &Value,
     depth: usize,
     path: &str,
+    scope: &mut Vec<String>,
 ) -> Result<(), EventError> {
     if !is_name(name.as_bytes()) {
         return Err(no_xml_form(
             path,
             &format!("\"{name}\" is not an element name"),
         ));
+    }
+    // An object may declare namespaces (`@xmlns:p`) for its own name and everything inside.
+    let declared = match value {
+        Value::Object(fields) => declare_namespaces(fields, scope, path)?,
+        _ => 0,
+    };
+    let written = write_declared_element(out, name, value, depth, path, scope);
+    scope.truncate(scope.len() - declared);
+    written
+}
+
+/// Adds the prefixes an object declares to `scope`; how many.
+fn declare_namespaces(
+    fields: &Map<String, Value>,
+    scope: &mut Vec<String>,
+    path: &str,
+) -> Result<usize, EventError> {
+    let mut declared = 0;
+    for (key, value) in fields {
+        if let Some(prefix) = key.strip_prefix("@xmlns:") {
+            match value.as_str() {
+                Some(uri)
+                    if !uri.is_empty()
+                        && prefix != "xmlns"
+                        && (prefix != "xml" || uri == "http://www.w3.org/XML/1998/namespace") => {}
+                _ => {
+                    return Err(no_xml_form(
+                        path,
+                        &format!("\"{key}\" does not declare a namespace (a non-empty URI)"),
+                    ))
+                }
+            }
+            scope.push(prefix.to_owned());
+            declared += 1;
+        }
+    }
+    Ok(declared)
+}
+
+/// Checks that the prefix of `name`, if any, is declared (`xmlns:` only starts attributes).
+fn check_prefix(
+    name: &str,
+    attribute: bool,
+    scope: &[String],
+    path: &str,
+) -> Result<(), EventError> {
+    let Some((prefix, local)) = name.split_once(':') else {
+        return Ok(());
+    };
+    if prefix.is_empty() || local.is_empty() || local.contains(':') {
+        return Err(no_xml_form(
+            path,
+            &format!("\"{name}\" is not a qualified name (prefix:local)"),
+        ));
+    }
+    if prefix == "xml" || (attribute && prefix == "xmlns") || scope.iter().any(|p| p == prefix) {
+        Ok(())
+    } else {
+        Err(no_xml_form(
+            path,
+            &format!("the namespace prefix of \"{name}\" is not declared (no \"@xmlns:{prefix}\")"),
+        ))
+    }
+}
+
+fn write_declared_element(
+    out: &mut Vec<u8>,
+    name: &str,
+    value: &Value,
+    depth: usize,
+    path: &str,
+    scope: &mut Vec<String>,
+) -> Result<(), EventError> {
+    if !value.is_array() {
+        check_prefix(name, false, scope, path)?;
     }
     if depth > MAX_DEPTH {
         return Err(no_xml_form(
@@ -246,7 +325,7 @@ fn write_element(
                         "an array directly inside an array",
                     ));
                 }
-                write_element(out, name, item, depth, &format!("{path}/{i}"))?;
+                write_element(out, name, item, depth, &format!("{path}/{i}"), scope)?;
             }
         }
         Value::Null => {
@@ -265,6 +344,7 @@ fn write_element(
                             &format!("\"{attribute}\" is not an attribute name"),
                         ));
                     }
+                    check_prefix(attribute, true, scope, path)?;
                     let value = scalar_text(field).ok_or_else(|| {
                         no_xml_form(path, &format!("attribute \"{key}\" is not a scalar"))
                     })?;
@@ -292,7 +372,7 @@ fn write_element(
                 if key.starts_with('@') || key == "#text" {
                     continue;
                 }
-                write_element(out, key, field, depth + 1, &format!("{path}/{key}"))?;
+                write_element(out, key, field, depth + 1, &format!("{path}/{key}"), scope)?;
             }
             if let Some(text) = text {
                 escape_into(out, &text, false);
@@ -452,6 +532,17 @@ mod tests {
     }
 
     #[test]
+    fn namespace_declarations_scope_prefixed_names() {
+        let value = json!({"p:r": {"@xmlns:p": "urn:p", "@p:x": "1", "p:a": ["1", "2"], "b": {"p:c": null}}});
+        let xml = json_to_xml(&value).expect("declared prefixes");
+        assert_eq!(
+            xml.as_str(),
+            "<p:r xmlns:p=\"urn:p\" p:x=\"1\"><p:a>1</p:a><p:a>2</p:a><b><p:c/></b></p:r>"
+        );
+        assert_eq!(*xml_to_json(&xml), value);
+    }
+
+    #[test]
     fn attributes_and_text_keys_write_attributes_and_text() {
         assert_eq!(
             to_xml(json!({"a": {"@x": "<\"&", "#text": "t>", "b": null, "n": 1.5, "t": true}})),
@@ -466,6 +557,19 @@ mod tests {
             (json!({"r": {"x": [[1], [2]]}}), "/r/x/0"),
             (json!({"r": {"@x": {"y": 1}}}), "attribute \"@x\""),
             (json!({"r": {"#text": [1]}}), "\"#text\" is not a scalar"),
+            (json!({"p:r": "1"}), "prefix of \"p:r\" is not declared"),
+            (
+                json!({"xmlns:r": "1"}),
+                "prefix of \"xmlns:r\" is not declared",
+            ),
+            (
+                json!({"r": {"@p:x": "1", "@xmlns:q": "u"}}),
+                "prefix of \"p:x\" is not declared",
+            ),
+            (
+                json!({"r": {"@xmlns:p": ""}}),
+                "does not declare a namespace",
+            ),
         ] {
             let error = json_to_xml(&value).expect_err("no XML form");
             assert_eq!(error.status().as_u16(), 400);
