@@ -83,7 +83,8 @@ pub use xslt::{
     Transformed, Xslt, DEFAULT_MAX_DEPTH,
 };
 
-/// A well-formed XML document in UTF-8, cheap to clone.
+/// A well-formed XML document in UTF-8 whose namespace prefixes are all declared, cheap to
+/// clone.
 ///
 /// ```
 /// use compysition::Xml;
