@@ -284,6 +284,34 @@ fn concurrent_transforms_on_threads_match_sequential_ones() {
     }
 }
 
+#[test]
+fn concurrent_compiles_each_report_their_own_errors() {
+    // libxslt reports compile errors through one process-wide callback; each thread must still
+    // get exactly its own stylesheet's messages.
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            std::thread::spawn(move || {
+                for round in 0..50 {
+                    let broken = format!(
+                        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+                             <xsl:template match="/"><xsl:value-of select="broken{worker}x{round}(("/></xsl:template>
+                           </xsl:stylesheet>"#
+                    );
+                    let error = Stylesheet::compile(&broken).expect_err("broken XPath").to_string();
+                    let mine = format!("broken{worker}x{round}((");
+                    assert!(error.contains(&mine), "{error}");
+                    assert_eq!(error.matches("broken").count(), 1, "{error}");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker
+            .join()
+            .expect("each compile saw only its own messages");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_transforms_through_the_actor_give_identical_results() {
     let actor = Xslt::compile(REPORT).expect("compiles");
