@@ -45,7 +45,7 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SendEvent, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
