@@ -10,52 +10,8 @@ use compysition::prelude::*;
 use compysition::xml::{Stylesheet, TransformOptions};
 use compysition::{Bytes, Convert, Payload, Xml};
 use serde_json::json;
-use tokio::sync::mpsc;
 
-/// A source that sends the given events, then finishes (which drains the topology).
-struct Feed<T>(Vec<Event<T>>);
-
-impl<T: Payload> Actor for Feed<T> {
-    type Inboxes = ();
-    type Outboxes = Outbox<T>;
-
-    async fn run(self, _ctx: Context, (): (), outbox: Outbox<T>) {
-        for event in self.0 {
-            outbox.send(event).await;
-        }
-    }
-}
-
-/// A sink that hands over every event and every error routed to it.
-struct Collect<T> {
-    events: mpsc::UnboundedSender<Event<T>>,
-    errors: mpsc::UnboundedSender<ErrorEvent>,
-}
-
-impl<T: Payload> Actor for Collect<T> {
-    type Inboxes = Inbox<T>;
-    type Outboxes = ();
-    const ERROR_INBOX: bool = true;
-
-    async fn run(self, mut ctx: Context, mut inbox: Inbox<T>, (): ()) {
-        let errors = ctx.take_error_inbox();
-        let forward_errors = async {
-            if let Some(mut errors) = errors {
-                while let Some(error) = errors.recv().await {
-                    let _ = self.errors.send(error);
-                }
-            }
-        };
-        let forward_events = async {
-            while let Some(event) = inbox.recv().await {
-                let _ = self.events.send(event);
-            }
-        };
-        tokio::join!(forward_errors, forward_events);
-    }
-}
-
-impl<T: Payload> TakesErrors for Collect<T> {}
+mod support;
 
 /// What came out of a one-actor flow.
 struct Outcome<T> {
@@ -72,34 +28,26 @@ where
     Out: Payload + Clone,
     A: Actor<Inboxes = Inbox<In>, Outboxes = Outbox<Out>>,
 {
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel();
+    let (feed, sender) = support::feed(inputs.len().max(1));
+    let (collect, mut collected) = support::collect();
     let mut director = Director::new();
-    let feed = director.register_actor("feed", Feed(inputs));
+    let feed = director.register_actor("feed", feed);
     let actor = director.register_actor("actor", actor);
-    let collect = director.register_actor(
-        "collect",
-        Collect {
-            events: events_tx,
-            errors: errors_tx,
-        },
-    );
+    let collect = director.register_actor("collect", collect);
     director.connect_queue(&feed, &actor);
     director.connect_queue(&actor, &collect);
     director.connect_error_queue(&actor, &collect);
     director.start().expect("valid topology");
+    for event in inputs {
+        sender.send(event).await.expect("the feed is running");
+    }
+    // The feed finishes once its sender is gone, and the flow drains behind it.
+    drop(sender);
     director.wait().await.expect("drains");
-    let mut outcome = Outcome {
-        events: Vec::new(),
-        errors: Vec::new(),
-    };
-    while let Ok(event) = events_rx.try_recv() {
-        outcome.events.push(event);
+    Outcome {
+        events: support::drain(&mut collected.events).await,
+        errors: support::drain(&mut collected.errors).await,
     }
-    while let Ok(error) = errors_rx.try_recv() {
-        outcome.errors.push(error);
-    }
-    outcome
 }
 
 fn xml(text: &str) -> Xml {
