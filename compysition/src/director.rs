@@ -57,7 +57,8 @@ use crate::payload::{AnyPayload, Convert, ErrorEvent, FanOut, Payload};
 use crate::port::shorten_type_name;
 use crate::port::{
     ActorRef, ErasedOutbox, ErasedSender, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox,
-    OutboxSet, PortBundle, PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    OutboxSet, PortBundle, PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox,
+    DEFAULT_CAPACITY,
 };
 
 /// The name the default error actor goes by in log records.
@@ -110,27 +111,30 @@ impl<A: Actor> ActorHandle<A> {
     }
 }
 
-impl<A, T> ActorHandle<A>
-where
-    A: Actor<Inboxes = Inbox<T>>,
-{
-    /// Its only inbox.
-    pub fn inbox(&self) -> InPort<T> {
+impl<A: Actor> ActorHandle<A> {
+    /// Its only inbox (for an actor with exactly one).
+    pub fn inbox(&self) -> InPort<<A::Inboxes as SingleInbox>::Payload>
+    where
+        A::Inboxes: SingleInbox,
+    {
         InPort::new(self.actor.clone(), None)
     }
-}
 
-impl<A, T> ActorHandle<A>
-where
-    A: Actor<Outboxes = Outbox<T>>,
-{
-    /// Its only outbox.
-    pub fn outbox(&self) -> OutPort<T> {
+    /// Its only outbox (for an actor with exactly one).
+    pub fn outbox(&self) -> OutPort<<A::Outboxes as SingleOutbox>::Payload>
+    where
+        A::Outboxes: SingleOutbox,
+    {
         OutPort::new(self.actor.clone(), None)
     }
 }
 
 /// Something that names an outbox: an [`OutPort`] or the handle of an actor with one outbox.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name one outbox",
+    label = "expected the handle of an actor with one outbox, or an `OutPort`",
+    note = "for an actor with several outboxes, pick one: `handle.outboxes().name`"
+)]
 pub trait IntoOutPort {
     /// The payload the outbox sends.
     type Payload;
@@ -152,17 +156,23 @@ impl<T> IntoOutPort for &OutPort<T> {
     }
 }
 
-impl<A, T> IntoOutPort for &ActorHandle<A>
+impl<A> IntoOutPort for &ActorHandle<A>
 where
-    A: Actor<Outboxes = Outbox<T>>,
+    A: Actor,
+    A::Outboxes: SingleOutbox,
 {
-    type Payload = T;
-    fn into_out_port(self) -> OutPort<T> {
+    type Payload = <A::Outboxes as SingleOutbox>::Payload;
+    fn into_out_port(self) -> OutPort<Self::Payload> {
         self.outbox()
     }
 }
 
 /// Something that names an inbox: an [`InPort`] or the handle of an actor with one inbox.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name one inbox",
+    label = "expected the handle of an actor with one inbox, or an `InPort`",
+    note = "for an actor with several inboxes, pick one: `handle.inboxes().name`"
+)]
 pub trait IntoInPort {
     /// The payload the inbox takes.
     type Payload;
@@ -184,18 +194,23 @@ impl<T> IntoInPort for &InPort<T> {
     }
 }
 
-impl<A, T> IntoInPort for &ActorHandle<A>
+impl<A> IntoInPort for &ActorHandle<A>
 where
-    A: Actor<Inboxes = Inbox<T>>,
+    A: Actor,
+    A::Inboxes: SingleInbox,
 {
-    type Payload = T;
-    fn into_in_port(self) -> InPort<T> {
+    type Payload = <A::Inboxes as SingleInbox>::Payload;
+    fn into_in_port(self) -> InPort<Self::Payload> {
         self.inbox()
     }
 }
 
 /// The destinations of `connect_queue`: one inbox, or several (an array, a `Vec`, or a tuple
 /// whose inboxes may take different payload types).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name inboxes that take `{A}`",
+    label = "expected an inbox (a handle or an `InPort`) or several (an array, `Vec` or tuple of them)"
+)]
 pub trait Targets<A> {
     /// Records one edge per destination.
     #[doc(hidden)]
@@ -204,7 +219,7 @@ pub trait Targets<A> {
 
 impl<A, B> Targets<A> for InPort<B>
 where
-    A: Convert<B> + Payload + FanOut,
+    A: Convert<B> + Payload,
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
@@ -214,7 +229,7 @@ where
 
 impl<A, B> Targets<A> for &InPort<B>
 where
-    A: Convert<B> + Payload + FanOut,
+    A: Convert<B> + Payload,
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
@@ -222,14 +237,14 @@ where
     }
 }
 
-impl<A, X, B> Targets<A> for &ActorHandle<X>
+impl<A, X> Targets<A> for &ActorHandle<X>
 where
-    X: Actor<Inboxes = Inbox<B>>,
-    A: Convert<B> + Payload + FanOut,
-    B: Payload,
+    X: Actor,
+    X::Inboxes: SingleInbox,
+    A: Convert<<X::Inboxes as SingleInbox>::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
-        edges.push(EdgeRecord::new::<A, B>(from, self.inbox(), capacity, true));
+        edges.push(EdgeRecord::new(from, self.inbox(), capacity, true));
     }
 }
 
@@ -237,7 +252,7 @@ impl<A, P, const N: usize> Targets<A> for [P; N]
 where
     P: IntoInPort,
     P::Payload: Payload,
-    A: Convert<P::Payload> + Payload + FanOut,
+    A: Convert<P::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
         for to in self {
@@ -255,7 +270,7 @@ impl<A, P> Targets<A> for Vec<P>
 where
     P: IntoInPort,
     P::Payload: Payload,
-    A: Convert<P::Payload> + Payload + FanOut,
+    A: Convert<P::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
         for to in self {
@@ -273,7 +288,7 @@ macro_rules! tuple_targets {
     ($($p:ident),+) => {
         impl<A, $($p),+> Targets<A> for ($($p,)+)
         where
-            A: Payload + FanOut,
+            A: Payload,
             $($p: IntoInPort, $p::Payload: Payload, A: Convert<$p::Payload>,)+
         {
             #[allow(non_snake_case)]
@@ -319,6 +334,10 @@ impl IntoActorRef for &str {
 
 /// The target of `connect_error_queue`: the handle of an actor that [`TakesErrors`] (checked by
 /// the compiler), or a name (checked by `start()`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name an actor with an error inbox",
+    label = "expected the handle of an actor that takes errors, an `ActorRef` or a name"
+)]
 pub trait ErrorTarget {
     /// The reference.
     fn into_error_target(self) -> ActorRef;
@@ -581,16 +600,43 @@ impl Director {
 
     /// Connects an outbox to exactly one inbox, for payloads that cannot be copied. `start()`
     /// rejects a second edge from the same outbox.
-    pub fn connect_queue_exclusive<O, I>(&mut self, from: O, to: I) -> &mut Self
+    ///
+    /// `to` is a [`Targets`] like `connect_queue`'s, so that a payload without a conversion is
+    /// reported as such by the compiler; it should name one inbox.
+    pub fn connect_queue_exclusive<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> &mut Self
     where
         O: IntoOutPort,
-        O::Payload: Payload + Convert<I::Payload>,
-        I: IntoInPort,
-        I::Payload: Payload,
+        O::Payload: Payload,
     {
-        let from = from.into_out_port();
-        self.edges
-            .push(EdgeRecord::new(&from, to.into_in_port(), None, false));
+        self.connect_exclusive(from.into_out_port(), to, None)
+    }
+
+    /// [`connect_queue_exclusive`](Self::connect_queue_exclusive) with a queue capacity for the
+    /// inbox it feeds (an inbox fed by several edges takes the largest).
+    pub fn connect_queue_exclusive_with_capacity<O>(
+        &mut self,
+        from: O,
+        to: impl Targets<O::Payload>,
+        capacity: usize,
+    ) -> &mut Self
+    where
+        O: IntoOutPort,
+        O::Payload: Payload,
+    {
+        self.connect_exclusive(from.into_out_port(), to, Some(capacity.max(1)))
+    }
+
+    fn connect_exclusive<A: Payload>(
+        &mut self,
+        from: OutPort<A>,
+        to: impl Targets<A>,
+        capacity: Option<usize>,
+    ) -> &mut Self {
+        let first = self.edges.len();
+        to.record(&from, capacity, &mut self.edges);
+        for edge in &mut self.edges[first..] {
+            edge.copyable = false;
+        }
         self
     }
 
