@@ -3,16 +3,20 @@
 //!
 //! Cases: every XSLTMark stylesheet with an input of its own name in
 //! `../shared/conformance/libxslt/XSLTMark/`. For each, the baseline transforms the input with
-//! the compiled stylesheet in a loop on one thread; the actor runs the same number of transforms
-//! as events flowing `feed -> Xslt -> sink`, first one at a time (the one-core figure), then two
-//! at once on a two-worker runtime. Rates are summed over all cases (total transforms / total
-//! time).
+//! the compiled stylesheet in a loop on one thread (the engine's own speed); the actor, at its
+//! default settings, runs the same number of transforms as events flowing
+//! `feed -> Xslt -> sink`. Rates are summed over all cases (total transforms / total time), and
+//! each figure is the best of a few interleaved rounds.
+//!
+//! - One core: the benchmark runs itself again pinned to one CPU (`taskset -c 0`), so that the
+//!   actor's runtime, its worker and the baseline all share one core.
+//! - Two cores: unpinned; the actor transforms two events at once (one worker per CPU) against
+//!   the same single-threaded baseline.
 //!
 //! ```text
 //! cargo bench --bench xslt
 //! RESULT xslt_actor transforms_per_sec=<n> baseline=<n> ratio=<r>
-//! RESULT xslt_actor_two_at_once transforms_per_sec=<n> baseline=<n> ratio=<r>
-//! RESULT xslt_actor_cpu transforms_per_cpu_sec=<n> baseline=<n> ratio=<r>
+//! RESULT xslt_actor_two_cores transforms_per_sec=<n> baseline=<n> ratio=<r>
 //! RESULT xml_to_json mb_per_sec=<n> baseline=<serde_json MB/s> ratio=<r>
 //! ```
 
@@ -105,74 +109,23 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// Wall-clock time and the CPU time the whole process spent meanwhile.
-#[derive(Clone, Copy)]
-struct Measured {
-    wall: Duration,
-    cpu: Duration,
-}
-
-impl Measured {
-    const NONE: Measured = Measured {
-        wall: Duration::MAX,
-        cpu: Duration::MAX,
-    };
-
-    fn best(self, other: Measured) -> Measured {
-        Measured {
-            wall: self.wall.min(other.wall),
-            cpu: self.cpu.min(other.cpu),
-        }
-    }
-}
-
-/// CPU time of this process, all threads, from `/proc/self/stat` (user + system, in the
-/// kernel's 100 Hz ticks).
-fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // The fields after the command name (which may hold spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the whole line: 11 and 12 after the name.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
-/// Runs `work`, measuring it.
-fn measure(work: impl FnOnce()) -> Measured {
-    let (cpu, wall) = (process_cpu(), Instant::now());
-    work();
-    Measured {
-        wall: wall.elapsed(),
-        cpu: process_cpu().saturating_sub(cpu),
-    }
-}
-
 /// The engine's own speed: the compiled stylesheet called in a loop on one thread. A spawned
 /// thread, like the blocking-pool threads the actor uses: the main thread differs (libxml2 keeps
 /// its state there without thread-locals, and the allocator gives it its own arena).
-fn baseline(case: &Case) -> Measured {
+fn baseline(case: &Case) -> Duration {
     let stylesheet = Stylesheet::compile(&case.xsl).expect("compiles");
     let options = TransformOptions::new();
     std::thread::scope(|scope| {
         scope
             .spawn(|| {
-                measure(|| {
-                    for _ in 0..case.count {
-                        let result = stylesheet
-                            .transform(case.input.as_bytes(), &options)
-                            .expect("transforms");
-                        std::hint::black_box(result.output());
-                    }
-                })
+                let started = Instant::now();
+                for _ in 0..case.count {
+                    let result = stylesheet
+                        .transform(case.input.as_bytes(), &options)
+                        .expect("transforms");
+                    std::hint::black_box(result.output());
+                }
+                started.elapsed()
             })
             .join()
             .expect("baseline thread")
@@ -225,32 +178,28 @@ impl Actor for Count {
 
 impl TakesErrors for Count {}
 
-/// The same transforms as events through `feed -> Xslt -> count`, `at_once` at a time.
-fn through_actor(case: &Case, runtime: &tokio::runtime::Runtime, at_once: usize) -> Measured {
+/// The same transforms as events through `feed -> Xslt -> count`, the actor at its defaults.
+fn through_actor(case: &Case, runtime: &tokio::runtime::Runtime) -> Duration {
     let arrived = Arc::new(AtomicUsize::new(0));
-    let mut director = Director::new();
-    let measured = measure(|| {
-        runtime.block_on(async {
-            let feed = director.register_actor(
-                "feed",
-                Feed {
-                    input: case.input.clone(),
-                    count: case.count,
-                },
-            );
-            let xslt = director.register_actor(
-                "xslt",
-                Xslt::compile_bytes(&case.xsl)
-                    .expect("compiles")
-                    .with_concurrency(at_once),
-            );
-            let count = director.register_actor("count", Count(Arc::clone(&arrived)));
-            director.connect_queue(&feed, &xslt);
-            director.connect_queue(&xslt, &count);
-            director.connect_error_queue(&xslt, &count);
-            director.start().expect("valid topology");
-            director.wait().await.expect("drains");
-        })
+    let elapsed = runtime.block_on(async {
+        let mut director = Director::new();
+        let feed = director.register_actor(
+            "feed",
+            Feed {
+                input: case.input.clone(),
+                count: case.count,
+            },
+        );
+        let xslt =
+            director.register_actor("xslt", Xslt::compile_bytes(&case.xsl).expect("compiles"));
+        let count = director.register_actor("count", Count(Arc::clone(&arrived)));
+        director.connect_queue(&feed, &xslt);
+        director.connect_queue(&xslt, &count);
+        director.connect_error_queue(&xslt, &count);
+        let started = Instant::now();
+        director.start().expect("valid topology");
+        director.wait().await.expect("drains");
+        started.elapsed()
     });
     assert_eq!(
         arrived.load(Ordering::Relaxed),
@@ -258,7 +207,7 @@ fn through_actor(case: &Case, runtime: &tokio::runtime::Runtime, at_once: usize)
         "{}: every event arrives",
         case.name
     );
-    measured
+    elapsed
 }
 
 fn rate(transforms: usize, time: Duration) -> f64 {
@@ -320,74 +269,86 @@ fn xml_to_json_figures() {
     );
 }
 
-fn main() {
+/// Set in the pinned copy of this benchmark that measures the one-core figures.
+const ONE_CORE_PHASE: &str = "COMPYSITION_XSLT_BENCH_ONE_CORE";
+
+/// Baseline and actor on every case; prints the table and the `RESULT` line.
+fn compare(label: &str, runtime: &tokio::runtime::Runtime) {
     let cases = cases();
-    let one_core = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
+    println!(
+        "{label}: {} cases, {} CPU(s) available",
+        cases.len(),
+        cpus()
+    );
+    println!(
+        "{:<12} {:>8} {:>14} {:>14}",
+        "case", "count", "baseline/s", "actor/s"
+    );
+    let (mut total, mut base_time, mut actor_time) = (0, Duration::ZERO, Duration::ZERO);
+    for case in &cases {
+        // Interleaved rounds, best of each: the figures compare the two ways of running, not
+        // the moments at which other load on the machine happened to hit one of them.
+        let (mut base, mut actor) = (Duration::MAX, Duration::MAX);
+        for _ in 0..ROUNDS {
+            base = base.min(baseline(case));
+            actor = actor.min(through_actor(case, runtime));
+        }
+        println!(
+            "{:<12} {:>8} {:>14.0} {:>14.0}",
+            case.name,
+            case.count,
+            rate(case.count, base),
+            rate(case.count, actor)
+        );
+        total += case.count;
+        base_time += base;
+        actor_time += actor;
+    }
+    let (baseline_rate, actor_rate) = (rate(total, base_time), rate(total, actor_time));
+    println!(
+        "RESULT {label} transforms_per_sec={actor_rate:.0} baseline={baseline_rate:.0} ratio={:.2}",
+        actor_rate / baseline_rate
+    );
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs this benchmark again pinned to CPU 0; whether that worked.
+fn one_core_in_pinned_copy() -> bool {
+    let Ok(this) = std::env::current_exe() else {
+        return false;
+    };
+    std::process::Command::new("taskset")
+        .args(["-c", "0"])
+        .arg(this)
+        .arg("--bench")
+        .env(ONE_CORE_PHASE, "1")
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+fn main() {
+    let current_thread = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime")
+    };
+    if std::env::var_os(ONE_CORE_PHASE).is_some() {
+        compare("xslt_actor", &current_thread());
+        return;
+    }
+    if !one_core_in_pinned_copy() {
+        println!("taskset did not run: the one-core figures are measured unpinned");
+        compare("xslt_actor", &current_thread());
+    }
     let two_cores = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-
-    let mut total = 0;
-    let zero = Measured {
-        wall: Duration::ZERO,
-        cpu: Duration::ZERO,
-    };
-    let (mut base_time, mut actor_time, mut two_time) = (zero, zero, zero);
-    let add = |sum: &mut Measured, one: Measured| {
-        sum.wall += one.wall;
-        sum.cpu += one.cpu;
-    };
-    println!(
-        "{:<12} {:>8} {:>14} {:>14} {:>14}",
-        "case", "count", "baseline/s", "actor/s", "actor 2x/s"
-    );
-    for case in &cases {
-        // Interleaved rounds, best of each: the figures compare the modes, not the moments
-        // at which other load on the machine happened to hit one of them.
-        let (mut base, mut actor, mut two) = (Measured::NONE, Measured::NONE, Measured::NONE);
-        for _ in 0..ROUNDS {
-            base = base.best(baseline(case));
-            actor = actor.best(through_actor(case, &one_core, 1));
-            two = two.best(through_actor(case, &two_cores, 2));
-        }
-        println!(
-            "{:<12} {:>8} {:>14.0} {:>14.0} {:>14.0}",
-            case.name,
-            case.count,
-            rate(case.count, base.wall),
-            rate(case.count, actor.wall),
-            rate(case.count, two.wall)
-        );
-        total += case.count;
-        add(&mut base_time, base);
-        add(&mut actor_time, actor);
-        add(&mut two_time, two);
-    }
-    let baseline_rate = rate(total, base_time.wall);
-    let actor_rate = rate(total, actor_time.wall);
-    let two_rate = rate(total, two_time.wall);
-    println!(
-        "RESULT xslt_actor transforms_per_sec={actor_rate:.0} baseline={baseline_rate:.0} ratio={:.2}",
-        actor_rate / baseline_rate
-    );
-    println!(
-        "RESULT xslt_actor_two_at_once transforms_per_sec={two_rate:.0} baseline={baseline_rate:.0} ratio={:.2}",
-        two_rate / baseline_rate
-    );
-    // Wall-clock rates depend on how much of the machine the process gets; on a busy machine a
-    // thread that hands work back and forth is scheduled differently from one that never
-    // sleeps. CPU time per transform is what the actor costs beyond the engine, whatever else
-    // runs.
-    let base_cpu = rate(total, base_time.cpu);
-    let actor_cpu = rate(total, actor_time.cpu);
-    println!(
-        "RESULT xslt_actor_cpu transforms_per_cpu_sec={actor_cpu:.0} baseline={base_cpu:.0} ratio={:.2}",
-        actor_cpu / base_cpu
-    );
+    compare("xslt_actor_two_cores", &two_cores);
     xml_to_json_figures();
 }
