@@ -25,6 +25,7 @@ mod xslt {
         shim.file("csrc/xslt_shim.c")
             .includes(include_paths)
             .warnings(true)
+            .extra_warnings(true)
             .flag_if_supported("-Wno-unused-parameter");
         shim.compile("compysition_xslt_shim");
     }

@@ -122,7 +122,7 @@ async fn the_log_actor_receives_the_topologys_log_records() {
     assert!(
         records
             .iter()
-            .any(|r| r.contains("announcing") && r.contains("news")),
+            .any(|r| r.contains("herald") && r.contains("announcing") && r.contains("news")),
         "{records:?}"
     );
 }

@@ -16,6 +16,8 @@ async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
     let mut director = Director::new();
     let (source, tx) = feed::<String>(4);
     let (log, mut records) = collect::<LogRecord>();
+    // Registered first, so its task reaches the runtime's log call sites before the others do.
+    director.register_log_actor("log", log);
     let source = director.register_actor("source", source);
     let talker = director.register_actor(
         "talker",
@@ -30,7 +32,6 @@ async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
             Err::<Event<String>, _>(EventError::forbidden("no entry"))
         }),
     );
-    director.register_log_actor("log", log);
     director.connect_queue(&source, &talker);
     director.connect_queue(&talker, &failing);
     director.start().expect("valid topology");

@@ -41,6 +41,9 @@ impl Rng {
 const NAMES: &[&str] = &[
     "a", "item", "p:order", "_x", "b-c.d", "été", "数据", "row", "v1", "q:z",
 ];
+
+/// The prefixes in `NAMES`, declared on every generated root.
+const DECLARATIONS: [(&str, &str); 2] = [("xmlns:p", "urn:p"), ("xmlns:q", "urn:q")];
 const PIECES: &[&str] = &[
     "x",
     "hello",
@@ -91,6 +94,11 @@ struct Element {
 
 fn element(rng: &mut Rng, name: &str, depth: usize) -> Element {
     let mut attributes: Vec<(String, String)> = Vec::new();
+    if depth == 0 {
+        for (key, uri) in DECLARATIONS {
+            attributes.push((key.to_string(), uri.to_string()));
+        }
+    }
     for _ in 0..rng.below(3) {
         let key = rng.pick(NAMES).to_string();
         if attributes.iter().all(|(k, _)| *k != key) {
@@ -290,6 +298,15 @@ fn element_value(rng: &mut Rng, depth: usize) -> Value {
             if fields.is_empty() {
                 fields.insert("@id".into(), Value::String(text(rng)));
             }
+            // Prefixed names need their namespaces declared where they are used.
+            if fields
+                .keys()
+                .any(|k| k.contains(':') && !k.starts_with("@xmlns"))
+            {
+                for (key, uri) in DECLARATIONS {
+                    fields.insert(format!("@{key}"), Value::String(uri.to_string()));
+                }
+            }
             if rng.chance(30) {
                 fields.insert("#text".into(), Value::String(text(rng)));
             }
@@ -303,7 +320,9 @@ fn json_value(rng: &mut Rng) -> Value {
         // One root key: no envelope.
         0 | 1 => {
             let mut root = Map::new();
-            root.insert(rng.pick(NAMES).to_string(), element_value(rng, 0));
+            // A prefixed root would need its declaration on itself, which a scalar cannot carry.
+            let name = rng.pick(NAMES).replace(':', "_");
+            root.insert(name, element_value(rng, 0));
             Value::Object(root)
         }
         // An array: wrapped twice.

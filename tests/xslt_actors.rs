@@ -8,54 +8,10 @@ use compysition::actors::{
 };
 use compysition::prelude::*;
 use compysition::xml::{Stylesheet, TransformOptions};
-use compysition::{Bytes, Payload, Xml};
+use compysition::{Bytes, Convert, Payload, Xml};
 use serde_json::json;
-use tokio::sync::mpsc;
 
-/// A source that sends the given events, then finishes (which drains the topology).
-struct Feed<T>(Vec<Event<T>>);
-
-impl<T: Payload> Actor for Feed<T> {
-    type Inboxes = ();
-    type Outboxes = Outbox<T>;
-
-    async fn run(self, _ctx: Context, (): (), outbox: Outbox<T>) {
-        for event in self.0 {
-            outbox.send(event).await;
-        }
-    }
-}
-
-/// A sink that hands over every event and every error routed to it.
-struct Collect<T> {
-    events: mpsc::UnboundedSender<Event<T>>,
-    errors: mpsc::UnboundedSender<ErrorEvent>,
-}
-
-impl<T: Payload> Actor for Collect<T> {
-    type Inboxes = Inbox<T>;
-    type Outboxes = ();
-    const ERROR_INBOX: bool = true;
-
-    async fn run(self, mut ctx: Context, mut inbox: Inbox<T>, (): ()) {
-        let errors = ctx.take_error_inbox();
-        let forward_errors = async {
-            if let Some(mut errors) = errors {
-                while let Some(error) = errors.recv().await {
-                    let _ = self.errors.send(error);
-                }
-            }
-        };
-        let forward_events = async {
-            while let Some(event) = inbox.recv().await {
-                let _ = self.events.send(event);
-            }
-        };
-        tokio::join!(forward_errors, forward_events);
-    }
-}
-
-impl<T: Payload> TakesErrors for Collect<T> {}
+mod support;
 
 /// What came out of a one-actor flow.
 struct Outcome<T> {
@@ -63,41 +19,35 @@ struct Outcome<T> {
     errors: Vec<ErrorEvent>,
 }
 
-/// Runs `feed -> actor -> collect` (errors of the actor to `collect` too) until it drains.
-async fn run_through<In, Out, A>(actor: A, inputs: Vec<Event<In>>) -> Outcome<Out>
+/// Runs `feed -> actor -> collect` (errors of the actor to `collect` too) until it drains. The
+/// feed may send another payload than the actor takes: the edge converts.
+async fn run_through<Fed, In, Out, A>(actor: A, inputs: Vec<Event<Fed>>) -> Outcome<Out>
 where
-    In: Payload + Clone,
+    Fed: Payload + Clone + Convert<In>,
+    In: Payload,
     Out: Payload + Clone,
     A: Actor<Inboxes = Inbox<In>, Outboxes = Outbox<Out>>,
 {
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel();
+    let (feed, sender) = support::feed(inputs.len().max(1));
+    let (collect, mut collected) = support::collect();
     let mut director = Director::new();
-    let feed = director.register_actor("feed", Feed(inputs));
+    let feed = director.register_actor("feed", feed);
     let actor = director.register_actor("actor", actor);
-    let collect = director.register_actor(
-        "collect",
-        Collect {
-            events: events_tx,
-            errors: errors_tx,
-        },
-    );
+    let collect = director.register_actor("collect", collect);
     director.connect_queue(&feed, &actor);
     director.connect_queue(&actor, &collect);
     director.connect_error_queue(&actor, &collect);
     director.start().expect("valid topology");
+    for event in inputs {
+        sender.send(event).await.expect("the feed is running");
+    }
+    // The feed finishes once its sender is gone, and the flow drains behind it.
+    drop(sender);
     director.wait().await.expect("drains");
-    let mut outcome = Outcome {
-        events: Vec::new(),
-        errors: Vec::new(),
-    };
-    while let Ok(event) = events_rx.try_recv() {
-        outcome.events.push(event);
+    Outcome {
+        events: support::drain(&mut collected.events).await,
+        errors: support::drain(&mut collected.errors).await,
     }
-    while let Ok(error) = errors_rx.try_recv() {
-        outcome.errors.push(error);
-    }
-    outcome
 }
 
 fn xml(text: &str) -> Xml {
@@ -195,33 +145,19 @@ async fn a_fragment_result_is_a_500_for_an_xml_emitting_actor() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_text_on_an_edge_into_xslt_is_a_400_from_xslt() {
     // The feed sends text; the edge parses it into Xml for the Xslt inbox.
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel();
-    let (errors_tx, mut errors_rx) = mpsc::unbounded_channel();
-    let mut director = Director::new();
-    let feed = director.register_actor(
-        "feed",
-        Feed(vec![
+    let outcome = run_through(
+        Xslt::compile(ACK).expect("compiles"),
+        vec![
             Event::new("<order id='1'><line/></order>".to_string()),
             Event::new("<order id='2'><line></order>".to_string()),
-        ]),
-    );
-    let xslt = director.register_actor("ack", Xslt::compile(ACK).expect("compiles"));
-    let collect = director.register_actor(
-        "collect",
-        Collect::<Xml> {
-            events: events_tx,
-            errors: errors_tx,
-        },
-    );
-    director.connect_queue(&feed, &xslt);
-    director.connect_queue(&xslt, &collect);
-    director.connect_error_queue(&xslt, &collect);
-    director.start().expect("valid topology");
-    director.wait().await.expect("drains");
-    let event = events_rx.try_recv().expect("the well-formed order");
+        ],
+    )
+    .await;
+    let [event] = &outcome.events[..] else {
+        panic!("the well-formed order only, got {}", outcome.events.len());
+    };
     assert!(event.data.as_str().contains("id=\"1\""));
-    let failed = errors_rx.try_recv().expect("the malformed order");
-    let error = failed.error().expect("carries its error");
+    let error = outcome.errors[0].error().expect("carries its error");
     assert_eq!(error.status().as_u16(), 400);
     assert!(error.message().contains("line 1, column 21"), "{error}");
 }
@@ -293,6 +229,34 @@ fn concurrent_transforms_on_threads_match_sequential_ones() {
         .collect();
     for worker in workers {
         worker.join().expect("worker finished without a mismatch");
+    }
+}
+
+#[test]
+fn concurrent_compiles_each_report_their_own_errors() {
+    // libxslt reports compile errors through one process-wide callback; each thread must still
+    // get exactly its own stylesheet's messages.
+    let workers: Vec<_> = (0..4)
+        .map(|worker| {
+            std::thread::spawn(move || {
+                for round in 0..50 {
+                    let broken = format!(
+                        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+                             <xsl:template match="/"><xsl:value-of select="broken{worker}x{round}(("/></xsl:template>
+                           </xsl:stylesheet>"#
+                    );
+                    let error = Stylesheet::compile(&broken).expect_err("broken XPath").to_string();
+                    let mine = format!("broken{worker}x{round}((");
+                    assert!(error.contains(&mine), "{error}");
+                    assert_eq!(error.matches("broken").count(), 1, "{error}");
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker
+            .join()
+            .expect("each compile saw only its own messages");
     }
 }
 

@@ -361,10 +361,18 @@ done:
 
 /* ---------------------------------------------------------------- XML Schema */
 
-xmlSchemaPtr cx_schema_compile(const char *xsd, int len, const char *base_url, cx_messages *messages) {
+/* A compiled schema and the document it was compiled from: schema components keep pointers into
+ * that document (annotations, source nodes for messages), so it lives as long as the schema. */
+typedef struct {
+    xmlSchemaPtr schema;
+    xmlDocPtr doc;
+} cx_schema;
+
+cx_schema *cx_schema_compile(const char *xsd, int len, const char *base_url, cx_messages *messages) {
     cx_begin(messages, 0);
-    xmlSchemaPtr schema = NULL;
+    cx_schema *compiled = NULL;
     xmlDocPtr doc = cx_read(xsd, len, base_url, XML_PARSE_NONET);
+    xmlSchemaPtr schema = NULL;
     if (doc != NULL) {
         xmlSchemaParserCtxtPtr parser = xmlSchemaNewDocParserCtxt(doc);
         if (parser != NULL) {
@@ -372,24 +380,34 @@ xmlSchemaPtr cx_schema_compile(const char *xsd, int len, const char *base_url, c
             schema = xmlSchemaParse(parser);
             xmlSchemaFreeParserCtxt(parser);
         }
-        xmlFreeDoc(doc);
+    }
+    if (schema != NULL) compiled = malloc(sizeof *compiled);
+    if (compiled != NULL) {
+        compiled->schema = schema;
+        compiled->doc = doc;
+    } else {
+        if (schema != NULL) xmlSchemaFree(schema);
+        if (doc != NULL) xmlFreeDoc(doc);
     }
     cx_end();
-    return schema;
+    return compiled;
 }
 
-void cx_schema_free(xmlSchemaPtr schema) {
-    if (schema != NULL) xmlSchemaFree(schema);
+void cx_schema_free(cx_schema *compiled) {
+    if (compiled == NULL) return;
+    xmlSchemaFree(compiled->schema);
+    xmlFreeDoc(compiled->doc);
+    free(compiled);
 }
 
 /* 0: valid; 1: invalid (messages say why); -1: the input could not be parsed or checked. */
-int cx_schema_validate(xmlSchemaPtr schema, const char *input, int len, int parse_options,
+int cx_schema_validate(cx_schema *compiled, const char *input, int len, int parse_options,
                        cx_messages *messages) {
     cx_begin(messages, 0);
     int status = -1;
     xmlDocPtr doc = cx_read(input, len, NULL, parse_options);
     if (doc != NULL) {
-        xmlSchemaValidCtxtPtr validator = xmlSchemaNewValidCtxt(schema);
+        xmlSchemaValidCtxtPtr validator = xmlSchemaNewValidCtxt(compiled->schema);
         if (validator != NULL) {
             xmlSchemaSetValidStructuredErrors(validator, cx_structured_error, NULL);
             int ret = xmlSchemaValidateDoc(validator, doc);

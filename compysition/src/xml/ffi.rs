@@ -158,6 +158,45 @@ impl Drop for Collector {
     }
 }
 
+/// The C side's compile functions for documents: stylesheets and schemas.
+type CompileDocument = unsafe extern "C" fn(
+    document: *const c_char,
+    len: c_int,
+    base_url: *const c_char,
+    messages: *mut CxMessages,
+) -> *mut c_void;
+
+/// Compiles a document with `compile`: the object and the warnings, or the messages that say why
+/// it did not compile.
+fn compile_document(
+    document: &[u8],
+    base_url: Option<&str>,
+    what: &str,
+    compile: CompileDocument,
+) -> Result<(NonNull<c_void>, String), String> {
+    init();
+    let len = length(document)?;
+    let base_url = base_url.map(|u| c_string(u, "the base URL")).transpose()?;
+    let mut messages = Collector::new();
+    // SAFETY: `compile` is one of the C side's compile functions, which read `len` bytes of
+    // `document`, read `base_url` (null or NUL-terminated) and append to `messages`, all of which
+    // outlive the call; it returns a new object owned by the caller, or null.
+    let compiled = unsafe {
+        compile(
+            document.as_ptr().cast(),
+            len,
+            opt_ptr(&base_url),
+            messages.as_mut_ptr(),
+        )
+    };
+    let messages = messages.take();
+    match NonNull::new(compiled) {
+        Some(compiled) => Ok((compiled, messages)),
+        None if messages.is_empty() => Err(format!("{what} did not compile")),
+        None => Err(messages),
+    }
+}
+
 fn length(bytes: &[u8]) -> Result<c_int, String> {
     c_int::try_from(bytes.len()).map_err(|_| "the document is larger than 2 GiB".to_string())
 }
@@ -251,26 +290,8 @@ impl RawTransformOptions {
 impl RawStylesheet {
     /// Compiles a stylesheet; `Err` carries libxslt's messages.
     pub fn compile(xsl: &[u8], base_url: Option<&str>) -> Result<(RawStylesheet, String), String> {
-        init();
-        let len = length(xsl)?;
-        let base_url = base_url.map(|u| c_string(u, "the base URL")).transpose()?;
-        let mut messages = Collector::new();
-        // SAFETY: `xsl` is valid for `len` bytes, `base_url` is null or a NUL-terminated string,
-        // `messages` outlives the call; all three are only read or appended to during it.
-        let style = unsafe {
-            cx_compile(
-                xsl.as_ptr().cast(),
-                len,
-                opt_ptr(&base_url),
-                messages.as_mut_ptr(),
-            )
-        };
-        let messages = messages.take();
-        match NonNull::new(style) {
-            Some(style) => Ok((RawStylesheet(style), messages)),
-            None if messages.is_empty() => Err("the stylesheet did not compile".to_string()),
-            None => Err(messages),
-        }
+        compile_document(xsl, base_url, "the stylesheet", cx_compile)
+            .map(|(style, warnings)| (RawStylesheet(style), warnings))
     }
 
     pub fn method(&self) -> RawMethod {
@@ -399,7 +420,7 @@ impl Drop for LibxmlBuffer {
     }
 }
 
-/// A compiled XML Schema (`xmlSchema`), freed on drop.
+/// A compiled XML Schema (`xmlSchema`, with the document it was compiled from), freed on drop.
 pub(crate) struct RawSchema(NonNull<c_void>);
 
 // SAFETY: validation never changes a compiled schema (each validation has its own validation
@@ -417,26 +438,8 @@ pub(crate) enum RawValidity {
 
 impl RawSchema {
     pub fn compile(xsd: &[u8], base_url: Option<&str>) -> Result<RawSchema, String> {
-        init();
-        let len = length(xsd)?;
-        let base_url = base_url.map(|u| c_string(u, "the base URL")).transpose()?;
-        let mut messages = Collector::new();
-        // SAFETY: `xsd` is valid for `len` bytes, `base_url` null or NUL-terminated, `messages`
-        // outlives the call.
-        let schema = unsafe {
-            cx_schema_compile(
-                xsd.as_ptr().cast(),
-                len,
-                opt_ptr(&base_url),
-                messages.as_mut_ptr(),
-            )
-        };
-        let messages = messages.take();
-        match NonNull::new(schema) {
-            Some(schema) => Ok(RawSchema(schema)),
-            None if messages.is_empty() => Err("the schema did not compile".to_string()),
-            None => Err(messages),
-        }
+        compile_document(xsd, base_url, "the schema", cx_schema_compile)
+            .map(|(schema, _)| RawSchema(schema))
     }
 
     pub fn validate(&self, input: &[u8], parse_options: i32) -> RawValidity {
@@ -545,8 +548,7 @@ impl Drop for RawXPath {
     }
 }
 
-/// Turns a parameter list of `CString`s into what `string_value` takes (helper for callers
-/// that keep namespaces as text).
+/// Namespace bindings as `string_value` takes them: prefix, URI, prefix, URI, ...
 pub(crate) fn namespace_strings(pairs: &[(String, String)]) -> Result<Vec<CString>, String> {
     let mut out = Vec::with_capacity(pairs.len() * 2);
     for (prefix, uri) in pairs {

@@ -3,14 +3,20 @@
 
 use std::marker::PhantomData;
 
+use super::offload::Offload;
 use super::xmltodict::{json_to_xml, xml_to_json};
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::payload::Json;
 use crate::port::{Inbox, Outbox};
 
+/// Documents larger than this are converted on the blocking pool; smaller ones take less time to
+/// convert than to hand over.
+const OFFLOAD_ABOVE: usize = 64 * 1024;
+
 /// Converts each `Xml` event to `Json` by the xmltodict convention (see
 /// [`xml_to_json`](crate::xml::xml_to_json)). It cannot fail: every document has a JSON form.
+/// Large documents are converted off the async workers.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct XmlToJson {
     _private: PhantomData<()>,
@@ -29,8 +35,15 @@ impl Actor for XmlToJson {
 
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Json>) {
         let outbox = &outbox;
+        let offload = &Offload::per_cpu();
         ctx.serve(inbox, |event| async move {
-            outbox.send(event.map(|xml| xml_to_json(&xml))).await;
+            let (envelope, xml) = event.split();
+            let json = if xml.as_bytes().len() > OFFLOAD_ABOVE {
+                offload.run(move || Ok(xml_to_json(&xml))).await?
+            } else {
+                xml_to_json(&xml)
+            };
+            outbox.send(envelope.with_data(json)).await;
             Ok(())
         })
         .await

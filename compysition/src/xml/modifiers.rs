@@ -15,6 +15,8 @@ use serde_json::Value;
 #[cfg(feature = "xslt")]
 use super::ffi::{namespace_strings, parse_option, RawXPath};
 #[cfg(feature = "xslt")]
+use super::offload::Offload;
+#[cfg(feature = "xslt")]
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
@@ -118,13 +120,12 @@ impl Actor for XPathAttributeModifier {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
         let this = &self;
         let outbox = &outbox;
+        let offload = &Offload::per_cpu();
         ctx.serve(inbox, |mut event| async move {
             let modifier = this.clone();
             let document = event.data.clone();
             // Evaluating parses the whole document: CPU work, off the async workers.
-            let value = tokio::task::spawn_blocking(move || modifier.evaluate(&document))
-                .await
-                .map_err(|e| EventError::internal(format!("XPath did not finish: {e}")))??;
+            let value = offload.run(move || modifier.evaluate(&document)).await?;
             event.set_attribute(&*this.attribute, value);
             outbox.send(event).await;
             Ok(())

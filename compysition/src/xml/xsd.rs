@@ -9,6 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ffi::{parse_option, RawSchema, RawValidity};
+use super::offload::Offload;
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
@@ -92,12 +93,11 @@ impl Actor for Xsd {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
         let this = &self;
         let outbox = &outbox;
+        let offload = &Offload::per_cpu();
         ctx.serve(inbox, |event| async move {
             let validator = this.clone();
             let document = event.data.clone();
-            tokio::task::spawn_blocking(move || validator.validate(&document))
-                .await
-                .map_err(|e| EventError::internal(format!("validation did not finish: {e}")))??;
+            offload.run(move || validator.validate(&document)).await?;
             outbox.send(event).await;
             Ok(())
         })

@@ -2,7 +2,8 @@
 //!
 //! A stylesheet is compiled once and shared: the actor keeps it in an `Arc`, and every event gets
 //! a transform of its own (own parser, own transform context, own message collector) on tokio's
-//! blocking pool, so transforms run in parallel without holding up the async workers.
+//! blocking pool, so transforms run in parallel (one per CPU at most) without holding up the
+//! async workers.
 //!
 //! By default a stylesheet may read files (`document()`, `xsl:include`) but may not write files,
 //! create directories or use the network; [`Permissions`] opts in. Recursion is bounded by a
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformOptions};
+use super::offload::Offload;
 use super::parse::is_name;
 use super::Xml;
 use crate::actor::{Actor, Context};
@@ -549,10 +551,9 @@ impl<Out: TransformOutput> Xslt<Out> {
     }
 
     /// Passes a string parameter to every transform (see [`TransformOptions::param`]).
-    pub fn param(mut self, name: &str, value: &str) -> crate::Result<Self> {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.param(name, value)?;
-        Ok(self)
+    pub fn param(self, name: &str, value: &str) -> crate::Result<Self> {
+        let options = self.options.as_ref().clone().param(name, value)?;
+        Ok(self.options(options))
     }
 
     /// Replaces the transform options (parameters, depth limit, permissions).
@@ -562,17 +563,15 @@ impl<Out: TransformOutput> Xslt<Out> {
     }
 
     /// Bounds nested template calls (default [`DEFAULT_MAX_DEPTH`]).
-    pub fn max_depth(mut self, depth: u32) -> Self {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.max_depth(depth);
-        self
+    pub fn max_depth(self, depth: u32) -> Self {
+        let options = self.options.as_ref().clone().max_depth(depth);
+        self.options(options)
     }
 
     /// Sets what the stylesheet may do (default [`Permissions::DEFAULT`]).
-    pub fn permissions(mut self, permissions: Permissions) -> Self {
-        let options = std::mem::take(Arc::make_mut(&mut self.options));
-        *Arc::make_mut(&mut self.options) = options.permissions(permissions);
-        self
+    pub fn permissions(self, permissions: Permissions) -> Self {
+        let options = self.options.as_ref().clone().permissions(permissions);
+        self.options(options)
     }
 
     /// The compiled stylesheet.
@@ -606,17 +605,14 @@ impl<Out: TransformOutput> Actor for Xslt<Out> {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Out>) {
         let this = &self;
         let outbox = &outbox;
+        let offload = &Offload::per_cpu();
         ctx.serve(inbox, |event| async move {
             let (envelope, input) = event.split();
             let stylesheet = Arc::clone(&this.stylesheet);
             let options = Arc::clone(&this.options);
-            let span = tracing::Span::current();
-            let output = tokio::task::spawn_blocking(move || {
-                let _entered = span.enter();
-                transform_one::<Out>(&stylesheet, &options, &input)
-            })
-            .await
-            .map_err(|e| EventError::internal(format!("the transform did not finish: {e}")))??;
+            let output = offload
+                .run(move || transform_one::<Out>(&stylesheet, &options, &input))
+                .await?;
             outbox.send(envelope.with_data(output)).await;
             Ok(())
         })
