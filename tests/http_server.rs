@@ -275,6 +275,25 @@ async fn a_flow_that_drops_the_event_answers_500_at_once() {
     served.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_routed_nowhere_still_answers_with_its_own_status() {
+    let served = serve(server(), |director, wsgi| {
+        // No `!->` edge back to the server: the error goes to the default error actor.
+        let refuse = director.register_actor(
+            "refuse",
+            from_fn(|_: Event<Body>| async move {
+                Err::<Event<Body>, _>(EventError::forbidden("members only"))
+            }),
+        );
+        director.connect_queue(wsgi, &refuse);
+        director.connect_queue(&refuse, wsgi);
+    });
+    let reply = post_json(served.addr, "/anything", "{}").await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(error_message(&reply), "members only");
+    served.stop().await;
+}
+
 /// Keeps every event it gets and never answers.
 struct Hoard(Arc<Mutex<Vec<Event<Body>>>>);
 

@@ -1227,7 +1227,8 @@ async fn guard(name: Arc<str>, future: BoxFuture<'static, ()>) {
     }
 }
 
-/// Logs every error that was routed nowhere.
+/// Logs every error that was routed nowhere (and answers the HTTP request it belongs to, if
+/// any, with the error's status).
 async fn default_error_actor(mut errors: mpsc::Receiver<ErrorEvent>) {
     while let Some(event) = errors.recv().await {
         match event.error() {
@@ -1242,6 +1243,9 @@ async fn default_error_actor(mut errors: mpsc::Receiver<ErrorEvent>) {
                 tracing::warn!(meta_id = %event.meta_id(), "an event without error reached the default error actor")
             }
         }
+        // A failed HTTP request still gets its own status, not just "dropped".
+        #[cfg(feature = "http")]
+        crate::http::answer_unrouted_error(event);
     }
 }
 

@@ -52,6 +52,16 @@ impl Answer {
     }
 }
 
+/// Answers the request a failed event belongs to, when its error was routed nowhere (the
+/// topology's default error actor calls this after logging it): the client gets the error's own
+/// status instead of the `500` of an event that was dropped.
+pub(crate) fn answer_unrouted_error(event: ErrorEvent) {
+    if let Some(reply) = event.http().and_then(|http| http.reply.clone()) {
+        // Already answered, or nobody waits any more: nothing left to do.
+        let _ = reply.answer(Answer::Failed(event));
+    }
+}
+
 /// The shared one-time slot of one request (cheap to clone: one `Arc`).
 #[derive(Clone)]
 pub(crate) struct ReplyHandle(Arc<ReplySlot>);
