@@ -34,16 +34,12 @@ async fn request_executor(event: Event<Xml>) -> Result<Event<Xml>, EventError> {
 
 /// The flow of the Python README around `wsgi`, a server that is already listening.
 pub fn full_circle(wsgi: HttpServer) -> compysition::Result<Topology> {
-    // A transform is CPU work on the blocking pool. Two per core keep every core busy while
-    // results travel between threads; many more only add threads that fight over the cores and
-    // the allocator (64 at once, the default, halves the throughput on two cores).
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     Ok(topology! {
         wsgi             = wsgi;
         auth             = BasicAuth::with_users([("alice", "wonderland")]);
-        submit_transform = Xslt::compile(SUBMIT_XSL)?.with_concurrency(2 * cores);
+        submit_transform = Xslt::compile(SUBMIT_XSL)?;
         executor         = request_executor;
-        ack_transform    = Xslt::compile(ACK_XSL)?.with_concurrency(2 * cores);
+        ack_transform    = Xslt::compile(ACK_XSL)?;
 
         wsgi -> auth -> submit_transform -> executor -> ack_transform -> wsgi;
         auth !-> wsgi;              // bad credentials: 401 with a Basic challenge
