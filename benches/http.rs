@@ -2,11 +2,12 @@
 //! server → BasicAuth → Xslt → executor → Xslt → server), against a plain hyper server that does
 //! the same auth check and the same two transforms inline in its handler, in the same run.
 //!
-//! The load generator is 64 tokio tasks, each with one keep-alive HTTP/1.1 connection, sending
-//! the README's order as fast as answers come back. Both servers run side by side and are
-//! measured in alternating rounds, so that a change in the machine's load (other processes on
-//! its two cores) falls on both alike. Prints
-//! `RESULT http_full_circle rps=<n> baseline_rps=<n> ratio=<r> p99_ms=<n>`.
+//! The load generator is 64 tokio tasks on a thread of their own, each with one keep-alive
+//! HTTP/1.1 connection, sending the README's order as fast as answers come back. Both servers
+//! run side by side on one runtime and are measured in alternating rounds, so that a change in
+//! the machine's load (other processes on its cores) falls on both alike. Beside the rates it
+//! prints the process's CPU time per request, which other load on the machine disturbs less.
+//! Prints `RESULT http_full_circle rps=<n> baseline_rps=<n> ratio=<r> p99_ms=<n>`.
 
 #[path = "../examples/full_circle.rs"]
 #[allow(dead_code)] // its `main` is the example's, not ours
@@ -44,21 +45,34 @@ struct Measured {
     p50: Duration,
     p99: Duration,
     failures: usize,
+    /// CPU time of the whole process (load generator included) per answered request: less
+    /// sensitive than the rate to other load on the machine.
+    cpu_per_request: Option<Duration>,
 }
 
-/// The latencies and failures of every round against one server.
-#[derive(Default)]
+/// The latencies, failures and CPU time of every round against one server.
 struct Samples {
     latencies: Vec<Duration>,
     measured_for: Duration,
     failures: usize,
+    cpu: Option<Duration>,
 }
 
 impl Samples {
+    fn new() -> Self {
+        Samples {
+            latencies: Vec::new(),
+            measured_for: Duration::ZERO,
+            failures: 0,
+            cpu: Some(Duration::ZERO),
+        }
+    }
+
     fn add(&mut self, round: Round) {
         self.latencies.extend(round.latencies);
         self.measured_for += round.took;
         self.failures += round.failures;
+        self.cpu = self.cpu.zip(round.cpu).map(|(total, cpu)| total + cpu);
     }
 
     fn measured(mut self) -> Measured {
@@ -73,52 +87,75 @@ impl Samples {
             p50: percentile(0.50),
             p99: percentile(0.99),
             failures: self.failures,
+            cpu_per_request: self
+                .cpu
+                .filter(|_| !self.latencies.is_empty())
+                .map(|cpu| cpu / self.latencies.len() as u32),
         }
     }
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    // The servers share one runtime (only one of them is loaded at a time); the load generator
+    // has a runtime and a thread of its own, as a client on another machine would: sharing the
+    // servers' workers, it would be held up by whatever a server does on them (the baseline's
+    // inline transforms), and it would hold them up in turn.
+    let servers = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("a runtime");
-    runtime.block_on(async {
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let (ours_addr, running) = servers.block_on(async {
         let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
-        let ours_addr = server.local_addr().expect("bound");
+        let addr = server.local_addr().expect("bound");
         let running = full_circle::full_circle(server)
             .expect("the stylesheets compile")
             .start()
             .expect("the topology starts");
-        let (baseline_addr, baseline) = start_baseline().await;
+        (addr, running)
+    });
+    let (baseline_addr, baseline) = servers.block_on(start_baseline());
 
+    client.block_on(async {
         load(ours_addr, WARM_UP).await;
         load(baseline_addr, WARM_UP).await;
-        let (mut ours, mut plain) = (Samples::default(), Samples::default());
-        for _ in 0..ROUNDS {
-            ours.add(load(ours_addr, ROUND).await);
-            plain.add(load(baseline_addr, ROUND).await);
-        }
+    });
+    let (mut ours, mut plain) = (Samples::new(), Samples::new());
+    for _ in 0..ROUNDS {
+        ours.add(client.block_on(load(ours_addr, ROUND)));
+        plain.add(client.block_on(load(baseline_addr, ROUND)));
+    }
+    servers.block_on(async {
         running.stop().await.expect("a clean stop");
         baseline.abort();
-
-        let (ours, plain) = (ours.measured(), plain.measured());
-        for (name, m) in [("full circle", &ours), ("plain hyper", &plain)] {
-            println!(
-                "{name:>12}: {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failures {}",
-                m.rps,
-                millis(m.p50),
-                millis(m.p99),
-                m.failures
-            );
-        }
-        println!(
-            "RESULT http_full_circle rps={:.0} baseline_rps={:.0} ratio={:.2} p99_ms={:.2}",
-            ours.rps,
-            plain.rps,
-            ours.rps / plain.rps,
-            millis(ours.p99)
-        );
     });
+
+    let (ours, plain) = (ours.measured(), plain.measured());
+    for (name, m) in [("full circle", &ours), ("plain hyper", &plain)] {
+        let cpu = m
+            .cpu_per_request
+            .map(|cpu| format!("  CPU {:>5.0} us/request", cpu.as_secs_f64() * 1e6))
+            .unwrap_or_default();
+        println!(
+            "{name:>12}: {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  failures {}{cpu}",
+            m.rps,
+            millis(m.p50),
+            millis(m.p99),
+            m.failures
+        );
+    }
+    println!(
+        "RESULT http_full_circle rps={:.0} baseline_rps={:.0} ratio={:.2} p99_ms={:.2}",
+        ours.rps,
+        plain.rps,
+        ours.rps / plain.rps,
+        millis(ours.p99)
+    );
 }
 
 fn millis(d: Duration) -> f64 {
@@ -226,10 +263,13 @@ struct Round {
     /// From the first request sent to the last answer received.
     took: Duration,
     failures: usize,
+    /// CPU time the process used meanwhile, where the system tells.
+    cpu: Option<Duration>,
 }
 
 /// Runs `CONNECTIONS` keep-alive connections against `addr` for `window`.
 async fn load(addr: SocketAddr, window: Duration) -> Round {
+    let cpu_before = process_cpu_time();
     let start = Instant::now();
     let end = start + window;
     let workers: Vec<_> = (0..CONNECTIONS)
@@ -242,11 +282,26 @@ async fn load(addr: SocketAddr, window: Duration) -> Round {
         latencies.append(&mut measured);
         failures += failed;
     }
+    let took = start.elapsed();
     Round {
         latencies,
-        took: start.elapsed(),
+        took,
         failures,
+        cpu: process_cpu_time()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before)),
     }
+}
+
+/// CPU time used so far by the threads of this process (Linux: the first field of each
+/// thread's `schedstat`, in nanoseconds); `None` where that is not available.
+fn process_cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for thread in std::fs::read_dir("/proc/self/task").ok()? {
+        let stat = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 /// One keep-alive connection sending orders back to back until `end`: the latency of each
