@@ -11,7 +11,9 @@
 //! - One core: the benchmark runs itself again pinned to one CPU (`taskset -c 0`), so that the
 //!   actor's runtime, its worker and the baseline all share one core.
 //! - Two cores: unpinned; the actor transforms two events at once (one worker per CPU) against
-//!   the same single-threaded baseline.
+//!   the same single-threaded baseline. The engine also runs on two threads at once, which
+//!   shows how much the second core gave during the run (on a machine shared with other work,
+//!   often far less than a core).
 //!
 //! ```text
 //! cargo bench --bench xslt
@@ -109,27 +111,35 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-/// The engine's own speed: the compiled stylesheet called in a loop on one thread. A spawned
-/// thread, like the blocking-pool threads the actor uses: the main thread differs (libxml2 keeps
-/// its state there without thread-locals, and the allocator gives it its own arena).
-fn baseline(case: &Case) -> Duration {
+/// The engine's own speed: the compiled stylesheet called in a loop on one thread, or the case's
+/// transforms shared among `threads` threads at once. Spawned threads, like the pool threads the
+/// actor uses: the main thread differs (libxml2 keeps its state there without thread-locals,
+/// and the allocator gives it its own arena).
+fn baseline(case: &Case, threads: usize) -> Duration {
     let stylesheet = Stylesheet::compile(&case.xsl).expect("compiles");
     let options = TransformOptions::new();
+    // Threads take transforms from a shared count, as the actor's workers take events from a
+    // shared queue: a thread that other load on the machine holds up leaves its share to the
+    // others.
+    let left = AtomicUsize::new(case.count);
+    let transform_while_left = || {
+        while left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            let result = stylesheet
+                .transform(case.input.as_bytes(), &options)
+                .expect("transforms");
+            std::hint::black_box(result.output());
+        }
+    };
+    let started = Instant::now();
     std::thread::scope(|scope| {
-        scope
-            .spawn(|| {
-                let started = Instant::now();
-                for _ in 0..case.count {
-                    let result = stylesheet
-                        .transform(case.input.as_bytes(), &options)
-                        .expect("transforms");
-                    std::hint::black_box(result.output());
-                }
-                started.elapsed()
-            })
-            .join()
-            .expect("baseline thread")
-    })
+        for _ in 0..threads {
+            scope.spawn(transform_while_left);
+        }
+    });
+    started.elapsed()
 }
 
 /// Sends `count` copies of one event, then finishes.
@@ -272,39 +282,66 @@ fn xml_to_json_figures() {
 /// Set in the pinned copy of this benchmark that measures the one-core figures.
 const ONE_CORE_PHASE: &str = "COMPYSITION_XSLT_BENCH_ONE_CORE";
 
-/// Baseline and actor on every case; prints the table and the `RESULT` line.
-fn compare(label: &str, runtime: &tokio::runtime::Runtime) {
+/// Baseline and actor on every case; prints the table and the `RESULT` line. With `threads`
+/// above one, it also measures the engine on that many threads at once: what the machine's
+/// other cores actually gave during the run (on a shared machine, often much less than a core
+/// each), against which the actor's figure can be read.
+fn compare(label: &str, runtime: &tokio::runtime::Runtime, threads: usize) {
     let cases = cases();
     println!(
         "{label}: {} cases, {} CPU(s) available",
         cases.len(),
         cpus()
     );
+    let parallel_column = (threads > 1).then(|| format!(" {:>14}", format!("engine x{threads}/s")));
     println!(
-        "{:<12} {:>8} {:>14} {:>14}",
-        "case", "count", "baseline/s", "actor/s"
+        "{:<12} {:>8} {:>14} {:>14}{}",
+        "case",
+        "count",
+        "baseline/s",
+        "actor/s",
+        parallel_column.unwrap_or_default()
     );
-    let (mut total, mut base_time, mut actor_time) = (0, Duration::ZERO, Duration::ZERO);
+    let mut total = 0;
+    let (mut base_time, mut actor_time, mut parallel_time) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
     for case in &cases {
-        // Interleaved rounds, best of each: the figures compare the two ways of running, not
-        // the moments at which other load on the machine happened to hit one of them.
-        let (mut base, mut actor) = (Duration::MAX, Duration::MAX);
+        // Interleaved rounds, best of each: the figures compare the ways of running, not the
+        // moments at which other load on the machine happened to hit one of them.
+        let (mut base, mut actor, mut parallel) = (Duration::MAX, Duration::MAX, None);
         for _ in 0..ROUNDS {
-            base = base.min(baseline(case));
+            base = base.min(baseline(case, 1));
             actor = actor.min(through_actor(case, runtime));
+            if threads > 1 {
+                let this_round = baseline(case, threads);
+                parallel = Some(parallel.map_or(this_round, |best: Duration| best.min(this_round)));
+            }
         }
+        let parallel_column = parallel
+            .map(|parallel| format!(" {:>14.0}", rate(case.count, parallel)))
+            .unwrap_or_default();
         println!(
-            "{:<12} {:>8} {:>14.0} {:>14.0}",
+            "{:<12} {:>8} {:>14.0} {:>14.0}{parallel_column}",
             case.name,
             case.count,
             rate(case.count, base),
-            rate(case.count, actor)
+            rate(case.count, actor),
         );
         total += case.count;
         base_time += base;
         actor_time += actor;
+        parallel_time += parallel.unwrap_or_default();
     }
     let (baseline_rate, actor_rate) = (rate(total, base_time), rate(total, actor_time));
+    if threads > 1 {
+        let parallel_rate = rate(total, parallel_time);
+        println!(
+            "{label}: the engine on {threads} threads at once ran {:.2}x its one-thread rate; \
+             the actor reached {:.2} of that",
+            parallel_rate / baseline_rate,
+            actor_rate / parallel_rate
+        );
+    }
     println!(
         "RESULT {label} transforms_per_sec={actor_rate:.0} baseline={baseline_rate:.0} ratio={:.2}",
         actor_rate / baseline_rate
@@ -337,18 +374,18 @@ fn main() {
             .expect("runtime")
     };
     if std::env::var_os(ONE_CORE_PHASE).is_some() {
-        compare("xslt_actor", &current_thread());
+        compare("xslt_actor", &current_thread(), 1);
         return;
     }
     if !one_core_in_pinned_copy() {
         println!("taskset did not run: the one-core figures are measured unpinned");
-        compare("xslt_actor", &current_thread());
+        compare("xslt_actor", &current_thread(), 1);
     }
     let two_cores = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    compare("xslt_actor_two_cores", &two_cores);
+    compare("xslt_actor_two_cores", &two_cores, 2);
     xml_to_json_figures();
 }
