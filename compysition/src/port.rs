@@ -182,8 +182,8 @@ pub(crate) mod backpressure {
 /// The future of [`Outbox::send`].
 ///
 /// It stays small on purpose: an event is handed to each inbox with `try_send`, which needs no
-/// state, and only an inbox that is full (or an edge that converts) gets a boxed future to wait
-/// on. Futures are moved each time they are nested, so a small one keeps every handler cheap.
+/// state, and only an inbox that is full (or a conversion that failed) gets a boxed future to
+/// wait on. Futures are moved each time they are nested, so a small one keeps every handler cheap.
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendEvent<'a, T> {
     outbox: &'a Outbox<T>,
@@ -239,7 +239,7 @@ impl<T: Send + 'static> Future for SendEvent<'_, T> {
                     }
                     Err(mpsc::error::TrySendError::Closed(event)) => target.lost(&event, label),
                 },
-                Edge::Converting(edge) => this.waiting = Some(edge.send(event, label)),
+                Edge::Converting(edge) => this.waiting = edge.send(event, label),
             }
         }
     }
@@ -279,7 +279,10 @@ type SendFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// An edge between different payload types, erased so that one outbox can feed inboxes of
 /// several types.
 trait ConvertingEdge<A>: Send + Sync {
-    fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> SendFuture<'a>;
+    /// Converts the event and hands it over when the inbox has room; otherwise the future that
+    /// finishes the job (waiting for room, or sending a failed conversion to the receiver's
+    /// error outbox). Like a direct edge, the common case allocates nothing.
+    fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> Option<SendFuture<'a>>;
 }
 
 struct Converted<B> {
@@ -292,35 +295,34 @@ where
     A: Convert<B> + Send + 'static,
     B: Send + 'static,
 {
-    fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> SendFuture<'a> {
-        Box::pin(async move {
-            match event.try_map(Convert::<B>::convert) {
-                Ok(converted) => match self.target.sender.try_send(converted) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(event)) => {
-                        self.target.send(event, outbox).await
-                    }
-                    Err(mpsc::error::TrySendError::Closed(event)) => {
-                        self.target.lost(&event, outbox)
-                    }
-                },
-                Err((envelope, error)) => {
-                    let error = EventError::new(
-                        error.kind().clone(),
-                        format!(
-                            "cannot convert `{}` to `{}` for inbox `{}`: {}",
-                            short_type_name::<A>(),
-                            short_type_name::<B>(),
-                            self.target.inbox,
-                            error.message()
-                        ),
-                    );
-                    let mut failed = envelope.with_data(AnyPayload::none());
-                    failed.set_error(error);
-                    self.receiver_errors.send(failed).await;
+    fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> Option<SendFuture<'a>> {
+        match event.try_map(Convert::<B>::convert) {
+            Ok(converted) => match self.target.sender.try_send(converted) {
+                Ok(()) => None,
+                Err(mpsc::error::TrySendError::Full(event)) => {
+                    Some(Box::pin(self.target.send(event, outbox)))
                 }
+                Err(mpsc::error::TrySendError::Closed(event)) => {
+                    self.target.lost(&event, outbox);
+                    None
+                }
+            },
+            Err((envelope, error)) => {
+                let error = EventError::new(
+                    error.kind().clone(),
+                    format!(
+                        "cannot convert `{}` to `{}` for inbox `{}`: {}",
+                        short_type_name::<A>(),
+                        short_type_name::<B>(),
+                        self.target.inbox,
+                        error.message()
+                    ),
+                );
+                let mut failed = envelope.with_data(AnyPayload::none());
+                failed.set_error(error);
+                Some(Box::pin(self.receiver_errors.send(failed)))
             }
-        })
+        }
     }
 }
 
