@@ -46,7 +46,10 @@ pub(crate) struct Envelope {
     service: Option<Arc<str>>,
     created: SystemTime,
     attributes: Attributes,
-    http: Option<Box<HttpContext>>,
+    // Shared between copies of the envelope: changing an attribute of an event whose envelope
+    // is shared (the handler loop keeps one copy to route failures) then copies a small map,
+    // not the request's headers.
+    http: Option<Arc<HttpContext>>,
     error: Option<EventError>,
 }
 
@@ -150,12 +153,12 @@ impl<T> Event<T> {
     /// The HTTP context, for changing it (the response status, say).
     pub fn http_mut(&mut self) -> Option<&mut HttpContext> {
         self.envelope.http.as_ref()?;
-        self.envelope_mut().http.as_deref_mut()
+        self.envelope_mut().http.as_mut().map(Arc::make_mut)
     }
 
     /// Attaches an HTTP context.
     pub fn set_http(&mut self, http: HttpContext) {
-        self.envelope_mut().http = Some(Box::new(http));
+        self.envelope_mut().http = Some(Arc::new(http));
     }
 
     /// The error this event carries, if it failed somewhere.
