@@ -33,7 +33,8 @@ use tracing::Instrument;
 
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, ErrorKind, EventError};
-use crate::event::{Event, HttpContext};
+use crate::event::{Event, HttpContext, MetaId};
+use crate::id::EventId;
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
 use crate::wiring::AnswersRequests;
@@ -638,7 +639,11 @@ async fn await_answer<O: HttpOutboxes>(
         outbox,
     } = admitted;
     let timeout = shared.config.timeout;
-    let meta_id = event.meta_id().to_arc();
+    // For the log records of a request that gets no answer; written only then.
+    let meta_id = RequestMetaId {
+        given: answering.request_id.as_ref(),
+        own: event.id(),
+    };
     // The timeout covers the wait for room in a full inbox too.
     let outcome = tokio::time::timeout(timeout, async {
         // Checked when the request was read; a missing outbox drops the event (a 500).
@@ -684,8 +689,28 @@ fn echo_meta_id<T>(event: &Event<T>, headers: &mut HeaderMap) {
     if headers.contains_key(REQUEST_ID) {
         return;
     }
-    if let Ok(id) = HeaderValue::from_str(&event.meta_id().to_string()) {
+    let id = match event.meta_id() {
+        MetaId::Own(id) => HeaderValue::from_bytes(&id.hyphenated()),
+        MetaId::Given(given) => HeaderValue::from_str(given),
+    };
+    if let Ok(id) = id {
         headers.insert(REQUEST_ID, id);
+    }
+}
+
+/// The `meta_id` of a request's event: its `X-Request-ID`, or else the event's own id.
+struct RequestMetaId<'a> {
+    given: Option<&'a HeaderValue>,
+    own: EventId,
+}
+
+impl fmt::Display for RequestMetaId<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A request id is checked to be visible ASCII when the request is read.
+        match self.given.and_then(|id| id.to_str().ok()) {
+            Some(given) => f.write_str(given),
+            None => fmt::Display::fmt(&self.own, f),
+        }
     }
 }
 
