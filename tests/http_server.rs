@@ -521,6 +521,22 @@ async fn malformed_xml_is_400_in_xml() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_xml_body_is_parsed_and_its_errors_still_name_the_line() {
+    // Above 64 KiB a body is parsed on the CPU pool rather than inline: same answers.
+    let served = echo(server());
+    let items = "<item>widget</item>\n".repeat(10_000);
+    let document = format!("<order>\n{items}</order>");
+    let reply = post(served.addr, "/echo", "application/xml", document.clone()).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), document);
+    let broken = format!("<order>\n{items}<item></order>");
+    let reply = post(served.addr, "/echo", "application/xml", broken).await;
+    assert_eq!(reply.status, 400);
+    assert!(reply.text().contains("line 10002"), "{}", reply.text());
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_with_an_external_entity_is_refused() {
     let served = echo(server());
     let reply = post(served.addr, "/echo", "application/xml", r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#).await;

@@ -38,6 +38,7 @@ use crate::id::EventId;
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
 use crate::wiring::AnswersRequests;
+use crate::xml::offload::Offload;
 use crate::xml::Xml;
 
 use super::body::Body;
@@ -56,7 +57,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an `X-Request-ID` may be.
 const MAX_REQUEST_ID: usize = 200;
-/// Bodies larger than this are parsed on the blocking pool rather than on an async worker.
+/// Bodies larger than this are parsed on the CPU pool rather than on an async worker.
 const PARSE_INLINE_LIMIT: usize = 64 * 1024;
 
 /// The outboxes of an [`HttpServer`]: one [`Outbox<Body>`] (the default), or a struct of named
@@ -283,6 +284,7 @@ impl<O: HttpOutboxes> Actor for HttpServer<O> {
             config: self.config,
             outboxes,
             stats: self.stats,
+            parsing: Offload::per_cpu(),
         });
         tokio::join!(answers, accept_until_stopped(&ctx, listener, shared));
     }
@@ -298,6 +300,9 @@ struct Shared<O> {
     config: Config,
     outboxes: O,
     stats: HttpStats,
+    /// Large bodies are parsed on the CPU pool the other actors use, so that a burst of them
+    /// takes a core each at most.
+    parsing: Offload,
 }
 
 /// Hands every answer and every routed error to the request waiting for it, until both inboxes
@@ -586,9 +591,7 @@ async fn read_request<O: HttpOutboxes>(
         }
     };
     let payload = if bytes.len() > PARSE_INLINE_LIMIT {
-        tokio::task::spawn_blocking(move || parse_body(kind, bytes))
-            .await
-            .unwrap_or_else(|_| Err(EventError::internal("parsing the body failed")))?
+        shared.parsing.run(move || parse_body(kind, bytes)).await?
     } else {
         parse_body(kind, bytes)?
     };

@@ -51,7 +51,7 @@ mod json_conversion;
 #[cfg(feature = "json-schema")]
 mod json_schema;
 mod modifiers;
-mod offload;
+pub(crate) mod offload;
 mod parse;
 mod xmltodict;
 #[cfg(feature = "xslt")]
