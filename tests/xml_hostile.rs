@@ -350,8 +350,8 @@ fn endless_recursion_stops_at_the_depth_limit() {
 
 #[test]
 fn endless_recursion_is_stopped_on_a_small_thread_stack() {
-    // tokio's blocking threads have 2 MiB of stack by default: the default depth limit must be
-    // reached well before that runs out.
+    // tokio's blocking threads have 2 MiB of stack by default (the actors' CPU pool has more):
+    // the default depth limit must be reached well before that runs out.
     let stylesheet = std::sync::Arc::new(Stylesheet::compile(FOREVER).expect("compiles"));
     let worker = std::thread::Builder::new()
         .stack_size(2 << 20)

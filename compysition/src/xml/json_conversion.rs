@@ -10,7 +10,7 @@ use crate::actor::{Actor, Context};
 use crate::payload::Json;
 use crate::port::{Inbox, Outbox};
 
-/// Documents larger than this are converted on the blocking pool; smaller ones take less time to
+/// Documents larger than this are converted on the CPU pool; smaller ones take less time to
 /// convert than to hand over.
 const OFFLOAD_ABOVE: usize = 64 * 1024;
 

@@ -1,7 +1,7 @@
 //! XML Schema validation on libxml2: the [`Xsd`] actor.
 //!
-//! The schema is compiled once and shared; each document is parsed and validated on tokio's
-//! blocking pool with a validation context of its own, and every error libxml2 finds is
+//! The schema is compiled once and shared; each document is parsed and validated on the CPU pool
+//! the XML actors share, with a validation context of its own, and every error libxml2 finds is
 //! collected, so that one rejected event tells its sender everything that is wrong with it.
 
 use std::fmt;

@@ -1,9 +1,11 @@
 //! XSLT 1.0 (with EXSLT) on the system libxslt: the [`Stylesheet`] engine and the [`Xslt`] actor.
 //!
 //! A stylesheet is compiled once and shared: the actor keeps it in an `Arc`, and every event gets
-//! a transform of its own (own parser, own transform context, own message collector) on tokio's
-//! blocking pool, so transforms run in parallel (one per CPU at most) without holding up the
-//! async workers.
+//! a transform of its own (own parser, own transform context, own message collector) on the CPU
+//! pool the XML actors share, so transforms run in parallel (one per CPU at most) without holding
+//! up the async workers. The actor needs no concurrency setting of its own: the events it takes
+//! beyond one per CPU wait in the pool's queue as cheap values, and a deeper queue lets the pool
+//! hand outcomes back in batches.
 //!
 //! By default a stylesheet may read files (`document()`, `xsl:include`) but may not write files,
 //! create directories or use the network; [`Permissions`] opts in. Recursion is bounded by a
@@ -27,9 +29,9 @@ use crate::payload::Payload;
 use crate::port::{Inbox, Outbox};
 
 /// The default bound on nested template calls. Each level costs the C stack a few hundred
-/// bytes to a few kilobytes, and transforms run on tokio's blocking threads (2 MiB of stack by
-/// default): this leaves a wide margin while allowing far deeper recursion than real stylesheets
-/// use.
+/// bytes to a few kilobytes: this stays within 2 MiB (the stack of tokio's blocking threads, on
+/// which a caller may run [`Stylesheet::transform`] itself; the actor's pool threads have 8 MiB)
+/// while allowing far deeper recursion than real stylesheets use.
 pub const DEFAULT_MAX_DEPTH: u32 = 1000;
 
 /// What a stylesheet may do besides transforming its input. The default allows reading files
