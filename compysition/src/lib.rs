@@ -22,6 +22,8 @@ mod error;
 mod event;
 mod id;
 pub mod logging;
+#[cfg(feature = "mdp")]
+pub mod mdp;
 mod payload;
 mod port;
 mod timestamp;

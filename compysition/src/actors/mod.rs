@@ -1,6 +1,7 @@
 //! The built-in actors, grouped as in the Python project.
 //!
 //! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
+//! - ZeroMQ (feature `mdp`): `MdpBroker`, `MdpClient`, `MdpWorker`, `MdpBrokerRegistrationService`.
 
 mod data;
 mod event_generator;
@@ -13,3 +14,6 @@ pub use event_generator::{CronSchedule, EventGenerator, ParseCronError};
 pub use event_logger::EventLogger;
 pub use null::Null;
 pub use stdout::Stdout;
+
+#[cfg(feature = "mdp")]
+pub use crate::mdp::{MdpBroker, MdpBrokerRegistrationService, MdpClient, MdpWorker};

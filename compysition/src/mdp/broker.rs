@@ -1,0 +1,555 @@
+//! `MdpBroker`: the 7/MDP broker, with the 8/MMI management services.
+//!
+//! One ROUTER socket serves clients (`MDPC01`) and workers (`MDPW01`). Requests wait in one
+//! queue per service and go to that service's idle workers in the order the workers became
+//! idle (least recently used first, which is round robin over equally busy workers). Services
+//! starting with `mmi.` are answered by the broker itself.
+//!
+//! The broker trusts nothing it receives: every message is validated by
+//! [`protocol`](super::protocol) first. A malformed message is dropped and counted (and a worker
+//! that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a peer as
+//! invalid); a valid command that makes no sense in the worker's state (a second READY, a REPLY
+//! nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered with
+//! DISCONNECT, as 7/MDP requires. Sends never make the loop wait on one peer (see
+//! [`RouterSender`]), and every wait in the loop is bounded by the heartbeat tick, so no peer
+//! can stall the others.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use tokio::time::{Instant, MissedTickBehavior};
+use zeromq::{RouterSocket, Socket, SocketRecv, ZmqMessage};
+
+use super::frames::Frames;
+use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
+use super::registration::Announcer;
+use super::transport::{bind_tcp, check_connect_endpoint, RouterSender, Sent};
+use crate::actor::{Actor, Context};
+use crate::error::{Error, Result};
+
+/// The heartbeat interval 7/MDP peers agree on by default.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2500);
+/// How many heartbeat intervals may pass in silence before a peer counts as gone.
+pub const DEFAULT_LIVENESS: u32 = 3;
+
+/// Messages taken from the socket in one go before timers and parked sends get a turn.
+const RECEIVE_BATCH: usize = 64;
+
+/// The Majordomo broker: an actor without ports that serves until the topology stops, or a
+/// standalone server through [`MdpBroker::run_until`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use compysition::actors::MdpBroker;
+///
+/// # async fn example() -> compysition::Result<()> {
+/// let broker = MdpBroker::bind("tcp://*:5555")?
+///     .heartbeat_interval(Duration::from_millis(2500))
+///     .heartbeat_liveness(3)
+///     .request_expiry(Duration::from_secs(30));
+/// broker.run_until(compysition::shutdown_signal()).await
+/// # }
+/// ```
+pub struct MdpBroker {
+    listener: TcpListener,
+    endpoint: String,
+    options: BrokerOptions,
+    stats: Arc<BrokerStats>,
+    announce: Option<Announcer>,
+}
+
+#[derive(Clone, Debug)]
+struct BrokerOptions {
+    heartbeat: Duration,
+    liveness: u32,
+    request_expiry: Duration,
+    max_queued: usize,
+    send_deadline: Duration,
+}
+
+impl MdpBroker {
+    /// A broker listening on `endpoint` (`tcp://host:port`; `*` as host listens on every
+    /// interface; port `0` picks a free port, see [`MdpBroker::endpoint`]). The port is bound
+    /// now, so a taken port or a bad address is reported here.
+    pub fn bind(endpoint: &str) -> Result<Self> {
+        let (listener, endpoint) = bind_tcp(endpoint)?;
+        Ok(MdpBroker {
+            listener,
+            endpoint,
+            options: BrokerOptions {
+                heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
+                liveness: DEFAULT_LIVENESS,
+                request_expiry: Duration::from_secs(30),
+                max_queued: 100_000,
+                send_deadline: Duration::from_secs(1),
+            },
+            stats: Arc::new(BrokerStats::default()),
+            announce: None,
+        })
+    }
+
+    /// The endpoint the broker is bound to, with the actual port.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s). Workers must use
+    /// the same interval.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.options.heartbeat = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many intervals a worker may stay silent before it is dropped (default 3).
+    pub fn heartbeat_liveness(mut self, liveness: u32) -> Self {
+        self.options.liveness = liveness.max(1);
+        self
+    }
+
+    /// How long a request waits for a worker of its service before it is dropped (default
+    /// 30 s). The client sees a timeout.
+    pub fn request_expiry(mut self, expiry: Duration) -> Self {
+        self.options.request_expiry = expiry;
+        self
+    }
+
+    /// How many requests may wait for workers, over all services (default 100 000); past it new
+    /// requests are dropped and counted, which bounds the broker's memory.
+    pub fn max_queued_requests(mut self, max: usize) -> Self {
+        self.options.max_queued = max;
+        self
+    }
+
+    /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
+    /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
+    ///
+    /// [`MdpBrokerRegistrationService`]: super::MdpBrokerRegistrationService
+    pub fn announce_to(mut self, registry: &str, advertised: &str) -> Result<Self> {
+        check_connect_endpoint(registry)?;
+        check_connect_endpoint(advertised)?;
+        self.announce = Some(Announcer::new(registry, advertised, self.options.heartbeat));
+        Ok(self)
+    }
+
+    /// The broker's counters, readable while it runs.
+    pub fn stats(&self) -> Arc<BrokerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
+        let mut socket = RouterSocket::new();
+        socket
+            .bind_listener(self.listener)
+            .await
+            .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
+        tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
+        let (send, mut receive) = socket.split();
+        let mut broker = BrokerState {
+            services: HashMap::new(),
+            workers: HashMap::new(),
+            queued: 0,
+            options: self.options.clone(),
+            stats: self.stats,
+            sender: RouterSender::new(send, self.options.send_deadline),
+        };
+        let announcing = async {
+            match self.announce {
+                Some(announcer) => announcer.run().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut tick = tokio::time::interval(self.options.heartbeat);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(stop, announcing);
+        loop {
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                _ = tick.tick() => broker.on_tick(Instant::now()),
+                Some((peer, delivered)) = broker.sender.next_parked(), if broker.sender.has_parked() => {
+                    broker.on_parked_send(peer, delivered);
+                }
+                received = receive.recv() => {
+                    let Ok(message) = received else {
+                        // The crate only fails a receive when it has no peer source at all;
+                        // wait for the next tick rather than spin.
+                        tick.tick().await;
+                        continue;
+                    };
+                    let now = Instant::now();
+                    broker.on_message(message, now);
+                    for _ in 1..RECEIVE_BATCH {
+                        match receive.recv().now_or_never() {
+                            Some(Ok(message)) => broker.on_message(message, now),
+                            _ => break,
+                        }
+                    }
+                }
+                () = &mut announcing => {}
+            }
+        }
+        broker.disconnect_all();
+        tracing::info!(endpoint = %self.endpoint, "MDP broker stopped");
+        Ok(())
+    }
+}
+
+impl Actor for MdpBroker {
+    type Inboxes = ();
+    type Outboxes = ();
+
+    async fn run(self, ctx: Context, (): (), (): ()) {
+        let endpoint = self.endpoint.clone();
+        if let Err(error) = self.run_until(ctx.stopped()).await {
+            tracing::error!(actor = ctx.name(), %endpoint, %error, "MDP broker failed");
+        }
+    }
+}
+
+/// What the broker has seen, counted since it started. Read with [`BrokerStats::snapshot`].
+#[derive(Debug, Default)]
+pub struct BrokerStats {
+    requests: AtomicU64,
+    replies: AtomicU64,
+    mmi_requests: AtomicU64,
+    malformed: AtomicU64,
+    disconnects_sent: AtomicU64,
+    expired_requests: AtomicU64,
+    expired_workers: AtomicU64,
+    rejected_requests: AtomicU64,
+    undeliverable: AtomicU64,
+    workers: AtomicU64,
+}
+
+/// A copy of a broker's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokerCounters {
+    /// Client requests accepted for a worker service.
+    pub requests: u64,
+    /// Replies passed from workers to clients.
+    pub replies: u64,
+    /// `mmi.*` requests answered by the broker.
+    pub mmi_requests: u64,
+    /// Messages dropped because they were not valid MDP.
+    pub malformed: u64,
+    /// DISCONNECTs sent to workers for unexpected commands (on shutdown not counted).
+    pub disconnects_sent: u64,
+    /// Requests dropped because no worker took them within the request expiry.
+    pub expired_requests: u64,
+    /// Workers dropped because they stayed silent past their liveness.
+    pub expired_workers: u64,
+    /// Requests dropped because the queue was full.
+    pub rejected_requests: u64,
+    /// Messages that could not be delivered (the peer was gone or its queue stayed full).
+    pub undeliverable: u64,
+    /// Workers registered now.
+    pub workers: u64,
+}
+
+impl BrokerStats {
+    /// The counters now.
+    pub fn snapshot(&self) -> BrokerCounters {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        BrokerCounters {
+            requests: get(&self.requests),
+            replies: get(&self.replies),
+            mmi_requests: get(&self.mmi_requests),
+            malformed: get(&self.malformed),
+            disconnects_sent: get(&self.disconnects_sent),
+            expired_requests: get(&self.expired_requests),
+            expired_workers: get(&self.expired_workers),
+            rejected_requests: get(&self.rejected_requests),
+            undeliverable: get(&self.undeliverable),
+            workers: get(&self.workers),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+struct BrokerState {
+    services: HashMap<Bytes, Service>,
+    workers: HashMap<Bytes, Worker>,
+    /// Requests waiting over all services.
+    queued: usize,
+    options: BrokerOptions,
+    stats: Arc<BrokerStats>,
+    sender: RouterSender,
+}
+
+#[derive(Default)]
+struct Service {
+    requests: VecDeque<Queued>,
+    /// Idle workers, the longest idle first.
+    idle: VecDeque<Bytes>,
+    workers: usize,
+}
+
+struct Queued {
+    client: Bytes,
+    body: Frames,
+    expires: Instant,
+}
+
+struct Worker {
+    service: Bytes,
+    expires: Instant,
+    /// The client whose request the worker is handling.
+    serving: Option<Bytes>,
+}
+
+/// Whether a worker that is removed is told so.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Farewell {
+    Disconnect,
+    Silent,
+}
+
+impl BrokerState {
+    fn worker_expiry(&self, now: Instant) -> Instant {
+        now + self.options.heartbeat * self.options.liveness
+    }
+
+    fn on_message(&mut self, message: ZmqMessage, now: Instant) {
+        let (identity, parsed) = protocol::parse_broker_inbound(message);
+        let Some(identity) = identity else {
+            bump(&self.stats.malformed);
+            return;
+        };
+        match parsed {
+            Ok(BrokerInbound::Request { service, body }) => {
+                self.on_client_request(identity, service, body, now)
+            }
+            Ok(BrokerInbound::Worker(command)) => self.on_worker_command(identity, command, now),
+            Err(malformed) => {
+                bump(&self.stats.malformed);
+                tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
+                if self.workers.contains_key(&identity) {
+                    self.remove_worker(&identity, Farewell::Disconnect);
+                }
+            }
+        }
+    }
+
+    fn on_client_request(&mut self, client: Bytes, service: Bytes, body: Frames, now: Instant) {
+        if service.starts_with(MMI_PREFIX) {
+            bump(&self.stats.mmi_requests);
+            let answer: &'static [u8] = if &service[..] == b"mmi.service" {
+                let asked = body.get(0).map(|name| &name[..]).unwrap_or_default();
+                match self.services.get(asked) {
+                    Some(known) if known.workers > 0 => b"200",
+                    _ => b"404",
+                }
+            } else {
+                b"501"
+            };
+            let reply = protocol::client_reply(
+                client.clone(),
+                service,
+                &Frames::single(Bytes::from_static(answer)),
+            );
+            self.send(&client, reply);
+            return;
+        }
+        if self.queued >= self.options.max_queued {
+            bump(&self.stats.rejected_requests);
+            return;
+        }
+        bump(&self.stats.requests);
+        self.queued += 1;
+        let expires = now + self.options.request_expiry;
+        let entry = self.services.entry(service.clone()).or_default();
+        entry.requests.push_back(Queued {
+            client,
+            body,
+            expires,
+        });
+        self.dispatch(&service);
+    }
+
+    fn on_worker_command(&mut self, identity: Bytes, command: WorkerInbound, now: Instant) {
+        let expires = self.worker_expiry(now);
+        let known = match self.workers.get_mut(&identity) {
+            Some(worker) => {
+                worker.expires = expires;
+                true
+            }
+            None => false,
+        };
+        match command {
+            WorkerInbound::Ready { service } if !known && !service.starts_with(MMI_PREFIX) => {
+                self.workers.insert(
+                    identity.clone(),
+                    Worker {
+                        service: service.clone(),
+                        expires,
+                        serving: None,
+                    },
+                );
+                self.stats.workers.fetch_add(1, Ordering::Relaxed);
+                let entry = self.services.entry(service.clone()).or_default();
+                entry.workers += 1;
+                entry.idle.push_back(identity);
+                self.dispatch(&service);
+            }
+            WorkerInbound::Reply { client, body } if known => {
+                let Some(worker) = self.workers.get_mut(&identity) else {
+                    return;
+                };
+                if worker.serving.as_ref() != Some(&client) {
+                    self.unexpected(identity);
+                    return;
+                }
+                worker.serving = None;
+                let service = worker.service.clone();
+                bump(&self.stats.replies);
+                let reply = protocol::client_reply(client.clone(), service.clone(), &body);
+                self.send(&client, reply);
+                if let Some(entry) = self.services.get_mut(&service) {
+                    entry.idle.push_back(identity);
+                }
+                self.dispatch(&service);
+            }
+            WorkerInbound::Heartbeat if known => {}
+            WorkerInbound::Disconnect => {
+                if known {
+                    self.remove_worker(&identity, Farewell::Silent);
+                }
+            }
+            // READY twice or for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST
+            // from a worker: valid, but unexpected.
+            _ => self.unexpected(identity),
+        }
+    }
+
+    /// 7/MDP: "The broker MUST respond to any valid but unexpected command by sending
+    /// DISCONNECT and then no further commands to that worker."
+    fn unexpected(&mut self, identity: Bytes) {
+        bump(&self.stats.disconnects_sent);
+        if self.workers.contains_key(&identity) {
+            self.remove_worker(&identity, Farewell::Disconnect);
+        } else {
+            let disconnect = protocol::to_worker(identity.clone(), WorkerCommand::Disconnect);
+            self.send(&identity, disconnect);
+        }
+    }
+
+    fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell) {
+        let Some(worker) = self.workers.remove(identity) else {
+            return;
+        };
+        self.stats.workers.fetch_sub(1, Ordering::Relaxed);
+        if let Some(entry) = self.services.get_mut(&worker.service) {
+            entry.workers -= 1;
+            if worker.serving.is_none() {
+                entry.idle.retain(|idle| idle != identity);
+            }
+        }
+        if farewell == Farewell::Disconnect {
+            let disconnect = protocol::to_worker(identity.clone(), WorkerCommand::Disconnect);
+            self.send(identity, disconnect);
+        }
+    }
+
+    /// Hands queued requests of `service` to its idle workers.
+    fn dispatch(&mut self, service: &Bytes) {
+        loop {
+            let Some(entry) = self.services.get_mut(service) else {
+                return;
+            };
+            if entry.requests.is_empty() {
+                return;
+            }
+            let Some(worker_id) = entry.idle.pop_front() else {
+                return;
+            };
+            let Some(request) = entry.requests.pop_front() else {
+                return;
+            };
+            let message =
+                protocol::worker_request(worker_id.clone(), request.client.clone(), &request.body);
+            match self.sender.send(&worker_id, message) {
+                Sent::Done | Sent::Deferred => {
+                    self.queued -= 1;
+                    if let Some(worker) = self.workers.get_mut(&worker_id) {
+                        worker.serving = Some(request.client);
+                    }
+                }
+                Sent::Failed => {
+                    // The worker is gone without a word: forget it and give the request to the
+                    // next one, since it never left the broker.
+                    if let Some(entry) = self.services.get_mut(service) {
+                        entry.requests.push_front(request);
+                    }
+                    bump(&self.stats.undeliverable);
+                    self.remove_worker(&worker_id, Farewell::Silent);
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, peer: &Bytes, message: ZmqMessage) {
+        if self.sender.send(peer, message) == Sent::Failed {
+            bump(&self.stats.undeliverable);
+        }
+    }
+
+    fn on_parked_send(&mut self, peer: Bytes, delivered: bool) {
+        if !delivered {
+            bump(&self.stats.undeliverable);
+            // A worker whose queue stayed full is as good as gone.
+            self.remove_worker(&peer, Farewell::Silent);
+        }
+    }
+
+    /// Heartbeats to every worker, then expiry of silent workers and of requests nobody took.
+    fn on_tick(&mut self, now: Instant) {
+        let expired: Vec<Bytes> = self
+            .workers
+            .iter()
+            .filter(|(_, worker)| worker.expires <= now)
+            .map(|(identity, _)| identity.clone())
+            .collect();
+        for identity in &expired {
+            bump(&self.stats.expired_workers);
+            tracing::debug!("MDP broker dropped a silent worker");
+            self.remove_worker(identity, Farewell::Silent);
+        }
+        let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
+        for identity in identities {
+            let heartbeat = protocol::to_worker(identity.clone(), WorkerCommand::Heartbeat);
+            self.send(&identity, heartbeat);
+        }
+        let stats = &self.stats;
+        let mut expired_requests = 0;
+        self.services.retain(|_, service| {
+            let before = service.requests.len();
+            service.requests.retain(|request| request.expires > now);
+            let dropped = before - service.requests.len();
+            expired_requests += dropped;
+            stats
+                .expired_requests
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            // Forget services nobody serves or waits for, so that made-up names cost nothing.
+            service.workers > 0 || !service.requests.is_empty()
+        });
+        self.queued -= expired_requests;
+    }
+
+    fn disconnect_all(&mut self) {
+        let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
+        for identity in identities {
+            self.remove_worker(&identity, Farewell::Disconnect);
+        }
+    }
+}

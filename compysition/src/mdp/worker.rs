@@ -1,0 +1,453 @@
+//! `MdpWorker`: registers a service with 7/MDP brokers and lets a flow answer its requests.
+//!
+//! Each request becomes an event (its service set to the worker's service) on the outbox; the
+//! flow's answer comes back on the inbox and is matched to its request by event id. A 7/MDP
+//! worker handles one request at a time per broker connection, so the worker opens
+//! [`MdpWorker::connections`] connections (1 by default) to get that many requests in flight.
+//! The table of requests waiting for their answer therefore never holds more entries than there
+//! are connections, and an entry leaves it when its answer comes, when it times out, or when its
+//! connection is lost: nothing accumulates.
+//!
+//! A connection heartbeats as 7/MDP asks and counts the broker as gone after `liveness` silent
+//! intervals; after that, or after a DISCONNECT from the broker, it opens a new socket and sends
+//! READY again. When the flow does not answer in time (or routes a failure back to the worker's
+//! error inbox), MDP has no way to say so: the connection re-registers instead, so that the
+//! broker does not wait for a reply forever, and the client sees a timeout.
+//!
+//! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
+//! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use zeromq::{DealerSocket, SocketRecv, SocketSend};
+
+use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
+use super::frames::Frames;
+use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
+use super::registration::{BrokerDirectory, BrokerSource};
+use super::transport::{check_connect_endpoint, connect_dealer};
+use crate::actor::{Actor, Context, TakesErrors};
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::id::EventId;
+use crate::payload::AnyPayload;
+use crate::port::{Inbox, Outbox};
+
+/// A Majordomo worker for one service.
+///
+/// ```no_run
+/// use compysition::actors::MdpWorker;
+///
+/// # fn example() -> compysition::Result<()> {
+/// let worker = MdpWorker::connect("tcp://127.0.0.1:5555", "test_service")?.connections(4);
+/// # let _ = worker;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct MdpWorker {
+    brokers: BrokerSource,
+    service: Bytes,
+    service_name: Arc<str>,
+    connections: usize,
+    heartbeat: Duration,
+    liveness: u32,
+    reconnect_delay: Duration,
+    reply_timeout: Duration,
+}
+
+impl MdpWorker {
+    /// A worker for `service` at the broker at `endpoint` (`tcp://host:port`). Service names
+    /// starting with `mmi.` belong to the broker (8/MMI) and are refused.
+    pub fn connect(endpoint: &str, service: &str) -> Result<Self> {
+        check_connect_endpoint(endpoint)?;
+        Self::with_source(
+            BrokerSource::Fixed(Arc::from([endpoint.to_string()])),
+            service,
+        )
+    }
+
+    /// A worker for `service` at the brokers the registration service at `registry` knows, its
+    /// connections dealt out over them (our extension, see
+    /// [`MdpBrokerRegistrationService`](super::MdpBrokerRegistrationService)).
+    pub fn discover(registry: &str, service: &str) -> Result<Self> {
+        check_connect_endpoint(registry)?;
+        Self::with_source(BrokerSource::Registry(registry.to_string()), service)
+    }
+
+    fn with_source(brokers: BrokerSource, service: &str) -> Result<Self> {
+        if !valid_service_name(service.as_bytes()) || service.as_bytes().starts_with(MMI_PREFIX) {
+            return Err(Error::Setup(format!(
+                "`{service}` cannot be an MDP worker service (1 to 255 bytes of printable text, not `mmi.*`)"
+            )));
+        }
+        Ok(MdpWorker {
+            brokers,
+            service: Bytes::copy_from_slice(service.as_bytes()),
+            service_name: Arc::from(service),
+            connections: 1,
+            heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
+            liveness: DEFAULT_LIVENESS,
+            reconnect_delay: Duration::from_millis(500),
+            reply_timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// How many broker connections (and so requests in flight) the worker has (default 1).
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections.max(1);
+        self
+    }
+
+    /// The heartbeat interval (default 2.5 s) and how many silent intervals mean the broker is
+    /// gone (default 3). Must match the broker's interval.
+    pub fn heartbeat(mut self, interval: Duration, liveness: u32) -> Self {
+        self.heartbeat = interval.max(Duration::from_millis(1));
+        self.liveness = liveness.max(1);
+        self
+    }
+
+    /// How long to wait before connecting again after losing the broker (default 500 ms).
+    pub fn reconnect_delay(mut self, delay: Duration) -> Self {
+        self.reconnect_delay = delay;
+        self
+    }
+
+    /// How long the flow may take to answer a request (default 30 s).
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+}
+
+/// The flow's answer to a request, routed to the connection that received it.
+enum Answer {
+    Reply(EventId, Frames),
+    Failed(EventId),
+}
+
+/// Which connection waits for which event.
+type Pending = Mutex<HashMap<EventId, usize>>;
+
+impl Actor for MdpWorker {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+    const ERROR_INBOX: bool = true;
+
+    async fn run(self, mut ctx: Context, mut inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        let mut errors = ctx.take_error_inbox();
+        let directory = BrokerDirectory::new(self.brokers.clone(), self.heartbeat);
+        let pending: Pending = Mutex::new(HashMap::with_capacity(self.connections));
+        let mut answer_senders = Vec::with_capacity(self.connections);
+        let mut answer_receivers = Vec::with_capacity(self.connections);
+        for _ in 0..self.connections {
+            let (sender, receiver) = mpsc::channel(4);
+            answer_senders.push(sender);
+            answer_receivers.push(receiver);
+        }
+
+        let worker = &self;
+        let (ctx, directory, pending) = (&ctx, &directory, &pending);
+        let producing = async move {
+            let outbox = outbox;
+            let connections = answer_receivers
+                .into_iter()
+                .enumerate()
+                .map(|(index, answers)| {
+                    Connection {
+                        worker,
+                        index,
+                        ctx,
+                        outbox: &outbox,
+                        directory,
+                        pending,
+                        answers,
+                    }
+                    .run()
+                });
+            futures_util::future::join_all(connections).await;
+            // The outbox is dropped here: the flow behind the worker can drain.
+        };
+        let routing = async move {
+            let route = |id: EventId, answer: Answer| {
+                let connection = pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(&id);
+                match connection.and_then(|index| answer_senders.get(index)) {
+                    Some(sender) => {
+                        if sender.try_send(answer).is_err() {
+                            tracing::warn!(event = %id, "MDP worker connection cannot take the answer; dropped");
+                        }
+                    }
+                    None => {
+                        tracing::debug!(event = %id, "answer for no pending MDP request (timed out?); dropped")
+                    }
+                }
+            };
+            loop {
+                tokio::select! {
+                    event = inbox.recv() => match event {
+                        Some(event) => route(event.id(), Answer::Reply(event.id(), event.data)),
+                        None => break,
+                    },
+                    failed = recv_error(&mut errors) => match failed {
+                        Some(failed) => route(failed.id(), Answer::Failed(failed.id())),
+                        None => errors = None,
+                    },
+                }
+            }
+        };
+        tokio::join!(producing, routing);
+    }
+}
+
+impl TakesErrors for MdpWorker {}
+
+async fn recv_error(errors: &mut Option<Inbox<AnyPayload>>) -> Option<Event<AnyPayload>> {
+    match errors {
+        Some(inbox) => inbox.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One logical connection to a broker, re-established whenever it is lost.
+struct Connection<'a> {
+    worker: &'a MdpWorker,
+    index: usize,
+    ctx: &'a Context,
+    outbox: &'a Outbox<Frames>,
+    directory: &'a BrokerDirectory,
+    pending: &'a Pending,
+    answers: mpsc::Receiver<Answer>,
+}
+
+/// The request a connection handles.
+struct Job {
+    event: EventId,
+    client: Bytes,
+    deadline: Instant,
+}
+
+/// How a session with one broker ended.
+enum SessionEnd {
+    /// Connect again (after the reconnect delay).
+    Reconnect,
+    /// The worker is stopping and has nothing left to answer.
+    Stopped,
+}
+
+impl Connection<'_> {
+    async fn run(mut self) {
+        let mut attempt = self.index;
+        let (index, directory) = (self.index, self.directory);
+        let keep_directory = async move {
+            // Only the first connection asks the registration service; all share the answer.
+            if index == 0 {
+                directory.keep_updated().await;
+            }
+            std::future::pending::<()>().await
+        };
+        tokio::pin!(keep_directory);
+        loop {
+            let session = async {
+                if self.ctx.is_stopping() {
+                    return SessionEnd::Stopped;
+                }
+                let Some(broker) = self.directory.nth(attempt) else {
+                    tokio::select! {
+                        () = self.directory.wait_for_any() => {}
+                        () = self.ctx.stopped() => return SessionEnd::Stopped,
+                    }
+                    return SessionEnd::Reconnect;
+                };
+                self.session(&broker).await
+            };
+            let end = tokio::select! {
+                end = session => end,
+                () = &mut keep_directory => SessionEnd::Stopped,
+            };
+            match end {
+                SessionEnd::Stopped => return,
+                SessionEnd::Reconnect => {
+                    attempt += self.worker.connections;
+                    tokio::select! {
+                        () = tokio::time::sleep(self.worker.reconnect_delay) => {}
+                        () = self.ctx.stopped() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// READY, then requests and heartbeats until the broker is lost or the worker stops.
+    async fn session(&mut self, broker: &str) -> SessionEnd {
+        let worker = self.worker;
+        let liveness = worker.heartbeat * worker.liveness;
+        let mut socket = match connect_dealer(broker, liveness).await {
+            Ok(socket) => socket,
+            Err(error) => {
+                tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");
+                return SessionEnd::Reconnect;
+            }
+        };
+        if socket
+            .send(protocol::worker_ready(&worker.service))
+            .await
+            .is_err()
+        {
+            return SessionEnd::Reconnect;
+        }
+        tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
+        let mut broker_alive_until = Instant::now() + liveness;
+        let mut next_heartbeat = Instant::now() + worker.heartbeat;
+        let mut job: Option<Job> = None;
+        let mut stopping = false;
+        loop {
+            let wake = job
+                .as_ref()
+                .map_or(next_heartbeat, |job| job.deadline.min(next_heartbeat))
+                .min(broker_alive_until);
+            tokio::select! {
+                biased;
+                () = self.ctx.stopped(), if !stopping => {
+                    stopping = true;
+                    if job.is_none() {
+                        return self.leave(socket).await;
+                    }
+                }
+                answer = self.answers.recv() => {
+                    let Some(answer) = answer else {
+                        // The routing side is gone: nothing can be answered any more.
+                        return self.leave(socket).await;
+                    };
+                    let (id, reply) = match answer {
+                        Answer::Reply(id, body) => (id, Some(body)),
+                        Answer::Failed(id) => (id, None),
+                    };
+                    let Some(current) = job.take_if(|job| job.event == id) else {
+                        continue;
+                    };
+                    match reply {
+                        Some(body) => {
+                            if socket.send(protocol::worker_reply(current.client, &body)).await.is_err() {
+                                return SessionEnd::Reconnect;
+                            }
+                            next_heartbeat = Instant::now() + worker.heartbeat;
+                            if stopping {
+                                return self.leave(socket).await;
+                            }
+                        }
+                        None => {
+                            tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
+                            return self.restart(socket, stopping).await;
+                        }
+                    }
+                }
+                received = socket.recv() => {
+                    let Ok(message) = received else {
+                        self.forget(&mut job);
+                        return SessionEnd::Reconnect;
+                    };
+                    broker_alive_until = Instant::now() + liveness;
+                    match protocol::parse_worker_outbound(message) {
+                        Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
+                            let event = Event::new(body).with_service(Arc::clone(&worker.service_name));
+                            let id = event.id();
+                            self.pending
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                .insert(id, self.index);
+                            job = Some(Job { event: id, client, deadline: Instant::now() + worker.reply_timeout });
+                            self.outbox.send(event).await;
+                        }
+                        Ok(WorkerOutbound::Request { .. }) => {
+                            tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
+                        }
+                        Ok(WorkerOutbound::Heartbeat) => {}
+                        Ok(WorkerOutbound::Disconnect) => {
+                            tracing::info!(%broker, service = %worker.service_name, "MDP broker said DISCONNECT; reconnecting");
+                            self.forget(&mut job);
+                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                        }
+                        Ok(WorkerOutbound::Unexpected) => {
+                            tracing::debug!("MDP worker dropped a command only workers send");
+                        }
+                        Err(malformed) => {
+                            tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
+                        }
+                    }
+                }
+                () = tokio::time::sleep_until(wake) => {
+                    let now = Instant::now();
+                    if now >= broker_alive_until {
+                        tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
+                        self.forget(&mut job);
+                        return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                    }
+                    if job.as_ref().is_some_and(|job| job.deadline <= now) {
+                        tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
+                        self.forget(&mut job);
+                        return self.restart(socket, stopping).await;
+                    }
+                    if now >= next_heartbeat {
+                        if socket.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
+                            self.forget(&mut job);
+                            return SessionEnd::Reconnect;
+                        }
+                        next_heartbeat = now + worker.heartbeat;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drops the pending entry of an abandoned request.
+    fn forget(&self, job: &mut Option<Job>) {
+        if let Some(job) = job.take() {
+            self.pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&job.event);
+        }
+    }
+
+    /// Ends this registration so the broker stops waiting for a reply, then registers anew.
+    async fn restart(&self, socket: DealerSocket, stopping: bool) -> SessionEnd {
+        self.leave(socket).await;
+        if stopping {
+            SessionEnd::Stopped
+        } else {
+            SessionEnd::Reconnect
+        }
+    }
+
+    /// Says DISCONNECT and closes the socket.
+    async fn leave(&self, mut socket: DealerSocket) -> SessionEnd {
+        let _ = socket
+            .send(protocol::from_worker(WorkerCommand::Disconnect))
+            .await;
+        SessionEnd::Stopped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmi_services_cannot_be_registered() {
+        let error = MdpWorker::connect("tcp://127.0.0.1:5555", "mmi.service").expect_err("mmi");
+        assert!(error.to_string().contains("mmi."), "{error}");
+    }
+
+    #[test]
+    fn an_empty_service_name_is_refused() {
+        assert!(MdpWorker::connect("tcp://127.0.0.1:5555", "").is_err());
+    }
+}
