@@ -29,7 +29,7 @@ use zeromq::{RouterSocket, Socket, SocketRecv, ZmqMessage};
 use super::frames::Frames;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
-use super::transport::{bind_tcp, check_connect_endpoint, RouterSender, Sent};
+use super::transport::{bind_tcp, check_connect_endpoint, Listeners, RouterSender, Sent};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 
@@ -150,6 +150,7 @@ impl MdpBroker {
             .await
             .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
+        let listeners = Listeners::take_from(&mut socket);
         let (send, mut receive) = socket.split();
         let mut broker = BrokerState {
             services: HashMap::new(),
@@ -196,6 +197,7 @@ impl MdpBroker {
             }
         }
         broker.disconnect_all();
+        listeners.close().await;
         tracing::info!(endpoint = %self.endpoint, "MDP broker stopped");
         Ok(())
     }

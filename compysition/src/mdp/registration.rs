@@ -31,7 +31,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use zeromq::{RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
-use super::transport::{bind_tcp, connect_dealer, RouterSender, Sent};
+use super::transport::{bind_tcp, connect_dealer, Listeners, RouterSender, Sent};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 
@@ -155,6 +155,7 @@ impl MdpBrokerRegistrationService {
                 self.endpoint
             ))
         })?;
+        let listeners = Listeners::take_from(&mut socket);
         let (send, mut receive) = socket.split();
         let mut sender = RouterSender::new(send, Duration::from_secs(1));
         let mut brokers: BTreeMap<String, Instant> = BTreeMap::new();
@@ -209,6 +210,7 @@ impl MdpBrokerRegistrationService {
                 }
             }
         }
+        listeners.close().await;
         Ok(())
     }
 }
@@ -312,6 +314,11 @@ impl BrokerDirectory {
     pub(crate) fn nth(&self, n: usize) -> Option<String> {
         let known = self.known.borrow();
         (!known.is_empty()).then(|| known[n % known.len()].clone())
+    }
+
+    /// Notified whenever the list changes.
+    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<[String]>> {
+        self.known.subscribe()
     }
 
     /// Whether `broker` is still listed.

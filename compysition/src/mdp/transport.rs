@@ -19,7 +19,9 @@ use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use zeromq::{DealerSocket, RouterSendHalf, Socket, SocketOptions, SocketSend, ZmqMessage};
+use zeromq::{
+    DealerSocket, RouterSendHalf, RouterSocket, Socket, SocketOptions, SocketSend, ZmqMessage,
+};
 
 use crate::error::Error;
 
@@ -44,6 +46,27 @@ pub(crate) fn bind_tcp(endpoint: &str) -> Result<(TcpListener, String), Error> {
         .map_err(|e| Error::Setup(format!("MDP endpoint `{endpoint}`: cannot bind: {e}")))?;
     let local = listener.local_addr()?;
     Ok((listener, format!("tcp://{local}")))
+}
+
+/// The listeners of a ROUTER socket, held apart so that they can be closed — and the port freed
+/// — before a server returns. (A split socket keeps its listeners until its accept tasks notice
+/// the drop, which is after the server has returned.)
+pub(crate) struct Listeners(RouterSocket);
+
+impl Listeners {
+    /// Takes the listeners out of `socket`, which keeps serving the connections it has.
+    pub(crate) fn take_from(socket: &mut RouterSocket) -> Self {
+        let mut holder = RouterSocket::new();
+        *holder.binds() = std::mem::take(socket.binds());
+        Listeners(holder)
+    }
+
+    /// Stops accepting and waits until every listener is closed.
+    pub(crate) async fn close(mut self) {
+        for error in self.0.unbind_all().await {
+            tracing::debug!(%error, "closing an MDP listener");
+        }
+    }
 }
 
 /// Checks that an endpoint to connect to has the form the crate understands.

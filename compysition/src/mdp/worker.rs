@@ -173,6 +173,7 @@ impl Actor for MdpWorker {
             futures_util::future::join_all(connections).await;
             // The outbox is dropped here: the flow behind the worker can drain.
         };
+        let answer_senders = &answer_senders;
         let routing = async move {
             let route = |id: EventId, answer: Answer| {
                 let connection = pending
@@ -236,8 +237,10 @@ struct Job {
 
 /// How a session with one broker ended.
 enum SessionEnd {
-    /// Connect again (after the reconnect delay).
+    /// Connect again (after the reconnect delay), to the next broker in turn.
     Reconnect,
+    /// The broker list changed: connect at once to the broker this connection is dealt.
+    Rebalance,
     /// The worker is stopping and has nothing left to answer.
     Stopped,
 }
@@ -274,6 +277,7 @@ impl Connection<'_> {
             };
             match end {
                 SessionEnd::Stopped => return,
+                SessionEnd::Rebalance => attempt = self.index,
                 SessionEnd::Reconnect => {
                     attempt += self.worker.connections;
                     tokio::select! {
@@ -308,13 +312,25 @@ impl Connection<'_> {
         let mut next_heartbeat = Instant::now() + worker.heartbeat;
         let mut job: Option<Job> = None;
         let mut stopping = false;
+        // With brokers from a registration service, a connection moves (when idle) to the
+        // broker it is dealt whenever the list changes, so connections spread over new brokers.
+        let mut changes = self.directory.subscribe();
+        changes.mark_unchanged();
+        let mut misplaced = false;
         loop {
+            if misplaced && job.is_none() && !stopping {
+                self.leave(socket).await;
+                return SessionEnd::Rebalance;
+            }
             let wake = job
                 .as_ref()
                 .map_or(next_heartbeat, |job| job.deadline.min(next_heartbeat))
                 .min(broker_alive_until);
             tokio::select! {
                 biased;
+                Ok(()) = changes.changed() => {
+                    misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
+                }
                 () = self.ctx.stopped(), if !stopping => {
                     stopping = true;
                     if job.is_none() {
@@ -322,10 +338,8 @@ impl Connection<'_> {
                     }
                 }
                 answer = self.answers.recv() => {
-                    let Some(answer) = answer else {
-                        // The routing side is gone: nothing can be answered any more.
-                        return self.leave(socket).await;
-                    };
+                    // The senders live as long as the actor runs.
+                    let Some(answer) = answer else { continue };
                     let (id, reply) = match answer {
                         Answer::Reply(id, body) => (id, Some(body)),
                         Answer::Failed(id) => (id, None),
