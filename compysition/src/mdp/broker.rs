@@ -242,7 +242,8 @@ pub struct BrokerCounters {
     pub mmi_requests: u64,
     /// Messages dropped because they were not valid MDP.
     pub malformed: u64,
-    /// DISCONNECTs sent to workers for unexpected commands (on shutdown not counted).
+    /// DISCONNECTs sent for unexpected commands and to registered workers that sent invalid
+    /// messages (those sent at shutdown are not counted).
     pub disconnects_sent: u64,
     /// Requests dropped because no worker took them within the request expiry.
     pub expired_requests: u64,
@@ -337,6 +338,7 @@ impl BrokerState {
                 bump(&self.stats.malformed);
                 tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
                 if self.workers.contains_key(&identity) {
+                    bump(&self.stats.disconnects_sent);
                     self.remove_worker(&identity, Farewell::Disconnect);
                 }
             }
