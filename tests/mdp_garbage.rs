@@ -93,27 +93,117 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
     let cases: Vec<(&str, Vec<&[&[u8]]>, Answer)> = vec![
         ("one random frame", vec![&[b"\x17garbage"]], Answer::Nothing),
         ("only the delimiter", vec![&[b""]], Answer::Nothing),
-        ("delimiter and header only", vec![&[b"", b"MDPW01"]], Answer::Nothing),
-        ("client request without service", vec![&[b"", b"MDPC01"]], Answer::Nothing),
-        ("client request without body", vec![&[b"", b"MDPC01", b"echo"]], Answer::Nothing),
-        ("service name with a newline", vec![&[b"", b"MDPC01", b"ec\nho", b"x"]], Answer::Nothing),
-        ("service name not UTF-8", vec![&[b"", b"MDPC01", b"\xff\xfe", b"x"]], Answer::Nothing),
-        ("first frame not empty", vec![&[b"x", b"MDPC01", b"echo", b"x"]], Answer::Nothing),
-        ("unknown protocol header", vec![&[b"", b"MDPX01", b"echo", b"x"]], Answer::Nothing),
-        ("unknown worker command", vec![&[b"", b"MDPW01", &[9]]], Answer::Nothing),
-        ("two-byte worker command", vec![&[b"", b"MDPW01", &[1, 1], b"echo"]], Answer::Nothing),
-        ("READY without service", vec![&[b"", b"MDPW01", &[1]]], Answer::Nothing),
-        ("REPLY truncated after the client", vec![&[b"", b"MDPW01", &[3], b"client"]], Answer::Nothing),
-        ("REPLY without envelope delimiter", vec![&[b"", b"MDPW01", &[3], b"client", b"x", b"y"]], Answer::Nothing),
-        ("HEARTBEAT with an extra frame", vec![&[b"", b"MDPW01", &[4], b"x"]], Answer::Nothing),
-        ("HEARTBEAT before READY", vec![&[b"", b"MDPW01", &[4]]], Answer::Disconnect),
-        ("REPLY before READY", vec![&[b"", b"MDPW01", &[3], b"client", b"", b"x"]], Answer::Disconnect),
-        ("REQUEST sent by a worker", vec![&[b"", b"MDPW01", &[2], b"client", b"", b"x"]], Answer::Disconnect),
-        ("READY for an mmi. service", vec![&[b"", b"MDPW01", &[1], b"mmi.service"]], Answer::Disconnect),
-        ("READY twice", vec![&[b"", b"MDPW01", &[1], b"twice"], &[b"", b"MDPW01", &[1], b"twice"]], Answer::Disconnect),
-        ("REPLY nobody asked for", vec![&[b"", b"MDPW01", &[1], b"eager"], &[b"", b"MDPW01", &[3], b"client", b"", b"x"]], Answer::Disconnect),
-        ("registered worker sends garbage", vec![&[b"", b"MDPW01", &[1], b"messy"], &[b"", b"MDPW01", &[7]]], Answer::Disconnect),
-        ("DISCONNECT from a stranger", vec![&[b"", b"MDPW01", &[5]]], Answer::Nothing),
+        (
+            "delimiter and header only",
+            vec![&[b"", b"MDPW01"]],
+            Answer::Nothing,
+        ),
+        (
+            "client request without service",
+            vec![&[b"", b"MDPC01"]],
+            Answer::Nothing,
+        ),
+        (
+            "client request without body",
+            vec![&[b"", b"MDPC01", b"echo"]],
+            Answer::Nothing,
+        ),
+        (
+            "service name with a newline",
+            vec![&[b"", b"MDPC01", b"ec\nho", b"x"]],
+            Answer::Nothing,
+        ),
+        (
+            "service name not UTF-8",
+            vec![&[b"", b"MDPC01", b"\xff\xfe", b"x"]],
+            Answer::Nothing,
+        ),
+        (
+            "first frame not empty",
+            vec![&[b"x", b"MDPC01", b"echo", b"x"]],
+            Answer::Nothing,
+        ),
+        (
+            "unknown protocol header",
+            vec![&[b"", b"MDPX01", b"echo", b"x"]],
+            Answer::Nothing,
+        ),
+        (
+            "unknown worker command",
+            vec![&[b"", b"MDPW01", &[9]]],
+            Answer::Nothing,
+        ),
+        (
+            "two-byte worker command",
+            vec![&[b"", b"MDPW01", &[1, 1], b"echo"]],
+            Answer::Nothing,
+        ),
+        (
+            "READY without service",
+            vec![&[b"", b"MDPW01", &[1]]],
+            Answer::Nothing,
+        ),
+        (
+            "REPLY truncated after the client",
+            vec![&[b"", b"MDPW01", &[3], b"client"]],
+            Answer::Nothing,
+        ),
+        (
+            "REPLY without envelope delimiter",
+            vec![&[b"", b"MDPW01", &[3], b"client", b"x", b"y"]],
+            Answer::Nothing,
+        ),
+        (
+            "HEARTBEAT with an extra frame",
+            vec![&[b"", b"MDPW01", &[4], b"x"]],
+            Answer::Nothing,
+        ),
+        (
+            "HEARTBEAT before READY",
+            vec![&[b"", b"MDPW01", &[4]]],
+            Answer::Disconnect,
+        ),
+        (
+            "REPLY before READY",
+            vec![&[b"", b"MDPW01", &[3], b"client", b"", b"x"]],
+            Answer::Disconnect,
+        ),
+        (
+            "REQUEST sent by a worker",
+            vec![&[b"", b"MDPW01", &[2], b"client", b"", b"x"]],
+            Answer::Disconnect,
+        ),
+        (
+            "READY for an mmi. service",
+            vec![&[b"", b"MDPW01", &[1], b"mmi.service"]],
+            Answer::Disconnect,
+        ),
+        (
+            "READY twice",
+            vec![
+                &[b"", b"MDPW01", &[1], b"twice"],
+                &[b"", b"MDPW01", &[1], b"twice"],
+            ],
+            Answer::Disconnect,
+        ),
+        (
+            "REPLY nobody asked for",
+            vec![
+                &[b"", b"MDPW01", &[1], b"eager"],
+                &[b"", b"MDPW01", &[3], b"client", b"", b"x"],
+            ],
+            Answer::Disconnect,
+        ),
+        (
+            "registered worker sends garbage",
+            vec![&[b"", b"MDPW01", &[1], b"messy"], &[b"", b"MDPW01", &[7]]],
+            Answer::Disconnect,
+        ),
+        (
+            "DISCONNECT from a stranger",
+            vec![&[b"", b"MDPW01", &[5]]],
+            Answer::Nothing,
+        ),
     ];
     let mut table = Vec::new();
     for (name, messages, expected) in cases {
@@ -122,10 +212,16 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
         assert_eq!(answer, expected, "{name}");
     }
     let counters = broker.stats.snapshot();
-    println!("garbage inputs and what the broker answered:\n{}", table.join("\n"));
+    println!(
+        "garbage inputs and what the broker answered:\n{}",
+        table.join("\n")
+    );
     println!("counters after the fixed cases: {counters:?}");
     assert_eq!(counters.malformed, 16, "every malformed message is counted");
-    assert_eq!(counters.disconnects_sent, 7, "every unexpected command is answered");
+    assert_eq!(
+        counters.disconnects_sent, 7,
+        "every unexpected command is answered"
+    );
     assert_eq!(counters.workers, 0, "no garbage sender stays registered");
 
     // Random multi-frame messages, a thousand of them, over a few connections.
@@ -146,7 +242,10 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
     // Bytes that are not ZMTP at all, and a connection cut in the middle of a greeting.
     let address = endpoint.trim_start_matches("tcp://").to_string();
     tokio::task::spawn_blocking(move || {
-        for junk in [&b"GET / HTTP/1.1\r\n\r\n"[..], &[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3]] {
+        for junk in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            &[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3],
+        ] {
             let mut raw = std::net::TcpStream::connect(&address).expect("connects");
             let _ = raw.write_all(junk);
         }
@@ -175,7 +274,10 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
     assert_eq!(reply.data, body);
     let after = broker.stats.snapshot();
     println!("counters after the random garbage and a real request: {after:?}");
-    assert!(after.malformed > counters.malformed, "random garbage was counted");
+    assert!(
+        after.malformed > counters.malformed,
+        "random garbage was counted"
+    );
     assert!(after.replies >= 1);
     flow.director.stop().await.expect("flow stops");
     worker.stop().await.expect("worker stops");

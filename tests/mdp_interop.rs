@@ -35,7 +35,14 @@ fn python_worker(endpoint: &str, service: &str) -> PythonPeer {
 fn python_client(endpoint: &str) -> PythonPeer {
     PythonPeer::spawn(
         "client.py",
-        &["--connect", endpoint, "--timeout-ms", "3000", "--retries", "1"],
+        &[
+            "--connect",
+            endpoint,
+            "--timeout-ms",
+            "3000",
+            "--retries",
+            "1",
+        ],
     )
 }
 
@@ -82,7 +89,11 @@ fn mmi_checks(client: &mut PythonPeer, served: &str) {
     ];
     for (service, body, code) in cases {
         let answer = ask_python(client, service, &[body]);
-        assert_eq!(reply_frames(&answer), vec![code.to_vec()], "{service} {body:?}");
+        assert_eq!(
+            reply_frames(&answer),
+            vec![code.to_vec()],
+            "{service} {body:?}"
+        );
     }
 }
 
@@ -123,7 +134,11 @@ async fn our_mmi_checks(flow: &mut ClientFlow, served: &str) {
             .ask(service, Frames::single(body.to_string()))
             .await
             .expect("MMI answers");
-        assert_eq!(reply.data, Frames::single(code.to_string()), "{service} {body}");
+        assert_eq!(
+            reply.data,
+            Frames::single(code.to_string()),
+            "{service} {body}"
+        );
     }
 }
 
