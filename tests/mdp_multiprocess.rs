@@ -6,9 +6,6 @@
 #[path = "mdp_peers/harness.rs"]
 mod harness;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use compysition::actors::MdpClient;
@@ -19,76 +16,9 @@ use harness::*;
 const REQUESTS: usize = 10_000;
 const KILL_AFTER: usize = 3_000;
 
-/// The examples directory next to this test binary, with both examples built into it (a no-op
-/// when `cargo test` already built them).
-fn example_binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps/<test>")
-        .to_path_buf();
-    let target_dir = profile_dir
-        .parent()
-        .expect("target/<profile>")
-        .to_path_buf();
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "mdp_broker",
-            "--example",
-            "mdp_worker",
-        ])
-        .arg("--target-dir")
-        .arg(&target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir
-        .file_name()
-        .is_some_and(|name| name == "release")
-    {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "the examples build");
-    profile_dir.join("examples")
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn spawn(path: PathBuf, args: &[&str]) -> (Process, std::sync::mpsc::Receiver<String>) {
-    let mut child = Command::new(path)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the example starts");
-    let stdout = child.stdout.take().expect("piped");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    (Process(child), rx)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_a_worker_mid_load_loses_no_request_and_the_other_takes_over() {
-    let examples = tokio::task::spawn_blocking(example_binaries)
+    let examples = tokio::task::spawn_blocking(|| example_binaries(&["mdp_broker", "mdp_worker"]))
         .await
         .expect("build step ran");
     let beat = ["--heartbeat-ms", "200", "--liveness", "3"];

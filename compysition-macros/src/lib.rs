@@ -1,3 +1,33 @@
 //! Procedural macros of compysition: `topology!` and `#[actor]`.
 //!
-//! The crate is re-exported by `compysition`; depend on that instead.
+//! The crate is re-exported by `compysition`; depend on that instead, and read the macros'
+//! documentation there. `topology!` goes through three passes, one module each: `parse`
+//! (syntax → AST), `graph` (names, ports, reachability: every mistake collected) and `expand`
+//! (AST → calls on the runtime's public API). `#[actor]` lives in `actor`.
+
+mod actor;
+mod errors;
+mod expand;
+mod graph;
+mod parse;
+
+use proc_macro::TokenStream;
+
+/// Declares a topology and evaluates to a `compysition::Topology`. See `compysition::topology!`.
+#[proc_macro]
+pub fn topology(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as parse::TopologyInput);
+    match graph::check(input) {
+        Ok(graph) => expand::topology(&graph).into(),
+        Err(errors) => errors.to_compile_error().into(),
+    }
+}
+
+/// Turns a handler function, or a struct and its `impl`, into an actor. See
+/// `compysition::actor`.
+#[proc_macro_attribute]
+pub fn actor(args: TokenStream, item: TokenStream) -> TokenStream {
+    actor::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

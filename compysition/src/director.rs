@@ -44,7 +44,8 @@ use crate::logging::{self, LogForwarder, LogRecord};
 use crate::payload::{AnyPayload, Convert, ErrorEvent, FanOut, Payload};
 use crate::port::{
     ActorRef, ErasedOutbox, ErasedSender, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox,
-    OutboxSet, PortBundle, PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    OutboxSet, PortBundle, PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox,
+    DEFAULT_CAPACITY,
 };
 
 /// How long a graceful stop may take before the remaining actors are aborted.
@@ -94,27 +95,30 @@ impl<A: Actor> ActorHandle<A> {
     }
 }
 
-impl<A, T> ActorHandle<A>
-where
-    A: Actor<Inboxes = Inbox<T>>,
-{
-    /// Its only inbox.
-    pub fn inbox(&self) -> InPort<T> {
+impl<A: Actor> ActorHandle<A> {
+    /// Its only inbox (for an actor with exactly one).
+    pub fn inbox(&self) -> InPort<<A::Inboxes as SingleInbox>::Payload>
+    where
+        A::Inboxes: SingleInbox,
+    {
         InPort::new(self.actor.clone(), None)
     }
-}
 
-impl<A, T> ActorHandle<A>
-where
-    A: Actor<Outboxes = Outbox<T>>,
-{
-    /// Its only outbox.
-    pub fn outbox(&self) -> OutPort<T> {
+    /// Its only outbox (for an actor with exactly one).
+    pub fn outbox(&self) -> OutPort<<A::Outboxes as SingleOutbox>::Payload>
+    where
+        A::Outboxes: SingleOutbox,
+    {
         OutPort::new(self.actor.clone(), None)
     }
 }
 
 /// Something that names an outbox: an [`OutPort`] or the handle of an actor with one outbox.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name one outbox",
+    label = "expected the handle of an actor with one outbox, or an `OutPort`",
+    note = "for an actor with several outboxes, pick one: `handle.outboxes().name`"
+)]
 pub trait IntoOutPort {
     /// The payload the outbox sends.
     type Payload;
@@ -136,17 +140,23 @@ impl<T> IntoOutPort for &OutPort<T> {
     }
 }
 
-impl<A, T> IntoOutPort for &ActorHandle<A>
+impl<A> IntoOutPort for &ActorHandle<A>
 where
-    A: Actor<Outboxes = Outbox<T>>,
+    A: Actor,
+    A::Outboxes: SingleOutbox,
 {
-    type Payload = T;
-    fn into_out_port(self) -> OutPort<T> {
+    type Payload = <A::Outboxes as SingleOutbox>::Payload;
+    fn into_out_port(self) -> OutPort<Self::Payload> {
         self.outbox()
     }
 }
 
 /// Something that names an inbox: an [`InPort`] or the handle of an actor with one inbox.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name one inbox",
+    label = "expected the handle of an actor with one inbox, or an `InPort`",
+    note = "for an actor with several inboxes, pick one: `handle.inboxes().name`"
+)]
 pub trait IntoInPort {
     /// The payload the inbox takes.
     type Payload;
@@ -168,18 +178,23 @@ impl<T> IntoInPort for &InPort<T> {
     }
 }
 
-impl<A, T> IntoInPort for &ActorHandle<A>
+impl<A> IntoInPort for &ActorHandle<A>
 where
-    A: Actor<Inboxes = Inbox<T>>,
+    A: Actor,
+    A::Inboxes: SingleInbox,
 {
-    type Payload = T;
-    fn into_in_port(self) -> InPort<T> {
+    type Payload = <A::Inboxes as SingleInbox>::Payload;
+    fn into_in_port(self) -> InPort<Self::Payload> {
         self.inbox()
     }
 }
 
 /// The destinations of `connect_queue`: one inbox, or several (an array, a `Vec`, or a tuple
 /// whose inboxes may take different payload types).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name inboxes that take `{A}`",
+    label = "expected an inbox (a handle or an `InPort`) or several (an array, `Vec` or tuple of them)"
+)]
 pub trait Targets<A> {
     /// Records one edge per destination.
     #[doc(hidden)]
@@ -188,7 +203,7 @@ pub trait Targets<A> {
 
 impl<A, B> Targets<A> for InPort<B>
 where
-    A: Convert<B> + Payload + FanOut,
+    A: Convert<B> + Payload,
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
@@ -198,7 +213,7 @@ where
 
 impl<A, B> Targets<A> for &InPort<B>
 where
-    A: Convert<B> + Payload + FanOut,
+    A: Convert<B> + Payload,
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
@@ -206,14 +221,14 @@ where
     }
 }
 
-impl<A, X, B> Targets<A> for &ActorHandle<X>
+impl<A, X> Targets<A> for &ActorHandle<X>
 where
-    X: Actor<Inboxes = Inbox<B>>,
-    A: Convert<B> + Payload + FanOut,
-    B: Payload,
+    X: Actor,
+    X::Inboxes: SingleInbox,
+    A: Convert<<X::Inboxes as SingleInbox>::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
-        edges.push(EdgeRecord::new::<A, B>(from, self.inbox(), capacity, true));
+        edges.push(EdgeRecord::new(from, self.inbox(), capacity, true));
     }
 }
 
@@ -221,7 +236,7 @@ impl<A, P, const N: usize> Targets<A> for [P; N]
 where
     P: IntoInPort,
     P::Payload: Payload,
-    A: Convert<P::Payload> + Payload + FanOut,
+    A: Convert<P::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
         for to in self {
@@ -239,7 +254,7 @@ impl<A, P> Targets<A> for Vec<P>
 where
     P: IntoInPort,
     P::Payload: Payload,
-    A: Convert<P::Payload> + Payload + FanOut,
+    A: Convert<P::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
         for to in self {
@@ -257,7 +272,7 @@ macro_rules! tuple_targets {
     ($($p:ident),+) => {
         impl<A, $($p),+> Targets<A> for ($($p,)+)
         where
-            A: Payload + FanOut,
+            A: Payload,
             $($p: IntoInPort, $p::Payload: Payload, A: Convert<$p::Payload>,)+
         {
             #[allow(non_snake_case)]
@@ -303,6 +318,10 @@ impl IntoActorRef for &str {
 
 /// The target of `connect_error_queue`: the handle of an actor that [`TakesErrors`] (checked by
 /// the compiler), or a name (checked by `start()`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not name an actor with an error inbox",
+    label = "expected the handle of an actor that takes errors, an `ActorRef` or a name"
+)]
 pub trait ErrorTarget {
     /// The reference.
     fn into_error_target(self) -> ActorRef;
@@ -575,6 +594,30 @@ impl Director {
         let from = from.into_out_port();
         self.edges
             .push(EdgeRecord::new(&from, to.into_in_port(), None, false));
+        self
+    }
+
+    /// [`connect_queue_exclusive`](Self::connect_queue_exclusive) with a queue capacity for the
+    /// inbox it feeds (an inbox fed by several edges takes the largest).
+    pub fn connect_queue_exclusive_with_capacity<O, I>(
+        &mut self,
+        from: O,
+        to: I,
+        capacity: usize,
+    ) -> &mut Self
+    where
+        O: IntoOutPort,
+        O::Payload: Payload + Convert<I::Payload>,
+        I: IntoInPort,
+        I::Payload: Payload,
+    {
+        let from = from.into_out_port();
+        self.edges.push(EdgeRecord::new(
+            &from,
+            to.into_in_port(),
+            Some(capacity.max(1)),
+            false,
+        ));
         self
     }
 

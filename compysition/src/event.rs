@@ -333,6 +333,9 @@ pub struct HttpContext {
     pub status: Option<http::StatusCode>,
     /// Extra headers for the response.
     pub response_headers: http::HeaderMap,
+    /// Where the answer to the waiting request goes; every copy of the event shares it.
+    #[cfg(feature = "http")]
+    pub(crate) reply: Option<crate::http::ReplyHandle>,
 }
 
 impl HttpContext {

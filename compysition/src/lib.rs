@@ -20,6 +20,8 @@ pub mod actors;
 mod director;
 mod error;
 mod event;
+#[cfg(feature = "http")]
+pub mod http;
 mod id;
 pub mod logging;
 #[cfg(feature = "mdp")]
@@ -28,6 +30,9 @@ mod payload;
 mod port;
 mod timestamp;
 mod topology;
+pub mod wiring;
+#[cfg(feature = "xml")]
+pub mod xml;
 
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
@@ -43,15 +48,21 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
+#[cfg(feature = "xml")]
+pub use xml::Xml;
+
+pub use compysition_macros::{actor, topology};
 
 /// The names most programs need.
 pub mod prelude {
+    #[cfg(feature = "xml")]
+    pub use crate::Xml;
     pub use crate::{
-        from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
-        Inbox, Json, Outbox, TakesErrors, Topology,
+        actor, from_fn, topology, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent,
+        Event, EventError, Inbox, Json, Outbox, TakesErrors, Topology,
     };
 }

@@ -444,6 +444,42 @@ pub trait OutboxSet: Sized + Send + 'static {
     fn assemble(ports: &mut PortBundle) -> Result<Self, PortMismatch>;
 }
 
+/// Inbox sets that are exactly one inbox, so an edge may leave the port name out.
+///
+/// Implemented for [`Inbox<T>`] and, by `#[actor]`, for a struct of one named inbox. An actor
+/// whose inboxes implement it can be the target of an edge by its name alone (`a -> b`).
+#[diagnostic::on_unimplemented(
+    message = "this edge needs the one inbox of this actor, but its inboxes are `{Self}`",
+    label = "several inboxes (name one: `actor.inbox_name`) or none (`()`: it takes no events)",
+    note = "a port name may be left out only when the actor has exactly one inbox"
+)]
+pub trait SingleInbox: InboxSet {
+    /// The payload the inbox takes.
+    type Payload: Payload;
+}
+
+/// Outbox sets that are exactly one outbox, so an edge may leave the port name out.
+///
+/// Implemented for [`Outbox<T>`] and, by `#[actor]`, for a struct of one named outbox. An actor
+/// whose outboxes implement it can start an edge by its name alone (`a -> b`).
+#[diagnostic::on_unimplemented(
+    message = "this edge needs the one outbox of this actor, but its outboxes are `{Self}`",
+    label = "several outboxes (name one: `actor.outbox_name`) or none (`()`: it sends no events)",
+    note = "a port name may be left out only when the actor has exactly one outbox"
+)]
+pub trait SingleOutbox: OutboxSet {
+    /// The payload the outbox sends.
+    type Payload: Payload;
+}
+
+impl<T: Payload> SingleInbox for Inbox<T> {
+    type Payload = T;
+}
+
+impl<T: Payload> SingleOutbox for Outbox<T> {
+    type Payload = T;
+}
+
 impl InboxSet for () {
     type Refs = ();
     fn specs() -> Vec<PortSpec> {

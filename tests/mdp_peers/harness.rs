@@ -5,6 +5,7 @@
 #![allow(dead_code)] // each test file uses its own part
 
 use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
@@ -324,4 +325,71 @@ pub async fn eventually(within: Duration, mut condition: impl FnMut() -> bool) -
 /// Body frames as test-friendly vectors.
 pub fn frames_vec(frames: &Frames) -> Vec<Vec<u8>> {
     frames.iter().map(|f| f.to_vec()).collect()
+}
+
+/// The examples directory next to this test binary, with both examples built into it (a no-op
+/// when `cargo test` already built them).
+pub fn example_binaries(names: &[&str]) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps/<test>")
+        .to_path_buf();
+    let target_dir = profile_dir
+        .parent()
+        .expect("target/<profile>")
+        .to_path_buf();
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "mdp_broker",
+            "--example",
+            "mdp_worker",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir
+        .file_name()
+        .is_some_and(|name| name == "release")
+    {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "the examples build");
+    profile_dir.join("examples")
+}
+
+/// A child process killed when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn spawn(path: PathBuf, args: &[&str]) -> (Process, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(path)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the example starts");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (Process(child), rx)
 }

@@ -2,6 +2,7 @@
 //!
 //! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
 //! - ZeroMQ (feature `mdp`): `MdpBroker`, `MdpClient`, `MdpWorker`, `MdpBrokerRegistrationService`.
+//! - HTTP (feature `http`): `HttpServer`, `BasicAuth`, `RestTranslator`, `HttpMethodRouter`.
 
 mod data;
 mod event_generator;
@@ -15,5 +16,7 @@ pub use event_logger::EventLogger;
 pub use null::Null;
 pub use stdout::Stdout;
 
+#[cfg(feature = "http")]
+pub use crate::http::{BasicAuth, HttpMethodRouter, HttpServer, RestTranslator};
 #[cfg(feature = "mdp")]
 pub use crate::mdp::{MdpBroker, MdpBrokerRegistrationService, MdpClient, MdpWorker};

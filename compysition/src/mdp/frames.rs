@@ -4,7 +4,7 @@
 //! (a broker-to-broker bridge, an echo worker) must give back exactly the frames it got, empty
 //! frames included, so the body is kept as its frames rather than joined into one buffer. Edges
 //! convert it to and from the usual payloads: `Bytes` and `String` join the frames (a one-frame
-//! body joins without copying), `Json` parses the joined text.
+//! body joins without copying), `Json` and `Xml` parse the joined text.
 
 use std::fmt;
 use std::sync::Arc;
@@ -167,6 +167,40 @@ impl Convert<Json> for Frames {
     }
 }
 
+#[cfg(feature = "xml")]
+impl Convert<Frames> for crate::xml::Xml {
+    fn convert(self) -> Result<Frames, EventError> {
+        Ok(Frames::single(self.into_bytes()))
+    }
+}
+
+#[cfg(feature = "xml")]
+impl Convert<crate::xml::Xml> for Frames {
+    fn convert(self) -> Result<crate::xml::Xml, EventError> {
+        crate::xml::Xml::from_bytes(self.to_bytes())
+    }
+}
+
+/// A request body from the HTTP server travels as one frame.
+#[cfg(feature = "http")]
+impl Convert<Frames> for crate::http::Body {
+    fn convert(self) -> Result<Frames, EventError> {
+        Ok(Frames::single(self.to_bytes()))
+    }
+}
+
+/// A reply body for the HTTP server: text when the joined frames are UTF-8, else bytes.
+#[cfg(feature = "http")]
+impl Convert<crate::http::Body> for Frames {
+    fn convert(self) -> Result<crate::http::Body, EventError> {
+        let joined = self.to_bytes();
+        Ok(match std::str::from_utf8(&joined) {
+            Ok(text) => crate::http::Body::Text(text.to_owned()),
+            Err(_) => crate::http::Body::Bytes(joined),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +242,17 @@ mod tests {
         assert_eq!(json["a"], 1);
         let back: Frames = json.convert().expect("serialises");
         assert_eq!(back.to_bytes(), "{\"a\":1}");
+    }
+
+    #[cfg(feature = "xml")]
+    #[test]
+    fn xml_checks_the_joined_frames() {
+        let body = Frames::new(["<a>", "1</a>"]);
+        let xml: crate::xml::Xml = body.convert().expect("well-formed across frames");
+        assert_eq!(xml.as_str(), "<a>1</a>");
+        let broken = Frames::new(["<a>", "1</b>"]);
+        let error = Convert::<crate::xml::Xml>::convert(broken).expect_err("not well-formed");
+        assert_eq!(error.status().as_u16(), 400);
     }
 
     #[test]

@@ -1,0 +1,304 @@
+//! `#[actor]` on the `impl` block of an `#[actor]` struct: the `Actor` impl.
+//!
+//! ```text
+//! #[actor]
+//! impl Validator {
+//!     #[inbox]
+//!     async fn orders(&self, event: Event<Order>, out: &ValidatorOutboxes) -> Result<(), EventError> { … }
+//!     #[errors]
+//!     async fn failures(&self, event: ErrorEvent) { … }
+//!     #[source]
+//!     async fn produce(&self, ctx: &Context, out: &ValidatorOutboxes) { … }
+//! }
+//! ```
+//!
+//! - `#[inbox]` methods handle the inbox of the same name (declared on the struct); `#[errors]`
+//!   handles the error inbox (the actor becomes a target of `!->`); `#[source]` methods run once,
+//!   beside the handlers, and return when `ctx.stopped()` resolves.
+//! - Handlers take `&self` and the event, then optionally the outboxes; they return
+//!   `Result<(), EventError>` (an `Err` goes to the error outbox) or nothing. They run under
+//!   `Context::serve`, up to the actor's concurrency at once, so state they change lives behind
+//!   a lock or an atomic.
+//! - `run` serves every inbox at once and returns when all are closed and every source is done.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type};
+
+use super::ports::PortTypes;
+use crate::errors::Errors;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Inbox,
+    Errors,
+    Source,
+}
+
+impl Role {
+    fn of(attribute: &syn::Attribute) -> Option<Self> {
+        let path = attribute.path();
+        if path.is_ident("inbox") {
+            Some(Role::Inbox)
+        } else if path.is_ident("errors") {
+            Some(Role::Errors)
+        } else if path.is_ident("source") {
+            Some(Role::Source)
+        } else {
+            None
+        }
+    }
+}
+
+struct Handler {
+    role: Role,
+    name: Ident,
+    is_async: bool,
+    /// Takes the outboxes after the event (or after the context, for a source).
+    takes_outboxes: bool,
+    /// Returns `Result<(), EventError>` rather than nothing.
+    fallible: bool,
+}
+
+pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    let actor =
+        match &*implementation.self_ty {
+            Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+                path.path.segments[0].ident.clone()
+            }
+            other => return Err(syn::Error::new_spanned(
+                other,
+                "`#[actor]` goes on the inherent `impl` of an `#[actor]` struct: `impl Name { … }`",
+            )),
+        };
+    if let Some((_, path, _)) = &implementation.trait_ {
+        errors.push(syn::Error::new_spanned(
+            path,
+            "`#[actor]` goes on the inherent `impl` of the struct, where its handlers are",
+        ));
+    }
+    if !implementation.generics.params.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &implementation.generics,
+            "an `#[actor]` impl cannot be generic",
+        ));
+    }
+
+    let mut handlers = Vec::new();
+    for item in &mut implementation.items {
+        let ImplItem::Fn(method) = item else {
+            continue;
+        };
+        let mut roles = Vec::new();
+        method.attrs.retain(|attribute| match Role::of(attribute) {
+            Some(role) => {
+                roles.push((role, attribute.span()));
+                false
+            }
+            None => true,
+        });
+        match roles.as_slice() {
+            [] => {}
+            [(role, _)] => match check_handler(*role, method) {
+                Ok(handler) => handlers.push(handler),
+                Err(error) => errors.push(error),
+            },
+            [_, (_, second), ..] => errors.push(syn::Error::new(
+                *second,
+                "a method has one role: `#[inbox]`, `#[errors]` or `#[source]`",
+            )),
+        }
+    }
+    if handlers.is_empty() {
+        errors.push(syn::Error::new_spanned(
+            &implementation.self_ty,
+            format!(
+                "actor `{actor}` has no handler: mark its methods `#[inbox]` (one per inbox), \
+                 `#[errors]` (its error inbox) or `#[source]` (runs once, producing events)"
+            ),
+        ));
+    }
+    let error_handlers: Vec<&Handler> =
+        handlers.iter().filter(|h| h.role == Role::Errors).collect();
+    if let [_, second, ..] = error_handlers.as_slice() {
+        errors.push(syn::Error::new(
+            second.name.span(),
+            "an actor has one error inbox, so one `#[errors]` handler",
+        ));
+    }
+    errors.finish()?;
+
+    let actor_impl = actor_impl(&actor, &handlers);
+    Ok(quote! {
+        #implementation
+        #actor_impl
+    })
+}
+
+/// Checks a handler's signature: `&self`, then the event (or, for a source, the context), then
+/// optionally the outboxes; returning nothing or `Result<(), EventError>`.
+fn check_handler(role: Role, method: &ImplItemFn) -> syn::Result<Handler> {
+    let signature = &method.sig;
+    let shape = match role {
+        Role::Inbox => "`#[inbox] async fn name(&self, event: Event<T>, out: &ActorOutboxes) -> Result<(), EventError>` (the outboxes are optional)",
+        Role::Errors => "`#[errors] async fn name(&self, event: ErrorEvent, out: &ActorOutboxes) -> Result<(), EventError>` (the outboxes are optional)",
+        Role::Source => "`#[source] async fn name(&self, ctx: &Context, out: &ActorOutboxes)`",
+    };
+    let wrong = |span: Span| syn::Error::new(span, format!("expected {shape}"));
+    if !signature.generics.params.is_empty() {
+        return Err(wrong(signature.generics.span()));
+    }
+    let mut inputs = signature.inputs.iter();
+    match inputs.next() {
+        Some(FnArg::Receiver(receiver))
+            if receiver.reference.is_some() && receiver.mutability.is_none() => {}
+        Some(other) => return Err(wrong(other.span())),
+        None => return Err(wrong(signature.paren_token.span.join())),
+    }
+    let rest: Vec<&FnArg> = inputs.collect();
+    let takes_outboxes = match (role, rest.as_slice()) {
+        (Role::Source, [_ctx, _out]) => true,
+        (Role::Source, _) => return Err(wrong(signature.paren_token.span.join())),
+        (_, [_event]) => false,
+        (_, [_event, _out]) => true,
+        (_, _) => return Err(wrong(signature.paren_token.span.join())),
+    };
+    let fallible = match (&signature.output, role) {
+        (ReturnType::Default, _) => false,
+        // The compiler checks it against `Result<(), EventError>`.
+        (ReturnType::Type(..), Role::Inbox | Role::Errors) => true,
+        (ReturnType::Type(_, ty), Role::Source) => return Err(wrong(ty.span())),
+    };
+    Ok(Handler {
+        role,
+        name: signature.ident.clone(),
+        is_async: signature.asyncness.is_some(),
+        takes_outboxes,
+        fallible,
+    })
+}
+
+fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
+    let types = PortTypes::of(actor);
+    let (inboxes, outboxes) = (&types.inboxes, &types.outboxes);
+    let ctx = Ident::new("ctx", Span::mixed_site());
+    let this = Ident::new("this", Span::mixed_site());
+    let out = Ident::new("out", Span::mixed_site());
+    let error_inbox = Ident::new("error_inbox", Span::mixed_site());
+    let has_errors = handlers.iter().any(|h| h.role == Role::Errors);
+
+    let inbox_names: Vec<&Ident> = handlers
+        .iter()
+        .filter(|h| h.role == Role::Inbox)
+        .map(|h| &h.name)
+        .collect();
+    let tasks: Vec<(Ident, TokenStream)> = handlers
+        .iter()
+        .enumerate()
+        .map(|(i, handler)| {
+            let task = format_ident!("task_{}", i, span = Span::mixed_site());
+            let method = &handler.name;
+            let outboxes_arg = handler.takes_outboxes.then(|| quote!(, #out));
+            let future = match handler.role {
+                Role::Source => {
+                    let call = quote_spanned!(method.span() => #this.#method(&#ctx #outboxes_arg));
+                    let call = if handler.is_async {
+                        quote!(#call.await)
+                    } else {
+                        call
+                    };
+                    quote!(async { #call; })
+                }
+                Role::Inbox | Role::Errors => {
+                    let event = Ident::new("event", Span::mixed_site());
+                    let call = quote_spanned!(method.span() => #this.#method(#event #outboxes_arg));
+                    let call = if handler.is_async {
+                        quote!(#call.await)
+                    } else {
+                        call
+                    };
+                    let body = if handler.fallible {
+                        call
+                    } else {
+                        quote!({ #call; ::core::result::Result::Ok(()) })
+                    };
+                    let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
+                    match handler.role {
+                        Role::Inbox => {
+                            let inbox = method;
+                            quote!(async { let inbox = #inbox; #serve.await })
+                        }
+                        _ => quote!(async {
+                            if let ::core::option::Option::Some(inbox) = #error_inbox {
+                                #serve.await
+                            }
+                        }),
+                    }
+                }
+            };
+            (task, future)
+        })
+        .collect();
+    let task_names: Vec<&Ident> = tasks.iter().map(|(name, _)| name).collect();
+    let task_futures: Vec<&TokenStream> = tasks.iter().map(|(_, future)| future).collect();
+
+    let take_error_inbox = has_errors.then(|| quote!(let #error_inbox = #ctx.take_error_inbox();));
+    let error_const = has_errors.then(|| {
+        quote!(
+            const ERROR_INBOX: bool = true;
+        )
+    });
+    let takes_errors = has_errors.then(|| quote!(impl ::compysition::TakesErrors for #actor {}));
+    let destructure = quote_spanned!(actor.span() => let #inboxes { #(#inbox_names),* } = inboxes;);
+    let join = join_all(&task_names);
+
+    quote! {
+        impl ::compysition::Actor for #actor {
+            type Inboxes = #inboxes;
+            type Outboxes = #outboxes;
+            #error_const
+
+            async fn run(self, mut #ctx: ::compysition::Context, inboxes: #inboxes, outboxes: #outboxes) {
+                #destructure
+                #take_error_inbox
+                let #this = &self;
+                let #out = &outboxes;
+                let #ctx = &#ctx;
+                #(let #task_names = #task_futures;)*
+                #join
+            }
+        }
+        #takes_errors
+    }
+}
+
+/// Awaits every task at once, with nothing but `core`: each is polled until it is done.
+fn join_all(tasks: &[&Ident]) -> TokenStream {
+    match tasks {
+        [only] => quote!(#only.await;),
+        _ => {
+            let done: Vec<Ident> = (0..tasks.len())
+                .map(|i| format_ident!("done_{}", i, span = Span::mixed_site()))
+                .collect();
+            quote! {
+                #(let mut #tasks = ::core::pin::pin!(#tasks);)*
+                #(let mut #done = false;)*
+                ::core::future::poll_fn(|cx| {
+                    #(
+                        if !#done {
+                            #done = ::core::future::Future::poll(#tasks.as_mut(), cx).is_ready();
+                        }
+                    )*
+                    if #(#done)&&* {
+                        ::core::task::Poll::Ready(())
+                    } else {
+                        ::core::task::Poll::Pending
+                    }
+                })
+                .await;
+            }
+        }
+    }
+}

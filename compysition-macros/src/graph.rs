@@ -1,0 +1,445 @@
+//! Checks on names, ports and reachability, and the checked graph `expand.rs` turns into code.
+//!
+//! Every mistake found here is a `syn::Error` spanned on the user's token and naming actors by
+//! the user's names; all of them are collected, so one build shows them all. What depends on
+//! the actors' types (payloads, port names, error inboxes, whether an actor answers requests)
+//! is left to the compiler: this pass only records where each such check must point.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use proc_macro2::Span;
+use syn::{Expr, Ident};
+
+use crate::errors::Errors;
+use crate::parse::{ArrowKind, Chain, Endpoint, Stage, Statement, TopologyInput};
+
+/// A topology whose names all resolve.
+pub struct Graph {
+    pub capacity: Option<usize>,
+    pub actors: Vec<Actor>,
+    /// Data edges, grouped by the outbox they leave from.
+    pub outboxes: Vec<OutboxEdges>,
+    pub error_edges: Vec<ErrorEdge>,
+}
+
+pub struct Actor {
+    pub name: Ident,
+    pub expr: Expr,
+    pub is_log: bool,
+    /// Some edge touches it.
+    pub connected: bool,
+    /// Some edge (data or error) leads into it, or it is the log actor.
+    pub fed: bool,
+    /// Some data edge leaves it.
+    pub feeds: bool,
+    /// A path of edges leads from its outbox back to it.
+    pub answered: bool,
+}
+
+/// The data edges that leave one outbox.
+pub struct OutboxEdges {
+    pub edges: Vec<DataEdge>,
+    /// Where a copy is needed: the second edge of the outbox (the one that makes it a fan-out).
+    pub fan_out: Option<Span>,
+}
+
+pub struct DataEdge {
+    pub from: Port,
+    pub to: Port,
+    pub arrow: Span,
+    pub capacity: Option<usize>,
+}
+
+/// One end of a data edge.
+pub struct Port {
+    /// Index into `Graph::actors`.
+    pub actor: usize,
+    /// The actor's name as written at this end of the edge.
+    pub written: Ident,
+    pub port: Option<Ident>,
+}
+
+pub struct ErrorEdge {
+    pub from: usize,
+    pub to: usize,
+    /// The target's name as written, where a missing error inbox is reported.
+    pub to_written: Ident,
+}
+
+/// Resolves names and checks the graph; every problem is returned, combined.
+pub fn check(input: TopologyInput) -> syn::Result<Graph> {
+    let mut problems = Errors::default();
+    let mut actors = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut chains = Vec::new();
+    for statement in input.statements {
+        match statement {
+            Statement::Declare(declaration) => {
+                let name = declaration.name.to_string();
+                if by_name.contains_key(&name) {
+                    problems.push(syn::Error::new(
+                        declaration.name.span(),
+                        format!(
+                            "actor `{name}` is declared twice; each declaration needs a name of \
+                             its own"
+                        ),
+                    ));
+                    continue;
+                }
+                by_name.insert(name, actors.len());
+                actors.push(Actor {
+                    is_log: declaration.is_log(),
+                    name: declaration.name,
+                    expr: declaration.actor,
+                    connected: false,
+                    fed: false,
+                    feeds: false,
+                    answered: false,
+                });
+            }
+            Statement::Connect(chain) => chains.push(chain),
+        }
+    }
+
+    let names: Vec<String> = actors.iter().map(|a| a.name.to_string()).collect();
+    let resolve = |endpoint: &Endpoint, problems: &mut Errors| -> Option<usize> {
+        let name = endpoint.actor.to_string();
+        match by_name.get(&name) {
+            Some(&index) => Some(index),
+            None => {
+                let mut message = format!("no actor named `{name}` is declared in this topology");
+                if let Some(close) = closest(&name, names.iter().map(String::as_str)) {
+                    message.push_str(&format!("; did you mean `{close}`?"));
+                }
+                problems.push(syn::Error::new(endpoint.actor.span(), message));
+                None
+            }
+        }
+    };
+
+    let mut data_edges: Vec<DataEdge> = Vec::new();
+    let mut error_edges: Vec<ErrorEdge> = Vec::new();
+    let mut seen_data: HashSet<(usize, Option<String>, usize, Option<String>)> = HashSet::new();
+    let mut seen_errors: HashSet<(usize, usize)> = HashSet::new();
+    for chain in &chains {
+        check_chain_ports(chain, &mut problems);
+        // Each name is resolved once, so an unknown one is reported once.
+        let stages: Vec<Vec<(&Endpoint, Option<usize>)>> = std::iter::once(&chain.head)
+            .chain(chain.links.iter().map(|link| &link.stage))
+            .map(|stage| {
+                stage
+                    .endpoints()
+                    .iter()
+                    .map(|endpoint| (endpoint, resolve(endpoint, &mut problems)))
+                    .collect()
+            })
+            .collect();
+        for (position, link) in chain.links.iter().enumerate() {
+            for &(from, from_index) in &stages[position] {
+                for &(to, to_index) in &stages[position + 1] {
+                    let (Some(from_index), Some(to_index)) = (from_index, to_index) else {
+                        continue;
+                    };
+                    let edge_name = format!("{} -> {}", describe(from), describe(to));
+                    match link.arrow.kind {
+                        ArrowKind::Data => {
+                            let key = (
+                                from_index,
+                                from.port.as_ref().map(Ident::to_string),
+                                to_index,
+                                to.port.as_ref().map(Ident::to_string),
+                            );
+                            if !seen_data.insert(key) {
+                                problems.push(syn::Error::new(
+                                    link.arrow.span,
+                                    format!(
+                                        "edge `{edge_name}` is declared twice; every event would \
+                                         arrive twice"
+                                    ),
+                                ));
+                                continue;
+                            }
+                            data_edges.push(DataEdge {
+                                from: Port {
+                                    actor: from_index,
+                                    written: from.actor.clone(),
+                                    port: from.port.clone(),
+                                },
+                                to: Port {
+                                    actor: to_index,
+                                    written: to.actor.clone(),
+                                    port: to.port.clone(),
+                                },
+                                arrow: link.arrow.span,
+                                capacity: chain.capacity.map(|c| c.value),
+                            });
+                        }
+                        ArrowKind::Errors => {
+                            if !seen_errors.insert((from_index, to_index)) {
+                                problems.push(syn::Error::new(
+                                    link.arrow.span,
+                                    format!(
+                                        "error edge `{} !-> {}` is declared twice",
+                                        from.actor, to.actor
+                                    ),
+                                ));
+                                continue;
+                            }
+                            error_edges.push(ErrorEdge {
+                                from: from_index,
+                                to: to_index,
+                                to_written: to.actor.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    for edge in &data_edges {
+        actors[edge.from.actor].connected = true;
+        actors[edge.from.actor].feeds = true;
+        actors[edge.to.actor].connected = true;
+        actors[edge.to.actor].fed = true;
+    }
+    for edge in &error_edges {
+        actors[edge.from].connected = true;
+        actors[edge.to].connected = true;
+        actors[edge.to].fed = true;
+    }
+    for actor in &mut actors {
+        if actor.is_log {
+            // Log records feed it; it needs no edge.
+            actor.fed = true;
+            actor.connected = true;
+        } else if !actor.connected {
+            problems.push(syn::Error::new(
+                actor.name.span(),
+                format!(
+                    "actor `{}` is declared but connected to nothing: add an edge such as `{} -> …` \
+                     or `… -> {}`, or remove the declaration",
+                    actor.name, actor.name, actor.name
+                ),
+            ));
+        }
+    }
+    let answered = answered_actors(actors.len(), &data_edges, &error_edges);
+    for (actor, answered) in actors.iter_mut().zip(answered) {
+        actor.answered = answered;
+    }
+
+    problems.finish()?;
+    Ok(Graph {
+        capacity: input.capacity.map(|c| c.value),
+        actors,
+        outboxes: group_by_outbox(data_edges),
+        error_edges,
+    })
+}
+
+/// Port names are allowed where they are unambiguous: at the start of a chain (an outbox) and
+/// at its end (an inbox), and never on an error edge (error outbox and error inbox are single).
+fn check_chain_ports(chain: &Chain, problems: &mut Errors) {
+    let stages: Vec<&Stage> = std::iter::once(&chain.head)
+        .chain(chain.links.iter().map(|l| &l.stage))
+        .collect();
+    let last = stages.len() - 1;
+    for (position, stage) in stages.iter().enumerate() {
+        let before = position.checked_sub(1).map(|i| chain.links[i].arrow.kind);
+        let after = chain.links.get(position).map(|l| l.arrow.kind);
+        for endpoint in stage.endpoints() {
+            let Some(port) = &endpoint.port else {
+                continue;
+            };
+            let actor = &endpoint.actor;
+            if before == Some(ArrowKind::Errors) || after == Some(ArrowKind::Errors) {
+                problems.push(syn::Error::new(
+                    port.span(),
+                    format!(
+                        "an error edge joins error outbox and error inbox, which have no names: \
+                         write `{actor}` instead of `{actor}.{port}` here"
+                    ),
+                ));
+            } else if position != 0 && position != last {
+                problems.push(syn::Error::new(
+                    port.span(),
+                    format!(
+                        "`{actor}.{port}` is in the middle of a chain, where it would name both \
+                         an inbox and an outbox: split the chain, as in `… -> {actor}.{port};` \
+                         and `{actor}.<outbox> -> …;`"
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// For each actor, whether some path of edges leads from its data outboxes back to it (error
+/// edges count: an actor downstream may answer by failing).
+fn answered_actors(count: usize, data: &[DataEdge], errors: &[ErrorEdge]) -> Vec<bool> {
+    let mut next: Vec<Vec<usize>> = vec![Vec::new(); count];
+    let mut data_next: Vec<Vec<usize>> = vec![Vec::new(); count];
+    for edge in data {
+        next[edge.from.actor].push(edge.to.actor);
+        data_next[edge.from.actor].push(edge.to.actor);
+    }
+    for edge in errors {
+        next[edge.from].push(edge.to);
+    }
+    (0..count)
+        .map(|start| {
+            let mut seen = vec![false; count];
+            let mut queue: VecDeque<usize> = data_next[start].iter().copied().collect();
+            while let Some(actor) = queue.pop_front() {
+                if actor == start {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[actor], true) {
+                    queue.extend(next[actor].iter().copied());
+                }
+            }
+            false
+        })
+        .collect()
+}
+
+/// Groups data edges by the outbox they leave from. An edge that names no port leaves from the
+/// actor's only outbox, so it shares that outbox with every other edge of the actor.
+fn group_by_outbox(edges: Vec<DataEdge>) -> Vec<OutboxEdges> {
+    let unnamed: HashSet<usize> = edges
+        .iter()
+        .filter(|e| e.from.port.is_none())
+        .map(|e| e.from.actor)
+        .collect();
+    let mut groups: Vec<OutboxEdges> = Vec::new();
+    let mut index: HashMap<(usize, Option<String>), usize> = HashMap::new();
+    for edge in edges {
+        let port = match &edge.from.port {
+            Some(port) if !unnamed.contains(&edge.from.actor) => Some(port.to_string()),
+            _ => None,
+        };
+        let slot = *index.entry((edge.from.actor, port)).or_insert_with(|| {
+            groups.push(OutboxEdges {
+                edges: Vec::new(),
+                fan_out: None,
+            });
+            groups.len() - 1
+        });
+        let group = &mut groups[slot];
+        if group.edges.len() == 1 {
+            group.fan_out = Some(edge.arrow);
+        }
+        group.edges.push(edge);
+    }
+    groups
+}
+
+fn describe(endpoint: &Endpoint) -> String {
+    match &endpoint.port {
+        Some(port) => format!("{}.{}", endpoint.actor, port),
+        None => endpoint.actor.to_string(),
+    }
+}
+
+/// The declared name closest to a mistyped one, if it is close enough to be a typo.
+fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = |candidate: &str| (candidate.len().max(name.len()) / 3).max(1);
+    candidates
+        .map(|candidate| (levenshtein(name, candidate), candidate))
+        .filter(|(distance, candidate)| *distance <= limit(candidate))
+        .min()
+        .map(|(_, candidate)| candidate)
+}
+
+/// Single-character insertions, deletions and substitutions between two names.
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != *cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn graph(source: &str) -> syn::Result<Graph> {
+        check(syn::parse_str(source).expect("valid syntax"))
+    }
+
+    fn messages(source: &str) -> Vec<String> {
+        match graph(source) {
+            Ok(_) => Vec::new(),
+            Err(errors) => errors.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn typos_get_the_closest_name() {
+        let names = ["generator", "output_one", "output_two"];
+        assert_eq!(closest("genrator", names.into_iter()), Some("generator"));
+        assert_eq!(closest("output_on", names.into_iter()), Some("output_one"));
+        assert_eq!(closest("zzz", names.into_iter()), None);
+    }
+
+    #[test]
+    fn levenshtein_counts_single_edits() {
+        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(levenshtein("", "abc"), 3);
+        assert_eq!(levenshtein("same", "same"), 0);
+    }
+
+    #[test]
+    fn every_mistake_is_reported_at_once() {
+        let found = messages("a = A; a = B; c = C; a -> d; e -> a;");
+        assert_eq!(found.len(), 4, "{found:?}");
+        assert!(found[0].contains("`a` is declared twice"));
+        assert!(found.iter().any(|m| m.contains("no actor named `d`")));
+        assert!(found.iter().any(|m| m.contains("no actor named `e`")));
+        assert!(found
+            .iter()
+            .any(|m| m.contains("`c` is declared but connected to nothing")));
+    }
+
+    #[test]
+    fn a_cycle_through_an_error_edge_answers() {
+        let graph = graph("s = S; a = A; b = B; s -> a -> b; b !-> s;").expect("valid");
+        let answered: Vec<bool> = graph.actors.iter().map(|a| a.answered).collect();
+        assert_eq!(answered, [true, false, false]);
+    }
+
+    #[test]
+    fn a_fan_out_is_found_across_statements() {
+        let graph = graph("a = A; b = B; c = C; a -> b; a -> c;").expect("valid");
+        assert_eq!(graph.outboxes.len(), 1);
+        assert!(graph.outboxes[0].fan_out.is_some());
+    }
+
+    #[test]
+    fn named_outboxes_are_separate_unless_one_edge_names_none() {
+        let separate = graph("a = A; b = B; c = C; a.x -> b; a.y -> c;").expect("valid");
+        assert_eq!(separate.outboxes.len(), 2);
+        let shared = graph("a = A; b = B; c = C; a.x -> b; a -> c;").expect("valid");
+        assert_eq!(shared.outboxes.len(), 1);
+    }
+
+    #[test]
+    fn chains_with_groups_connect_every_pair() {
+        let graph = graph("a = A; b = B; c = C; d = D; a -> [b, c] -> d;").expect("valid");
+        let edges: Vec<(usize, usize)> = graph
+            .outboxes
+            .iter()
+            .flat_map(|o| o.edges.iter().map(|e| (e.from.actor, e.to.actor)))
+            .collect();
+        assert_eq!(edges, [(0, 1), (0, 2), (1, 3), (2, 3)]);
+    }
+}

@@ -1,0 +1,238 @@
+//! [`Body`]: the payload an [`HttpServer`](super::HttpServer) emits and takes back.
+//!
+//! One server serves requests of several content types, but an outbox carries one payload type.
+//! `Body` is that type: the request's `Content-Type` picks the variant, and edge conversions
+//! ([`Convert`]) turn it into the `Xml`, `Json`, `String` or `Bytes` an actor downstream takes (a
+//! body that does not convert is a `400` on that actor's error outbox; XML and JSON convert into
+//! each other by the xmltodict convention). On the way back any of those payloads converts into
+//! a `Body`, so a flow can answer with whatever its last actor emits.
+
+use std::fmt;
+
+use crate::error::EventError;
+use crate::payload::{Bytes, Convert, Json};
+use crate::xml::Xml;
+
+/// An HTTP request or response payload, typed by its content.
+///
+/// ```
+/// use compysition::http::Body;
+/// use compysition::{Convert, Json};
+///
+/// let body = Body::Text(r#"{"order": 42}"#.to_string());
+/// let json: Json = body.convert().expect("text that is JSON converts");
+/// assert_eq!(json["order"], 42);
+/// ```
+#[derive(Clone, PartialEq)]
+pub enum Body {
+    /// No body (a `GET`, or an answer without content).
+    Empty,
+    /// `application/xml`, `text/xml` and `+xml` types.
+    Xml(Xml),
+    /// `application/json` and `+json` types.
+    Json(Json),
+    /// `text/plain`.
+    Text(String),
+    /// `application/octet-stream`, or a body without a `Content-Type`.
+    Bytes(Bytes),
+}
+
+impl Body {
+    /// Whether there is nothing to send: no body, or a zero-length one.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Text(text) => text.is_empty(),
+            Body::Bytes(bytes) => bytes.is_empty(),
+            Body::Json(_) | Body::Xml(_) => false,
+        }
+    }
+
+    /// The variant's name, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::Empty => "empty",
+            Body::Xml(_) => "XML",
+            Body::Json(_) => "JSON",
+            Body::Text(_) => "text",
+            Body::Bytes(_) => "bytes",
+        }
+    }
+
+    /// The body as bytes on the wire, in its own format.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Body::Empty => Bytes::new(),
+            Body::Xml(xml) => xml.to_bytes(),
+            Body::Json(json) => json.to_bytes(),
+            Body::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
+            Body::Bytes(bytes) => bytes.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Xml(xml) => f.debug_tuple("Xml").field(&xml.as_str()).finish(),
+            Body::Json(json) => f.debug_tuple("Json").field(json).finish(),
+            Body::Text(text) => f.debug_tuple("Text").field(text).finish(),
+            Body::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+        }
+    }
+}
+
+impl Convert<Xml> for Body {
+    fn convert(self) -> Result<Xml, EventError> {
+        match self {
+            Body::Xml(xml) => Ok(xml),
+            Body::Json(json) => json.convert(),
+            Body::Text(text) => text.convert(),
+            Body::Bytes(bytes) => Xml::from_bytes(bytes),
+            Body::Empty => Err(EventError::malformed("expected an XML body, got none")),
+        }
+    }
+}
+
+impl Convert<Json> for Body {
+    fn convert(self) -> Result<Json, EventError> {
+        match self {
+            Body::Json(json) => Ok(json),
+            Body::Xml(xml) => xml.convert(),
+            Body::Text(text) => Json::parse(text.as_bytes()),
+            Body::Bytes(bytes) => Json::parse(&bytes),
+            Body::Empty => Err(EventError::malformed("expected a JSON body, got none")),
+        }
+    }
+}
+
+impl Convert<String> for Body {
+    fn convert(self) -> Result<String, EventError> {
+        match self {
+            Body::Text(text) => Ok(text),
+            Body::Empty => Ok(String::new()),
+            Body::Xml(xml) => xml.convert(),
+            Body::Json(json) => json.convert(),
+            Body::Bytes(bytes) => bytes.convert(),
+        }
+    }
+}
+
+impl Convert<Bytes> for Body {
+    fn convert(self) -> Result<Bytes, EventError> {
+        Ok(match self {
+            Body::Bytes(bytes) => bytes,
+            Body::Text(text) => Bytes::from(text),
+            other => other.to_bytes(),
+        })
+    }
+}
+
+impl Convert<Body> for Xml {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Xml(self))
+    }
+}
+
+impl Convert<Body> for Json {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Json(self))
+    }
+}
+
+impl Convert<Body> for String {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Text(self))
+    }
+}
+
+impl Convert<Body> for Bytes {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Bytes(self))
+    }
+}
+
+impl Convert<Body> for () {
+    fn convert(self) -> Result<Body, EventError> {
+        Ok(Body::Empty)
+    }
+}
+
+impl From<Xml> for Body {
+    fn from(xml: Xml) -> Self {
+        Body::Xml(xml)
+    }
+}
+
+impl From<Json> for Body {
+    fn from(json: Json) -> Self {
+        Body::Json(json)
+    }
+}
+
+impl From<String> for Body {
+    fn from(text: String) -> Self {
+        Body::Text(text)
+    }
+}
+
+impl From<&str> for Body {
+    fn from(text: &str) -> Self {
+        Body::Text(text.to_owned())
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(bytes: Bytes) -> Self {
+        Body::Bytes(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_json_is_a_400() {
+        let error = Convert::<Json>::convert(Body::Text("<order/>".into())).expect_err("not JSON");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn json_and_xml_bodies_convert_into_each_other() {
+        let xml: Xml = Body::Json(Json::new(serde_json::json!({"order": {"@id": "42"}})))
+            .convert()
+            .expect("JSON with an XML form");
+        assert_eq!(xml.as_str(), r#"<order id="42"/>"#);
+        let json: Json = Body::Xml(xml).convert().expect("XML is JSON");
+        assert_eq!(json["order"]["@id"], "42");
+    }
+
+    #[test]
+    fn malformed_xml_text_is_a_400() {
+        let error = Convert::<Xml>::convert(Body::Text("<order>".into())).expect_err("malformed");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn an_empty_body_is_not_json() {
+        let error = Convert::<Json>::convert(Body::Empty).expect_err("no body");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn json_becomes_compact_text() {
+        let body = Body::Json(Json::new(serde_json::json!({"a": 1})));
+        let text: String = body.convert().expect("JSON is text");
+        assert_eq!(text, r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn payloads_convert_into_a_body() {
+        let body: Body = "hi".to_string().convert().expect("infallible");
+        assert_eq!(body, Body::Text("hi".into()));
+        let body: Body = ().convert().expect("infallible");
+        assert!(body.is_empty());
+    }
+}

@@ -1,0 +1,203 @@
+//! How an answer finds the request that waits for it, without a table of pending requests.
+//!
+//! Each request gets a one-time slot holding the sending half of a `oneshot` channel; the
+//! request's handler awaits the receiving half. The slot sits behind an `Arc` in the event's
+//! [`HttpContext`](crate::HttpContext), so every copy of the event (a fan-out, an error event,
+//! the same envelope after any number of `map`s) carries the same slot:
+//!
+//! - the first copy to come back to the server takes the sender out of the slot and answers;
+//!   later copies find the slot empty and are counted as [`HttpStats::late_answers`];
+//! - when the last copy of the event is dropped without an answer, the slot (and the sender in
+//!   it) is dropped too, and the waiting request learns at once that nobody will answer (`500`);
+//! - the waiting side bounds its wait with a timeout (`504`); its receiver then goes away and an
+//!   answer that still arrives is counted as late.
+//!
+//! Nothing is registered anywhere, so nothing can leak: a request's whole state is its slot and
+//! its future.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use tokio::sync::oneshot;
+
+use crate::event::Event;
+use crate::payload::ErrorEvent;
+
+use super::body::Body;
+
+/// What comes back to a waiting request.
+pub(crate) enum Answer {
+    /// The flow's answer.
+    Response(Event<Body>),
+    /// The event failed somewhere and its error was routed to the server.
+    Failed(ErrorEvent),
+}
+
+/// The shared one-time slot of one request (cheap to clone: one `Arc`).
+#[derive(Clone)]
+pub(crate) struct ReplyHandle(Arc<ReplySlot>);
+
+struct ReplySlot {
+    sender: Mutex<Option<oneshot::Sender<Answer>>>,
+}
+
+/// Why an answer was not delivered.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Undelivered {
+    /// Another copy answered first.
+    AlreadyAnswered,
+    /// The request stopped waiting (timed out, or its client went away).
+    NobodyWaiting,
+}
+
+impl ReplyHandle {
+    /// A slot and the receiver the request awaits.
+    pub(crate) fn new() -> (ReplyHandle, oneshot::Receiver<Answer>) {
+        let (sender, receiver) = oneshot::channel();
+        let slot = ReplySlot {
+            sender: Mutex::new(Some(sender)),
+        };
+        (ReplyHandle(Arc::new(slot)), receiver)
+    }
+
+    /// Answers the waiting request, if this is the first answer and someone still waits.
+    pub(crate) fn answer(&self, answer: Answer) -> Result<(), Undelivered> {
+        // The lock is held for a `take` only; a poisoned lock still holds a valid `Option`.
+        let sender = self
+            .0
+            .sender
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match sender {
+            Some(sender) => sender.send(answer).map_err(|_| Undelivered::NobodyWaiting),
+            None => Err(Undelivered::AlreadyAnswered),
+        }
+    }
+}
+
+impl fmt::Debug for ReplyHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplyHandle")
+    }
+}
+
+/// Counters of one [`HttpServer`](super::HttpServer), readable while it runs.
+#[derive(Clone, Default)]
+pub struct HttpStats(Arc<Counters>);
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    answered: AtomicU64,
+    late_answers: AtomicU64,
+    unmatched: AtomicU64,
+    timed_out: AtomicU64,
+    dropped: AtomicU64,
+}
+
+impl HttpStats {
+    /// Requests that entered the flow.
+    pub fn requests(&self) -> u64 {
+        self.0.requests.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered by the flow (a response or a routed error).
+    pub fn answered(&self) -> u64 {
+        self.0.answered.load(Ordering::Relaxed)
+    }
+
+    /// Answers that came back after another copy of the same event had answered, or after the
+    /// request stopped waiting; they were dropped.
+    pub fn late_answers(&self) -> u64 {
+        self.0.late_answers.load(Ordering::Relaxed)
+    }
+
+    /// Events that reached the server without belonging to any request (a new event instead of
+    /// the request's own envelope); they were dropped.
+    pub fn unmatched(&self) -> u64 {
+        self.0.unmatched.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered `504` because the flow did not answer in time.
+    pub fn timed_out(&self) -> u64 {
+        self.0.timed_out.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered `500` because the flow dropped every copy of their event.
+    pub fn dropped(&self) -> u64 {
+        self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_request(&self) {
+        self.0.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_answered(&self) {
+        self.0.answered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_late(&self) {
+        self.0.late_answers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_unmatched(&self) {
+        self.0.unmatched.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_timed_out(&self) {
+        self.0.timed_out.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_dropped(&self) {
+        self.0.dropped.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl fmt::Debug for HttpStats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpStats")
+            .field("requests", &self.requests())
+            .field("answered", &self.answered())
+            .field("late_answers", &self.late_answers())
+            .field("unmatched", &self.unmatched())
+            .field("timed_out", &self.timed_out())
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response() -> Answer {
+        Answer::Response(Event::new(Body::Empty))
+    }
+
+    #[tokio::test]
+    async fn the_first_answer_wins() {
+        let (handle, receiver) = ReplyHandle::new();
+        let copy = handle.clone();
+        assert_eq!(handle.answer(response()), Ok(()));
+        assert_eq!(copy.answer(response()), Err(Undelivered::AlreadyAnswered));
+        assert!(matches!(receiver.await, Ok(Answer::Response(_))));
+    }
+
+    #[tokio::test]
+    async fn dropping_every_copy_tells_the_waiting_side() {
+        let (handle, receiver) = ReplyHandle::new();
+        let copy = handle.clone();
+        drop(handle);
+        drop(copy);
+        assert!(receiver.await.is_err());
+    }
+
+    #[test]
+    fn an_answer_after_the_wait_ended_is_undelivered() {
+        let (handle, receiver) = ReplyHandle::new();
+        drop(receiver);
+        assert_eq!(handle.answer(response()), Err(Undelivered::NobodyWaiting));
+    }
+}

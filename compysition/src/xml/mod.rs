@@ -1,0 +1,202 @@
+//! XML payloads and their conversions.
+//!
+//! [`Xml`] is a well-formed XML document checked once, when it is made, and shared cheaply
+//! afterwards: cloning it for a fan-out costs a reference count. Documents from outside are
+//! parsed without ever touching the network or the file system: entity declarations are refused
+//! (so neither external entities nor entity-expansion bombs get anywhere), a DOCTYPE's external
+//! subset is never loaded, and nesting is bounded.
+//!
+//! Edges convert between `Xml` and the other payloads: text and bytes parse into `Xml`, `Xml`
+//! serialises back unchanged, and `Xml` ↔ [`Json`](crate::Json) follow the xmltodict convention
+//! (see [`XmlToJson`](crate::actors::XmlToJson)).
+
+mod parse;
+mod xmltodict;
+
+use std::fmt;
+use std::str::FromStr;
+
+use bytes::Bytes;
+
+use crate::error::EventError;
+use crate::payload::{Convert, Json};
+
+pub use parse::MAX_DEPTH;
+pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
+
+/// A well-formed XML document in UTF-8, cheap to clone.
+///
+/// ```
+/// use compysition::Xml;
+///
+/// let order = Xml::parse(b"<order id=\"7\"><item>tea</item></order>")?;
+/// assert_eq!(order.to_string(), "<order id=\"7\"><item>tea</item></order>");
+///
+/// let error = Xml::parse(b"<order>\n  <item>tea</order>").unwrap_err();
+/// assert_eq!(error.status().as_u16(), 400);
+/// assert!(error.message().contains("line 2, column 12"));
+/// # Ok::<(), compysition::EventError>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Xml {
+    // Always a well-formed document in UTF-8, without a byte order mark.
+    document: Bytes,
+}
+
+impl Xml {
+    /// Parses a document, copying it. Malformed input is a 400 naming line and column.
+    pub fn parse(document: &[u8]) -> Result<Xml, EventError> {
+        Xml::from_bytes(Bytes::copy_from_slice(document))
+    }
+
+    /// Parses a document held in `Bytes`, without copying it.
+    pub fn from_bytes(document: Bytes) -> Result<Xml, EventError> {
+        let document = match document.strip_prefix(parse::BOM) {
+            Some(_) => document.slice(parse::BOM.len()..),
+            None => document,
+        };
+        parse::check_well_formed(&document).map_err(|e| e.into_event_error(&document))?;
+        Ok(Xml { document })
+    }
+
+    /// Wraps bytes this crate produced itself and knows to be a well-formed UTF-8 document.
+    pub(crate) fn from_well_formed(document: Bytes) -> Xml {
+        debug_assert!(parse::check_well_formed(&document).is_ok());
+        Xml { document }
+    }
+
+    /// The document's bytes (UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.document
+    }
+
+    /// The document as text.
+    pub fn as_str(&self) -> &str {
+        // The document was checked to be UTF-8 when it was made.
+        std::str::from_utf8(&self.document).unwrap_or_default()
+    }
+
+    /// The document's bytes, shared (no copy).
+    pub fn to_bytes(&self) -> Bytes {
+        self.document.clone()
+    }
+
+    /// The document's bytes.
+    pub fn into_bytes(self) -> Bytes {
+        self.document
+    }
+
+    /// The document converted to JSON by the xmltodict convention.
+    pub fn to_json(&self) -> Json {
+        xml_to_json(self)
+    }
+
+    /// A document made from JSON by the xmltodict convention; a 400 when the JSON has no XML
+    /// form (a key that is not an XML name, an array directly inside an array, ...).
+    pub fn from_json(json: &serde_json::Value) -> Result<Xml, EventError> {
+        json_to_xml(json)
+    }
+}
+
+impl fmt::Display for Xml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Xml {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Xml").field(&self.as_str()).finish()
+    }
+}
+
+impl FromStr for Xml {
+    type Err = EventError;
+    fn from_str(document: &str) -> Result<Xml, EventError> {
+        Xml::parse(document.as_bytes())
+    }
+}
+
+impl AsRef<[u8]> for Xml {
+    fn as_ref(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+
+impl Convert<Xml> for String {
+    fn convert(self) -> Result<Xml, EventError> {
+        Xml::from_bytes(Bytes::from(self))
+    }
+}
+
+impl Convert<Xml> for Bytes {
+    fn convert(self) -> Result<Xml, EventError> {
+        Xml::from_bytes(self)
+    }
+}
+
+impl Convert<String> for Xml {
+    fn convert(self) -> Result<String, EventError> {
+        Ok(self.as_str().to_owned())
+    }
+}
+
+impl Convert<Bytes> for Xml {
+    fn convert(self) -> Result<Bytes, EventError> {
+        Ok(self.document)
+    }
+}
+
+impl Convert<Json> for Xml {
+    fn convert(self) -> Result<Json, EventError> {
+        Ok(xml_to_json(&self))
+    }
+}
+
+impl Convert<Xml> for Json {
+    fn convert(self) -> Result<Xml, EventError> {
+        json_to_xml(&self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clones_share_the_document() {
+        let a = Xml::parse(b"<a/>").expect("well-formed");
+        let b = a.clone();
+        assert_eq!(a.as_bytes().as_ptr(), b.as_bytes().as_ptr());
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_dropped() {
+        let xml = Xml::parse(b"\xEF\xBB\xBF<a/>").expect("well-formed");
+        assert_eq!(xml.as_str(), "<a/>");
+    }
+
+    #[test]
+    fn text_and_bytes_convert_to_xml_and_back() {
+        let xml: Xml = "<a>1</a>".to_string().convert().expect("well-formed");
+        let bytes: Bytes = xml.clone().convert().expect("infallible");
+        assert_eq!(&bytes[..], b"<a>1</a>");
+        let again: Xml = bytes.convert().expect("well-formed");
+        let text: String = again.convert().expect("infallible");
+        assert_eq!(text, "<a>1</a>");
+    }
+
+    #[test]
+    fn malformed_text_is_a_400_on_conversion() {
+        let error = Convert::<Xml>::convert("<a>".to_string()).expect_err("malformed");
+        assert_eq!(error.status().as_u16(), 400);
+        assert!(error.message().contains("line 1"), "{}", error.message());
+    }
+
+    #[test]
+    fn from_bytes_does_not_copy() {
+        let bytes = Bytes::from_static(b"<a/>");
+        let xml = Xml::from_bytes(bytes.clone()).expect("well-formed");
+        assert_eq!(xml.as_bytes().as_ptr(), bytes.as_ptr());
+    }
+}

@@ -1,0 +1,504 @@
+//! The well-formedness check behind [`Xml::parse`](super::Xml::parse).
+//!
+//! `quick-xml` is a pull parser that checks the grammar of each tag it reads, but it leaves the
+//! document-level rules to its caller: one root element, nothing but markup and white space
+//! around it, names that are XML names, references to entities that exist, characters that XML
+//! allows. This module adds those rules, so that an `Xml` value is a document every XML processor
+//! (libxml2 among them) accepts.
+//!
+//! It is also where the safety rules for documents from outside live: entity declarations are
+//! refused (no external entities, no entity-expansion bombs), a DOCTYPE is never loaded, nothing
+//! is fetched, and nesting is bounded by [`MAX_DEPTH`] so that nothing downstream recurses
+//! without bound.
+
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::Reader;
+
+use crate::error::EventError;
+
+/// The deepest element nesting a document may have. It is libxml2's own default limit, so a
+/// document accepted here is one the XSLT engine accepts too.
+pub const MAX_DEPTH: usize = 256;
+
+/// A well-formedness error: where it is (a byte offset into the document) and what it is.
+#[derive(Debug)]
+pub(crate) struct Malformed {
+    pub offset: usize,
+    pub message: String,
+}
+
+impl Malformed {
+    fn at(offset: u64, message: impl Into<String>) -> Self {
+        Malformed {
+            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            message: message.into(),
+        }
+    }
+
+    /// The error as a 400 naming line and column (both counted from 1; columns in characters).
+    pub fn into_event_error(self, document: &[u8]) -> EventError {
+        let (line, column) = line_and_column(document, self.offset);
+        EventError::malformed(format!(
+            "malformed XML at line {line}, column {column}: {}",
+            self.message
+        ))
+    }
+}
+
+/// Line and column of a byte offset, counted from 1.
+pub(crate) fn line_and_column(document: &[u8], offset: usize) -> (usize, usize) {
+    let before = &document[..offset.min(document.len())];
+    let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |newline| newline + 1);
+    // Count characters, not bytes: continuation bytes of UTF-8 sequences do not start one.
+    let column = 1 + before[line_start..]
+        .iter()
+        .filter(|&&b| (b & 0xC0) != 0x80)
+        .count();
+    (line, column)
+}
+
+/// The UTF-8 byte order mark, which a document may start with and which is not part of it.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Checks that `document` (without a byte order mark) is a well-formed, UTF-8, self-contained
+/// XML document.
+pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
+    check_characters(document)?;
+    let ascii = document.is_ascii();
+
+    let mut reader = Reader::from_reader(document);
+    let config = reader.config_mut();
+    config.check_end_names = true;
+    config.check_comments = true;
+    config.allow_dangling_amp = false;
+    config.allow_unmatched_ends = false;
+
+    let mut depth = 0usize;
+    let mut root_seen = false;
+    let mut doctype_seen = false;
+    loop {
+        let start = reader.buffer_position();
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(error) => return Err(Malformed::at(reader.error_position(), error.to_string())),
+        };
+        match event {
+            Event::Decl(decl) => {
+                if start != 0 {
+                    return Err(Malformed::at(
+                        start,
+                        "the XML declaration must be at the very start of the document",
+                    ));
+                }
+                if let Err(error) = decl.version() {
+                    return Err(Malformed::at(start, error.to_string()));
+                }
+                if let Some(encoding) = decl.encoding() {
+                    let encoding = encoding.map_err(|e| Malformed::at(start, e.to_string()))?;
+                    let utf8 = encoding.eq_ignore_ascii_case(b"utf-8")
+                        || encoding.eq_ignore_ascii_case(b"utf8");
+                    // A document in plain ASCII reads the same in every ASCII-compatible
+                    // encoding; anything else must be what the payload is: UTF-8.
+                    if !utf8 && !ascii {
+                        return Err(Malformed::at(
+                            start,
+                            format!(
+                                "the document declares encoding \"{}\" but XML payloads are UTF-8",
+                                String::from_utf8_lossy(&encoding)
+                            ),
+                        ));
+                    }
+                }
+            }
+            Event::DocType(doctype) => {
+                if root_seen || doctype_seen {
+                    return Err(Malformed::at(
+                        start,
+                        "a DOCTYPE may appear once, before the root element",
+                    ));
+                }
+                doctype_seen = true;
+                if contains(&doctype, b"<!ENTITY") {
+                    return Err(Malformed::at(
+                        start,
+                        "the DOCTYPE declares entities; entity declarations are refused \
+                         (no external entities, no entity expansion)",
+                    ));
+                }
+            }
+            Event::Start(tag) | Event::Empty(tag) if depth == 0 && root_seen => {
+                return Err(Malformed::at(
+                    start,
+                    format!(
+                        "a second root element <{}>; a document has exactly one",
+                        String::from_utf8_lossy(tag.name().as_ref())
+                    ),
+                ));
+            }
+            Event::Start(tag) => {
+                check_tag(&tag, start)?;
+                root_seen = true;
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(Malformed::at(
+                        start,
+                        format!("elements nest deeper than {MAX_DEPTH} levels"),
+                    ));
+                }
+            }
+            Event::Empty(tag) => {
+                check_tag(&tag, start)?;
+                root_seen = true;
+            }
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Text(text) => {
+                if depth == 0 {
+                    if let Some(at) = text.iter().position(|b| !is_xml_space(*b)) {
+                        return Err(Malformed::at(
+                            start + at as u64,
+                            "text outside the root element",
+                        ));
+                    }
+                } else if let Some(at) = find_cdata_end(&text) {
+                    return Err(Malformed::at(
+                        start + at as u64,
+                        "\"]]>\" is not allowed in text",
+                    ));
+                }
+            }
+            Event::GeneralRef(reference) => {
+                if depth == 0 {
+                    return Err(Malformed::at(start, "a reference outside the root element"));
+                }
+                check_reference(&reference).map_err(|message| Malformed::at(start, message))?;
+            }
+            Event::CData(_) if depth == 0 => {
+                return Err(Malformed::at(start, "CDATA outside the root element"));
+            }
+            Event::PI(pi) => {
+                let target = pi.target();
+                if target.eq_ignore_ascii_case(b"xml") {
+                    return Err(Malformed::at(
+                        start,
+                        "the XML declaration must be at the very start of the document",
+                    ));
+                }
+                if !is_name(target) {
+                    return Err(Malformed::at(
+                        start,
+                        "a processing instruction needs a target name",
+                    ));
+                }
+            }
+            Event::CData(_) | Event::Comment(_) => {}
+            Event::Eof => {
+                if depth > 0 {
+                    return Err(Malformed::at(start, "the document ends inside an element"));
+                }
+                if !root_seen {
+                    return Err(Malformed::at(start, "no root element"));
+                }
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Every character must be one XML allows: valid UTF-8, no control characters other than
+/// tab, line feed and carriage return, no U+FFFE or U+FFFF.
+fn check_characters(document: &[u8]) -> Result<(), Malformed> {
+    if let Err(error) = std::str::from_utf8(document) {
+        return Err(Malformed::at(
+            error.valid_up_to() as u64,
+            "the document is not valid UTF-8",
+        ));
+    }
+    if let Some(at) = document
+        .iter()
+        .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+    {
+        return Err(Malformed::at(
+            at as u64,
+            format!("character U+{:04X} is not allowed in XML", document[at]),
+        ));
+    }
+    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+    let mut from = 0;
+    while let Some(found) = document[from..].iter().position(|&b| b == 0xEF) {
+        let at = from + found;
+        if let [0xEF, 0xBF, 0xBE | 0xBF, ..] = document[at..] {
+            return Err(Malformed::at(
+                at as u64,
+                "characters U+FFFE and U+FFFF are not allowed in XML",
+            ));
+        }
+        from = at + 1;
+    }
+    Ok(())
+}
+
+/// An element's name and attributes: names are XML names, attributes are unique, their values
+/// hold no `<` and only references that resolve.
+fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
+    let name = tag.name();
+    if !is_name(name.as_ref()) {
+        return Err(Malformed::at(
+            start,
+            format!(
+                "\"{}\" is not an element name",
+                String::from_utf8_lossy(name.as_ref())
+            ),
+        ));
+    }
+    for attribute in tag.attributes() {
+        let attribute = attribute.map_err(|e| Malformed::at(start, e.to_string()))?;
+        let key = attribute.key.as_ref();
+        if !is_name(key) {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "\"{}\" is not an attribute name",
+                    String::from_utf8_lossy(key)
+                ),
+            ));
+        }
+        let value = &attribute.value;
+        if value.contains(&b'<') {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "attribute \"{}\" contains \"<\"",
+                    String::from_utf8_lossy(key)
+                ),
+            ));
+        }
+        check_references_in(value).map_err(|message| {
+            Malformed::at(
+                start,
+                format!(
+                    "in attribute \"{}\": {message}",
+                    String::from_utf8_lossy(key)
+                ),
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A reference in text (`quick-xml` hands over the part between `&` and `;`).
+fn check_reference(reference: &BytesRef<'_>) -> Result<(), String> {
+    check_reference_name(reference)
+}
+
+/// The name of a reference: a predefined entity or a character XML allows.
+fn check_reference_name(name: &[u8]) -> Result<(), String> {
+    if let Some(number) = name.strip_prefix(b"#") {
+        let code = match number.strip_prefix(b"x") {
+            Some(hex) => parse_number(hex, 16),
+            None => parse_number(number, 10),
+        };
+        return match code.and_then(char::from_u32) {
+            Some(c) if is_xml_char(c) => Ok(()),
+            _ => Err(format!(
+                "&{}; is not a reference to a character XML allows",
+                String::from_utf8_lossy(name)
+            )),
+        };
+    }
+    match name {
+        b"lt" | b"gt" | b"amp" | b"apos" | b"quot" => Ok(()),
+        _ => Err(format!(
+            "undefined entity &{};",
+            String::from_utf8_lossy(name)
+        )),
+    }
+}
+
+/// References inside an attribute value.
+fn check_references_in(value: &[u8]) -> Result<(), String> {
+    let mut rest = value;
+    while let Some(amp) = rest.iter().position(|&b| b == b'&') {
+        let after = &rest[amp + 1..];
+        let Some(semicolon) = after.iter().position(|&b| b == b';') else {
+            return Err("\"&\" does not start a reference (write &amp;)".to_string());
+        };
+        check_reference_name(&after[..semicolon])?;
+        rest = &after[semicolon + 1..];
+    }
+    Ok(())
+}
+
+fn parse_number(digits: &[u8], radix: u32) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let text = std::str::from_utf8(digits).ok()?;
+    u32::from_str_radix(text, radix).ok()
+}
+
+/// The position of `]]>` in text, if any.
+fn find_cdata_end(text: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(found) = text[from..].iter().position(|&b| b == b'>') {
+        let at = from + found;
+        if at >= 2 && &text[at - 2..at] == b"]]" {
+            return Some(at - 2);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+pub(crate) fn is_xml_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// XML 1.0 `Char`.
+fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// XML 1.0 `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 `NameChar`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// Whether `name` is an XML 1.0 `Name`.
+pub(crate) fn is_name(name: &[u8]) -> bool {
+    // ASCII names, by far the most common, need no decoding.
+    if name.is_ascii() {
+        return match name.split_first() {
+            Some((&first, rest)) => {
+                is_name_start(first as char) && rest.iter().all(|&b| is_name_char(b as char))
+            }
+            None => false,
+        };
+    }
+    let Ok(name) = std::str::from_utf8(name) else {
+        return false;
+    };
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(document: &str) -> String {
+        check_well_formed(document.as_bytes())
+            .expect_err("malformed")
+            .into_event_error(document.as_bytes())
+            .message()
+            .to_string()
+    }
+
+    #[test]
+    fn well_formed_documents_pass() {
+        for document in [
+            "<a/>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a x='1' y=\"&lt;&#65;&#x42;\">t&amp;<b/><![CDATA[<>]]></a>\n",
+            "<!-- c --><?pi data?><!DOCTYPE a SYSTEM \"a.dtd\"><a>é</a><!-- after -->",
+            "<p:a xmlns:p='urn:p'><p:b p:c='d'/></p:a>",
+        ] {
+            assert!(check_well_formed(document.as_bytes()).is_ok(), "{document}");
+        }
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let message = error("<a>\n  <b></c>\n</a>");
+        assert!(
+            message.starts_with("malformed XML at line 2, column "),
+            "{message}"
+        );
+        assert_eq!(
+            error("<order>\n  <item>tea</order>"),
+            "malformed XML at line 2, column 12: ill-formed document: \
+             expected `</item>`, but `</order>` was found"
+        );
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        assert_eq!(line_and_column("ééé<".as_bytes(), 6), (1, 4));
+        assert_eq!(line_and_column(b"a\nbc", 3), (2, 2));
+    }
+
+    #[test]
+    fn entity_declarations_are_refused() {
+        let message = error("<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><a>&x;</a>");
+        assert!(message.contains("declares entities"), "{message}");
+    }
+
+    #[test]
+    fn undefined_entities_are_refused() {
+        assert!(error("<a>&nbsp;</a>").contains("undefined entity &nbsp;"));
+        assert!(error("<a b='&x;'/>").contains("undefined entity &x;"));
+    }
+
+    #[test]
+    fn document_structure_is_checked() {
+        assert!(error("<a/><b/>").contains("second root"));
+        assert!(error("text<a/>").contains("text outside"));
+        assert!(error("<a>").contains("ends inside"));
+        assert!(error("").contains("no root"));
+        assert!(error("<1a/>").contains("not an element name"));
+        assert!(error("<a x='1' x='2'/>").contains("duplicate"));
+        assert!(error("<a x='<'/>").contains("contains \"<\""));
+        assert!(error("<a>]]></a>").contains("]]>"));
+        assert!(error("<a/>\n<?xml version='1.0'?>").contains("very start"));
+    }
+
+    #[test]
+    fn forbidden_characters_are_refused() {
+        assert!(error("<a>\u{1}</a>").contains("U+0001"));
+        assert!(error("<a>&#0;</a>").contains("character XML allows"));
+        let invalid = b"<a>\xff</a>";
+        let message = check_well_formed(invalid)
+            .expect_err("invalid UTF-8")
+            .into_event_error(invalid);
+        assert!(message.message().contains("line 1, column 4"), "{message}");
+        assert!(message.message().contains("UTF-8"), "{message}");
+    }
+
+    #[test]
+    fn depth_is_bounded() {
+        let deep = format!(
+            "{}{}",
+            "<a>".repeat(MAX_DEPTH + 1),
+            "</a>".repeat(MAX_DEPTH + 1)
+        );
+        assert!(error(&deep).contains("deeper than"));
+        let fits = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(check_well_formed(fits.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn a_non_utf8_encoding_is_refused_for_non_ascii_documents() {
+        assert!(error("<?xml version='1.0' encoding='ISO-8859-1'?><a>é</a>")
+            .contains("declares encoding"));
+        assert!(check_well_formed(b"<?xml version='1.0' encoding='ISO-8859-1'?><a>e</a>").is_ok());
+    }
+}
