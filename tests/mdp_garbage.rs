@@ -28,6 +28,9 @@ fn message(frames: &[&[u8]]) -> ZmqMessage {
     .expect("frames")
 }
 
+/// One garbage case: its name, the messages sent on one connection, the answer expected.
+type Case = (&'static str, Vec<&'static [&'static [u8]]>, Answer);
+
 /// What the broker sent back to one garbage sender.
 #[derive(Debug, PartialEq, Eq)]
 enum Answer {
@@ -90,7 +93,7 @@ impl Garbage {
 async fn the_broker_survives_garbage_and_keeps_serving() {
     let broker = RunningBroker::start();
     let endpoint = broker.endpoint.clone();
-    let cases: Vec<(&str, Vec<&[&[u8]]>, Answer)> = vec![
+    let cases: Vec<Case> = vec![
         ("one random frame", vec![&[b"\x17garbage"]], Answer::Nothing),
         ("only the delimiter", vec![&[b""]], Answer::Nothing),
         (

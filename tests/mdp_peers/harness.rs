@@ -327,8 +327,8 @@ pub fn frames_vec(frames: &Frames) -> Vec<Vec<u8>> {
     frames.iter().map(|f| f.to_vec()).collect()
 }
 
-/// The examples directory next to this test binary, with both examples built into it (a no-op
-/// when `cargo test` already built them).
+/// The examples directory next to this test binary, with the examples `names` built into it (a
+/// no-op when `cargo test` already built them).
 pub fn example_binaries(names: &[&str]) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     let profile_dir = exe
@@ -342,14 +342,8 @@ pub fn example_binaries(names: &[&str]) -> PathBuf {
         .to_path_buf();
     let mut build = Command::new(env!("CARGO"));
     build
-        .args([
-            "build",
-            "--quiet",
-            "--example",
-            "mdp_broker",
-            "--example",
-            "mdp_worker",
-        ])
+        .args(["build", "--quiet"])
+        .args(names.iter().flat_map(|name| ["--example", name]))
         .arg("--target-dir")
         .arg(&target_dir)
         .current_dir(env!("CARGO_MANIFEST_DIR"));
