@@ -14,7 +14,7 @@ use compysition::actors::{MdpBroker, MdpBrokerRegistrationService, MdpClient, Md
 use compysition::mdp::Frames;
 use compysition::prelude::*;
 use harness::*;
-use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
+use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -34,16 +34,6 @@ fn worker(endpoint: &str, service: &str) -> MdpWorker {
 
 fn text(frames: &Frames) -> String {
     String::from_utf8_lossy(&frames.to_bytes()).into_owned()
-}
-
-fn message(frames: &[&[u8]]) -> ZmqMessage {
-    ZmqMessage::try_from(
-        frames
-            .iter()
-            .map(|f| Bytes::copy_from_slice(f))
-            .collect::<Vec<_>>(),
-    )
-    .expect("frames")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

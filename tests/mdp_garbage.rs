@@ -18,16 +18,6 @@ const WAIT: Duration = Duration::from_secs(10);
 /// How long to listen for an answer that must not come.
 const QUIET: Duration = Duration::from_millis(150);
 
-fn message(frames: &[&[u8]]) -> ZmqMessage {
-    ZmqMessage::try_from(
-        frames
-            .iter()
-            .map(|f| Bytes::copy_from_slice(f))
-            .collect::<Vec<_>>(),
-    )
-    .expect("frames")
-}
-
 /// One garbage case: its name, the messages sent on one connection, the answer expected.
 type Case = (&'static str, Vec<&'static [&'static [u8]]>, Answer);
 

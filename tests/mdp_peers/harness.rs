@@ -387,3 +387,14 @@ pub fn spawn(path: PathBuf, args: &[&str]) -> (Process, std::sync::mpsc::Receive
     });
     (Process(child), rx)
 }
+
+/// A ZeroMQ message of the given frames.
+pub fn message(frames: &[&[u8]]) -> zeromq::ZmqMessage {
+    zeromq::ZmqMessage::try_from(
+        frames
+            .iter()
+            .map(|f| bytes::Bytes::copy_from_slice(f))
+            .collect::<Vec<_>>(),
+    )
+    .expect("frames")
+}
