@@ -12,6 +12,13 @@ impl Errors {
         }
     }
 
+    /// `compile_error!` invocations, one per error (nothing if there is none).
+    pub fn into_compile_errors(self) -> proc_macro2::TokenStream {
+        self.0
+            .map(|errors| errors.to_compile_error())
+            .unwrap_or_default()
+    }
+
     /// `Err` with every collected error, if there was one.
     pub fn finish(self) -> syn::Result<()> {
         self.0.map_or(Ok(()), Err)

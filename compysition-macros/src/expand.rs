@@ -24,9 +24,11 @@ use syn::Ident;
 
 use crate::graph::{DataEdge, Graph, OutboxEdges, Port};
 
-pub fn topology(graph: &Graph) -> TokenStream {
+/// The topology's code, with `mistakes` (the `compile_error!`s of the graph checks) inside it:
+/// what did resolve is still expanded, so the compiler's checks on it run in the same build.
+pub fn topology(graph: &Graph, mistakes: TokenStream) -> TokenStream {
     if graph.actors.is_empty() {
-        return quote!(::compysition::Topology::new(::compysition::Director::new()));
+        return syntax_errors(mistakes);
     }
     let director = Ident::new("director", Span::mixed_site());
     let handles: Vec<Handle> = graph
@@ -69,6 +71,7 @@ pub fn topology(graph: &Graph) -> TokenStream {
 
     quote! {
         {
+            #mistakes
             let mut #director = ::compysition::Director::new();
             #capacity
             #(#registrations)*
@@ -76,6 +79,17 @@ pub fn topology(graph: &Graph) -> TokenStream {
             #(#error_edges)*
             #probes
             ::compysition::Topology::new(#director)
+        }
+    }
+}
+
+/// A block that reports `errors` and still has the type of a topology, so that the mistake is
+/// not followed by errors about the block itself.
+pub fn syntax_errors(errors: TokenStream) -> TokenStream {
+    quote! {
+        {
+            #errors
+            ::compysition::Topology::new(::compysition::Director::new())
         }
     }
 }
@@ -108,15 +122,22 @@ fn connect(
         Some(fan_out) => {
             // A payload that cannot be copied is reported on the method, at the fan-out edge:
             // the same place for every edge of the outbox, so the compiler shows it once.
+            //
+            // The call carries the macro's own spans, located at the fan-out: an error on its
+            // first argument is then shown there without rustc suggesting edits to the user's
+            // tokens (its "consider borrowing" hint would rewrite the arrow).
+            let here = Span::mixed_site().located_at(fan_out);
             let (method, capacity) = match edge.capacity {
-                None => (quote_spanned!(fan_out => connect_queue), None),
+                None => (Ident::new("connect_queue", here), None),
                 Some(c) => (
-                    quote_spanned!(fan_out => connect_queue_with_capacity),
+                    Ident::new("connect_queue_with_capacity", here),
                     Some(quote!(, #c)),
                 ),
             };
+            let director = Ident::new(&director.to_string(), director.span().located_at(fan_out));
             let from = Ident::new("__compysition_from", fan_out);
-            quote!(#director.#method(&#from, #to #capacity))
+            let from = quote_spanned!(here => &#from);
+            quote_spanned!(here => #director.#method(#from, #to #capacity))
         }
     };
     let from = Ident::new("__compysition_from", outbox.fan_out.unwrap_or(arrow));
@@ -144,7 +165,8 @@ fn out_port(handle: &Handle, end: &Port) -> TokenStream {
     }
 }
 
-/// The inbox an edge leads to, as `out_port`.
+/// The inbox an edge leads to, as `out_port`. (The two stay apart: every token of the call
+/// must carry the user's span, which a path passed in from outside would not.)
 fn in_port(handle: &Handle, end: &Port) -> TokenStream {
     let span = end.written.span();
     let handle = handle.at(span);
@@ -176,8 +198,8 @@ impl Handle {
 fn wiring_checks(graph: &Graph, handles: &[Handle]) -> TokenStream {
     let mut checks = Vec::new();
     for (actor, handle) in graph.actors.iter().zip(handles) {
-        if !actor.connected {
-            continue; // already reported as unconnected
+        if !actor.connected || actor.tainted {
+            continue; // already reported
         }
         let name = actor.name.span();
         let handle = handle.at(name);

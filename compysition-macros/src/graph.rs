@@ -34,6 +34,9 @@ pub struct Actor {
     pub feeds: bool,
     /// A path of edges leads from its outbox back to it.
     pub answered: bool,
+    /// Named in an edge that was dropped for another mistake: what is known of its edges is
+    /// incomplete, so checks on them would only repeat that mistake.
+    pub tainted: bool,
 }
 
 /// The data edges that leave one outbox.
@@ -66,8 +69,10 @@ pub struct ErrorEdge {
     pub to_written: Ident,
 }
 
-/// Resolves names and checks the graph; every problem is returned, combined.
-pub fn check(input: TopologyInput) -> syn::Result<Graph> {
+/// Resolves names and checks the graph. Returns the graph of everything that resolved, and
+/// every problem found: the caller expands both, so that the compiler's own checks on the valid
+/// part are reported in the same build as these.
+pub fn check(input: TopologyInput) -> (Graph, Errors) {
     let mut problems = Errors::default();
     let mut actors = Vec::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
@@ -95,6 +100,7 @@ pub fn check(input: TopologyInput) -> syn::Result<Graph> {
                     fed: false,
                     feeds: false,
                     answered: false,
+                    tainted: false,
                 });
             }
             Statement::Connect(chain) => chains.push(chain),
@@ -121,8 +127,9 @@ pub fn check(input: TopologyInput) -> syn::Result<Graph> {
     let mut error_edges: Vec<ErrorEdge> = Vec::new();
     let mut seen_data: HashSet<(usize, Option<String>, usize, Option<String>)> = HashSet::new();
     let mut seen_errors: HashSet<(usize, usize)> = HashSet::new();
+    let mut tainted: Vec<usize> = Vec::new();
     for chain in &chains {
-        check_chain_ports(chain, &mut problems);
+        let ports_make_sense = check_chain_ports(chain, &mut problems);
         // Each name is resolved once, so an unknown one is reported once.
         let stages: Vec<Vec<(&Endpoint, Option<usize>)>> = std::iter::once(&chain.head)
             .chain(chain.links.iter().map(|link| &link.stage))
@@ -137,7 +144,10 @@ pub fn check(input: TopologyInput) -> syn::Result<Graph> {
         for (position, link) in chain.links.iter().enumerate() {
             for &(from, from_index) in &stages[position] {
                 for &(to, to_index) in &stages[position + 1] {
-                    let (Some(from_index), Some(to_index)) = (from_index, to_index) else {
+                    let (Some(from_index), Some(to_index), true) =
+                        (from_index, to_index, ports_make_sense)
+                    else {
+                        tainted.extend([from_index, to_index].into_iter().flatten());
                         continue;
                     };
                     let edge_name = format!("{} -> {}", describe(from), describe(to));
@@ -208,6 +218,10 @@ pub fn check(input: TopologyInput) -> syn::Result<Graph> {
         actors[edge.to].connected = true;
         actors[edge.to].fed = true;
     }
+    for index in tainted {
+        actors[index].tainted = true;
+        actors[index].connected = true;
+    }
     for actor in &mut actors {
         if actor.is_log {
             // Log records feed it; it needs no edge.
@@ -229,18 +243,20 @@ pub fn check(input: TopologyInput) -> syn::Result<Graph> {
         actor.answered = answered;
     }
 
-    problems.finish()?;
-    Ok(Graph {
+    let graph = Graph {
         capacity: input.capacity.map(|c| c.value),
         actors,
         outboxes: group_by_outbox(data_edges),
         error_edges,
-    })
+    };
+    (graph, problems)
 }
 
 /// Port names are allowed where they are unambiguous: at the start of a chain (an outbox) and
 /// at its end (an inbox), and never on an error edge (error outbox and error inbox are single).
-fn check_chain_ports(chain: &Chain, problems: &mut Errors) {
+/// Returns whether they are all where they make sense.
+fn check_chain_ports(chain: &Chain, problems: &mut Errors) -> bool {
+    let mut fine = true;
     let stages: Vec<&Stage> = std::iter::once(&chain.head)
         .chain(chain.links.iter().map(|l| &l.stage))
         .collect();
@@ -254,6 +270,7 @@ fn check_chain_ports(chain: &Chain, problems: &mut Errors) {
             };
             let actor = &endpoint.actor;
             if before == Some(ArrowKind::Errors) || after == Some(ArrowKind::Errors) {
+                fine = false;
                 problems.push(syn::Error::new(
                     port.span(),
                     format!(
@@ -262,6 +279,7 @@ fn check_chain_ports(chain: &Chain, problems: &mut Errors) {
                     ),
                 ));
             } else if position != 0 && position != last {
+                fine = false;
                 problems.push(syn::Error::new(
                     port.span(),
                     format!(
@@ -273,6 +291,7 @@ fn check_chain_ports(chain: &Chain, problems: &mut Errors) {
             }
         }
     }
+    fine
 }
 
 /// For each actor, whether some path of edges leads from its data outboxes back to it (error
@@ -373,7 +392,8 @@ mod tests {
     use super::*;
 
     fn graph(source: &str) -> syn::Result<Graph> {
-        check(syn::parse_str(source).expect("valid syntax"))
+        let (graph, problems) = check(syn::parse_str(source).expect("valid syntax"));
+        problems.finish().map(|()| graph)
     }
 
     fn messages(source: &str) -> Vec<String> {
@@ -414,7 +434,8 @@ mod tests {
     fn a_cycle_through_an_error_edge_answers() {
         let graph = graph("s = S; a = A; b = B; s -> a -> b; b !-> s;").expect("valid");
         let answered: Vec<bool> = graph.actors.iter().map(|a| a.answered).collect();
-        assert_eq!(answered, [true, false, false]);
+        // s -> a -> b !-> s: s and a are on the cycle; b sends nothing on.
+        assert_eq!(answered, [true, true, false]);
     }
 
     #[test]

@@ -16,10 +16,12 @@ use proc_macro::TokenStream;
 /// Declares a topology and evaluates to a `compysition::Topology`. See `compysition::topology!`.
 #[proc_macro]
 pub fn topology(input: TokenStream) -> TokenStream {
-    let input = syn::parse_macro_input!(input as parse::TopologyInput);
-    match graph::check(input) {
-        Ok(graph) => expand::topology(&graph).into(),
-        Err(errors) => errors.to_compile_error().into(),
+    match syn::parse::<parse::TopologyInput>(input) {
+        Ok(input) => {
+            let (graph, mistakes) = graph::check(input);
+            expand::topology(&graph, mistakes.into_compile_errors()).into()
+        }
+        Err(syntax) => expand::syntax_errors(syntax.to_compile_error()).into(),
     }
 }
 

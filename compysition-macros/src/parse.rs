@@ -104,19 +104,24 @@ pub struct Capacity {
 
 impl Parse for TopologyInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        // A broken setting or statement is reported and skipped, so one build shows every
+        // syntax error.
+        let mut errors = Errors::default();
         let mut capacity = None;
         for attribute in Attribute::parse_inner(input)? {
-            let setting = parse_capacity(&attribute)?;
-            if capacity.replace(setting).is_some() {
-                return Err(syn::Error::new_spanned(
-                    attribute,
-                    "the topology's capacity is already set",
-                ));
+            match parse_capacity(&attribute) {
+                Ok(setting) => {
+                    if capacity.replace(setting).is_some() {
+                        errors.push(syn::Error::new_spanned(
+                            attribute,
+                            "the topology's capacity is already set",
+                        ));
+                    }
+                }
+                Err(error) => errors.push(error),
             }
         }
-        // A broken statement is reported and skipped, so one build shows every syntax error.
         let mut statements = Vec::new();
-        let mut errors = Errors::default();
         while !input.is_empty() {
             match input.parse() {
                 Ok(statement) => statements.push(statement),

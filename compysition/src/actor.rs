@@ -15,6 +15,7 @@ use std::future::Future;
 use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 
@@ -26,7 +27,7 @@ use tracing::Instrument;
 use crate::error::EventError;
 use crate::event::Event;
 use crate::payload::{AnyPayload, ErrorEvent, Payload};
-use crate::port::{ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
+use crate::port::{backpressure, ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
 
 /// A unit of work in a topology.
 ///
@@ -116,6 +117,10 @@ pub struct Context {
     error_inbox: Option<Inbox<AnyPayload>>,
     stop: watch::Receiver<bool>,
     concurrency: Concurrency,
+    /// Handlers running now, across every `serve` loop of this actor.
+    running: AtomicUsize,
+    /// A loop found the actor at its limit and waits to be polled again.
+    starved: AtomicBool,
 }
 
 impl Context {
@@ -132,6 +137,8 @@ impl Context {
             error_inbox,
             stop,
             concurrency,
+            running: AtomicUsize::new(0),
+            starved: AtomicBool::new(false),
         }
     }
 
@@ -187,7 +194,10 @@ impl Context {
     /// Receives events from `inbox` and runs `handler` on each, until the inbox closes and every
     /// started handler has finished.
     ///
-    /// Up to [`Context::concurrency`] handlers run at once. A handler that returns `Err` or
+    /// Up to [`Context::concurrency`] handlers run at once, counted across every `serve` loop of
+    /// the actor (an actor with several inboxes runs one loop per inbox, joined in its task with
+    /// `tokio::join!`). While a handler waits for room in a full inbox downstream, the loop takes
+    /// no new events: backpressure reaches the sender at once. A handler that returns `Err` or
     /// panics sends the event's envelope with the error to the error outbox (a panic becomes a
     /// `500`); the loop goes on with the next event.
     pub async fn serve<T, H, F>(&self, mut inbox: Inbox<T>, handler: H)
@@ -197,13 +207,26 @@ impl Context {
         F: Future<Output = Result<(), EventError>> + Send,
     {
         let run_one = |event: Event<T>| {
+            // The envelope stays here while the handler owns the event, so that a failure can
+            // still be routed to whoever waits for this event.
             let envelope = event.envelope_only();
-            let span = tracing::info_span!("event", meta_id = %envelope.meta_id());
-            // The handler is called inside the guarded future, so a panic while it builds its
-            // future is caught as well as one while it runs.
-            let work = AssertUnwindSafe(async { handler(event).await }).catch_unwind();
+            // Checking the global level first keeps a flow without logging at INFO from paying
+            // for a span per event.
+            let span = if tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO {
+                tracing::info_span!("event", meta_id = %envelope.meta_id())
+            } else {
+                tracing::Span::none()
+            };
+            // A panic while the handler builds its future is caught as well as one while it runs.
+            let work = std::panic::catch_unwind(AssertUnwindSafe(|| handler(event)))
+                .map(|future| AssertUnwindSafe(future).catch_unwind());
             async move {
-                let failure = match work.await {
+                let outcome = match work {
+                    Ok(work) if span.is_disabled() => work.await,
+                    Ok(work) => work.instrument(span).await,
+                    Err(panic) => Err(panic),
+                };
+                let failure = match outcome {
                     Ok(Ok(())) => return,
                     Ok(Err(error)) => error,
                     Err(panic) => {
@@ -217,48 +240,82 @@ impl Context {
                 failed.set_error(failure);
                 self.errors.send(failed).await;
             }
-            .instrument(span)
         };
 
-        match self.concurrency {
-            Concurrency::Ordered => {
-                while let Some(event) = inbox.recv().await {
-                    run_one(event).await;
+        let limit = match self.concurrency {
+            Concurrency::Ordered => 1,
+            Concurrency::Limit(limit) => limit.get(),
+        };
+        // One handler lives inline, pinned in this future: a flow whose handlers finish on their
+        // first poll never allocates. Handlers that wait while more events arrive are boxed
+        // into a set.
+        let mut inline = std::pin::pin!(no_output_of(&run_one));
+        let mut waiting = FuturesUnordered::new();
+        let mut open = true;
+        let mut blocked = false;
+        std::future::poll_fn(|cx| loop {
+            if let Some(work) = inline.as_mut().as_pin_mut() {
+                backpressure::take();
+                if work.poll(cx).is_ready() {
+                    inline.set(None);
+                    self.finished_one(cx);
+                    blocked = false;
+                } else {
+                    // Waiting for room downstream: taking more events would not help.
+                    blocked = backpressure::take();
                 }
             }
-            Concurrency::Limit(limit) => {
-                let limit = limit.get();
-                let mut running = FuturesUnordered::new();
-                let mut open = true;
-                std::future::poll_fn(|cx| {
-                    // Finish what can finish first: it frees room for new events.
-                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                    while open && running.len() < limit {
-                        match inbox.poll_recv(cx) {
-                            Poll::Ready(Some(event)) => {
-                                let mut work = Box::pin(run_one(event));
-                                // Most handlers finish on their first poll; those never enter
-                                // the set of running handlers.
-                                if work.as_mut().poll(cx).is_pending() {
-                                    running.push(work);
-                                }
-                            }
-                            Poll::Ready(None) => open = false,
-                            Poll::Pending => break,
-                        }
-                    }
-                    // Handlers pushed above are polled by the set from now on.
-                    while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {}
-                    if !open && running.is_empty() {
-                        Poll::Ready(())
-                    } else {
-                        Poll::Pending
-                    }
-                })
-                .await
+            // An empty set is not polled: polling it would still register the waker.
+            while !waiting.is_empty() {
+                match waiting.poll_next_unpin(cx) {
+                    Poll::Ready(_) => self.finished_one(cx),
+                    Poll::Pending => break,
+                }
             }
+            if open && !blocked {
+                // The loops of one actor run in one task, so checking and then counting is
+                // not a race.
+                if self.running.load(Ordering::Relaxed) < limit {
+                    match inbox.poll_recv(cx) {
+                        Poll::Ready(Some(event)) => {
+                            self.running.fetch_add(1, Ordering::Relaxed);
+                            let work = run_one(event);
+                            if inline.is_none() {
+                                inline.set(Some(work));
+                            } else {
+                                waiting.push(Box::pin(work));
+                            }
+                            continue;
+                        }
+                        Poll::Ready(None) => open = false,
+                        Poll::Pending => {}
+                    }
+                } else {
+                    self.starved.store(true, Ordering::Relaxed);
+                }
+            }
+            return if !open && waiting.is_empty() && inline.is_none() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            };
+        })
+        .await
+    }
+
+    /// A handler finished: free its slot, and wake a loop of this actor that found none.
+    fn finished_one(&self, cx: &mut std::task::Context<'_>) {
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        if self.starved.swap(false, Ordering::Relaxed) {
+            // All loops of the actor share this task: waking it polls the starved one again.
+            cx.waker().wake_by_ref();
         }
     }
+}
+
+/// `None` of the type a function returns (names a closure's future type for a slot).
+fn no_output_of<A, R>(_: &impl Fn(A) -> R) -> Option<R> {
+    None
 }
 
 /// The text of a panic payload.

@@ -23,6 +23,18 @@
 //! director.wait().await // the generator emits once, so the flow ends by itself
 //! # }
 //! ```
+//!
+//! An edge between payloads without a conversion is a compile error:
+//!
+//! ```compile_fail
+//! use compysition::prelude::*;
+//! use compysition::actors::{EventGenerator, Stdout};
+//!
+//! let mut director = Director::new();
+//! let numbers = director.register_actor("numbers", EventGenerator::once(7u64));
+//! let printer = director.register_actor("printer", Stdout::new());
+//! director.connect_queue(&numbers, &printer); // no conversion from `u64` to `String`
+//! ```
 
 use std::any::TypeId;
 use std::collections::{BTreeMap, HashMap};
@@ -42,11 +54,15 @@ use crate::error::{Error, Result, TopologyError, TopologyErrors};
 use crate::event::Event;
 use crate::logging::{self, LogForwarder, LogRecord};
 use crate::payload::{AnyPayload, Convert, ErrorEvent, FanOut, Payload};
+use crate::port::shorten_type_name;
 use crate::port::{
     ActorRef, ErasedOutbox, ErasedSender, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox,
     OutboxSet, PortBundle, PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox,
     DEFAULT_CAPACITY,
 };
+
+/// The name the default error actor goes by in log records.
+const DEFAULT_ERROR_ACTOR: &str = "default error actor";
 
 /// How long a graceful stop may take before the remaining actors are aborted.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -584,40 +600,43 @@ impl Director {
 
     /// Connects an outbox to exactly one inbox, for payloads that cannot be copied. `start()`
     /// rejects a second edge from the same outbox.
-    pub fn connect_queue_exclusive<O, I>(&mut self, from: O, to: I) -> &mut Self
+    ///
+    /// `to` is a [`Targets`] like `connect_queue`'s, so that a payload without a conversion is
+    /// reported as such by the compiler; it should name one inbox.
+    pub fn connect_queue_exclusive<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> &mut Self
     where
         O: IntoOutPort,
-        O::Payload: Payload + Convert<I::Payload>,
-        I: IntoInPort,
-        I::Payload: Payload,
+        O::Payload: Payload,
     {
-        let from = from.into_out_port();
-        self.edges
-            .push(EdgeRecord::new(&from, to.into_in_port(), None, false));
-        self
+        self.connect_exclusive(from.into_out_port(), to, None)
     }
 
     /// [`connect_queue_exclusive`](Self::connect_queue_exclusive) with a queue capacity for the
     /// inbox it feeds (an inbox fed by several edges takes the largest).
-    pub fn connect_queue_exclusive_with_capacity<O, I>(
+    pub fn connect_queue_exclusive_with_capacity<O>(
         &mut self,
         from: O,
-        to: I,
+        to: impl Targets<O::Payload>,
         capacity: usize,
     ) -> &mut Self
     where
         O: IntoOutPort,
-        O::Payload: Payload + Convert<I::Payload>,
-        I: IntoInPort,
-        I::Payload: Payload,
+        O::Payload: Payload,
     {
-        let from = from.into_out_port();
-        self.edges.push(EdgeRecord::new(
-            &from,
-            to.into_in_port(),
-            Some(capacity.max(1)),
-            false,
-        ));
+        self.connect_exclusive(from.into_out_port(), to, Some(capacity.max(1)))
+    }
+
+    fn connect_exclusive<A: Payload>(
+        &mut self,
+        from: OutPort<A>,
+        to: impl Targets<A>,
+        capacity: Option<usize>,
+    ) -> &mut Self {
+        let first = self.edges.len();
+        to.record(&from, capacity, &mut self.edges);
+        for edge in &mut self.edges[first..] {
+            edge.copyable = false;
+        }
         self
     }
 
@@ -725,13 +744,20 @@ impl Director {
             };
             let sent = &self.actors[from.0].outboxes[from.1];
             let taken = &self.actors[to.0].inboxes[to.1];
-            if sent.payload_id() != edge.sent.0 || taken.payload_id() != edge.taken.0 {
-                problems.push(TopologyError::PayloadMismatch {
-                    from: format!("{}.{}", edge.from.name, sent.name()),
-                    to: format!("{}.{}", edge.to.name, taken.name()),
-                    sent: sent.payload(),
-                    taken: taken.payload(),
-                });
+            let mut fits = true;
+            for (actor, spec, declared) in
+                [(&edge.from, sent, edge.sent), (&edge.to, taken, edge.taken)]
+            {
+                if spec.payload_id() != declared.0 {
+                    fits = false;
+                    problems.push(TopologyError::PayloadMismatch {
+                        port: format!("{}.{}", actor.name, spec.name()),
+                        declared: shorten_type_name(declared.1),
+                        actual: shorten_type_name(spec.payload()),
+                    });
+                }
+            }
+            if !fits {
                 continue;
             }
             data_edges.push(PlannedEdge {
@@ -869,8 +895,13 @@ impl Director {
             inbox_ports.push(ports);
         }
 
-        // Error inboxes, and the default error actor for errors routed nowhere.
+        // Error inboxes, and the default error actor for errors routed nowhere. The log actor's
+        // own unrouted errors get a default error actor of their own that logs to the global
+        // subscriber: routed to the one that logs through the log actor, they would keep the
+        // log actor's inbox open for ever.
+        let log_index = self.log.as_ref().map(|log| log.index);
         let (default_errors_tx, default_errors_rx) = mpsc::channel::<ErrorEvent>(self.capacity);
+        let (log_errors_tx, log_errors_rx) = mpsc::channel::<ErrorEvent>(self.capacity);
         let mut error_inboxes: HashMap<usize, (mpsc::Sender<ErrorEvent>, Inbox<AnyPayload>)> =
             HashMap::new();
         for (a, actor) in self.actors.iter().enumerate() {
@@ -890,7 +921,12 @@ impl Director {
                 .map(|(_, to)| *to)
                 .collect();
             if targets.is_empty() {
-                outbox.push_direct(default_errors_tx.clone(), "default error actor".into());
+                let default = if Some(a) == log_index {
+                    &log_errors_tx
+                } else {
+                    &default_errors_tx
+                };
+                outbox.push_direct(default.clone(), DEFAULT_ERROR_ACTOR.into());
             }
             for to in targets {
                 if let Some((tx, _)) = error_inboxes.get(&to) {
@@ -902,7 +938,7 @@ impl Director {
             }
             error_outboxes.push(Arc::new(ErrorOutbox::new(Arc::clone(&actor.name), outbox)));
         }
-        drop(default_errors_tx);
+        drop((default_errors_tx, log_errors_tx));
 
         // Outboxes, wired edge by edge.
         let mut outboxes: Vec<Vec<ErasedOutbox>> = Vec::new();
@@ -959,11 +995,7 @@ impl Director {
         };
         // From here on only outboxes hold senders, so inboxes close when their feeders finish.
         drop(senders);
-        let dispatch = forwarder
-            .as_ref()
-            .map(|(_, f)| logging::dispatch(f.clone()));
-        let log_index = forwarder.as_ref().map(|(i, _)| *i);
-        drop(forwarder);
+        let dispatch = forwarder.map(|(_, f)| logging::dispatch(f));
 
         let mut tasks = Vec::new();
         let mut outboxes = outboxes.into_iter();
@@ -1014,7 +1046,9 @@ impl Director {
             )),
             None => tokio::spawn(default_errors),
         };
-        tasks.push((Arc::from("default error actor"), task));
+        tasks.push((Arc::from(DEFAULT_ERROR_ACTOR), task));
+        let log_errors = tokio::spawn(default_error_actor(log_errors_rx));
+        tasks.push((Arc::from(DEFAULT_ERROR_ACTOR), log_errors));
         Ok(tasks)
     }
 
@@ -1033,10 +1067,12 @@ impl Director {
         match tokio::time::timeout(self.shutdown_timeout, join_all(&mut running.tasks)).await {
             Ok(()) => Ok(()),
             Err(_) => {
+                // The default error actor only waits for the others; naming it would hide
+                // the culprits.
                 let aborted: Vec<String> = running
                     .tasks
                     .iter()
-                    .filter(|(_, task)| !task.is_finished())
+                    .filter(|(name, task)| !task.is_finished() && &**name != DEFAULT_ERROR_ACTOR)
                     .map(|(name, _)| name.to_string())
                     .collect();
                 for (_, task) in &running.tasks {

@@ -327,18 +327,16 @@ pub enum TopologyError {
         /// Its ports.
         available: Vec<String>,
     },
-    /// An edge joins ports whose payload types differ (name-based edges only; typed edges are
-    /// checked by the compiler).
-    #[error("edge `{from}` -> `{to}`: `{from}` sends `{sent}` but `{to}` takes `{taken}`")]
+    /// A port named by string was given a payload type it does not have (typed handles are
+    /// checked by the compiler instead).
+    #[error("port `{port}` was named as `{declared}` but its payload is `{actual}`")]
     PayloadMismatch {
-        /// The sending port.
-        from: String,
-        /// The receiving port.
-        to: String,
-        /// Payload type sent.
-        sent: &'static str,
-        /// Payload type taken.
-        taken: &'static str,
+        /// The port, `actor.port`.
+        port: String,
+        /// The payload type the edge was declared with.
+        declared: String,
+        /// The port's payload type.
+        actual: String,
     },
     /// `connect_error_queue` to an actor without an error inbox.
     #[error("`{from}` !-> `{to}`: actor `{to}` has no error inbox")]

@@ -48,21 +48,174 @@ pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
 pub use port::{
     ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
+    PortKind, PortMismatch, PortSpec, SendEvent, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
 #[cfg(feature = "xml")]
 pub use xml::Xml;
 
-pub use compysition_macros::{actor, topology};
+#[cfg(feature = "macros")]
+/// Declares a topology, checks its wiring at compile time and evaluates to a [`Topology`].
+///
+/// ```
+/// use compysition::prelude::*;
+/// use compysition::actors::{EventGenerator, Stdout};
+///
+/// #[actor]
+/// async fn shout(event: Event<String>) -> Result<Event<String>, EventError> {
+///     Ok(event.map(|text| text.to_uppercase()))
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> compysition::Result<()> {
+/// let topology = topology! {
+///     #![capacity = 100]                          // queue size of every inbox…
+///     source  = EventGenerator::once("hello".to_string());
+///     loud    = shout;
+///     printer = Stdout::new().prefix("got: ");
+///
+///     source -> loud -> printer;
+///     loud !-> printer;                           // loud's errors are printed too
+/// };
+/// println!("{}", topology.to_mermaid());
+/// topology.run().await                            // the source emits once, so this ends
+/// # }
+/// ```
+///
+/// # Statements
+///
+/// | statement | meaning |
+/// | --- | --- |
+/// | `name = expr;` | declares an actor (any expression of a type that implements [`Actor`]) |
+/// | `log = expr;` | declares the log actor: the topology's log records arrive in its inbox |
+/// | `a -> b -> c;` | edges from each actor's outbox to the next one's inbox |
+/// | `a !-> b;` | routes the error outbox of `a` to the error inbox of `b` |
+/// | `a -> [b, c];` | fan-out: `b` and `c` each get a copy of every event (the payload must be `Clone`) |
+/// | `[a, b] -> c;` | fan-in: both feed `c`'s inbox |
+/// | `a.port -> b.port;` | names the outbox / inbox, for actors with several (a lone port needs no name) |
+/// | `#[capacity = 10] a -> b;` | queue capacity of the inboxes this statement's edges feed |
+/// | `#![capacity = 1000]` | (first in the block) queue capacity of every other inbox |
+///
+/// Statement order does not matter, and cycles are allowed. A port name may stand at the start
+/// of a chain (an outbox) or at its end (an inbox), never on an `!->` edge. The block may use
+/// `?` in actor expressions; it is evaluated where it is written.
+///
+/// # Checks
+///
+/// Every wiring mistake below is a compile error pointing at the tokens that made it, and all of
+/// them in a block are reported by one build:
+///
+/// | mistake | reported at |
+/// | --- | --- |
+/// | an edge names an actor that is not declared (with the closest declared name) | the name |
+/// | an actor declared twice | the second declaration |
+/// | a port name the actor does not have | the port |
+/// | an outbox payload the inbox neither takes nor converts to ([`Convert`]) | the arrow |
+/// | a fan-out of a payload that is not `Clone` | the arrow of the fan-out |
+/// | no port name on an actor with several ports on that side (or none) | the actor's name |
+/// | a declared actor no edge touches | the declaration |
+/// | an actor with inboxes that no edge feeds | the declaration |
+/// | an actor that [answers requests](wiring::AnswersRequests) whose outbox feeds nothing | the declaration |
+/// | an actor that answers requests with no path of edges back to it | the declaration |
+/// | an `!->` target without an error inbox ([`TakesErrors`]) | the target |
+/// | the same edge twice; a port name on an `!->` edge or in the middle of a chain | the edge, the port |
+///
+/// Name-level checks are the macro's; type-level ones are the compiler's, on the calls the block
+/// expands to: it registers each actor on a [`Director`] and connects each edge with the
+/// Director's public methods, so it costs nothing at run time that hand-written wiring would not.
+pub use compysition_macros::topology;
+
+#[cfg(feature = "macros")]
+/// Turns a handler function, or a struct and its `impl`, into an [`Actor`].
+///
+/// # On a function
+///
+/// The function takes one `Event<In>` and returns `Event<Out>`, `Option<Event<Out>>` (`None`
+/// drops the event on purpose), `Result<Event<Out>, E>` or `Result<Option<Event<Out>>, E>` with
+/// `E: Into<EventError>` (an `Err` sends the event to the error outbox). It may be `async` or
+/// not. Its name becomes a unit struct, the actor, usable wherever one is expected; the function
+/// stays callable as `name::handle`. (Being a unit struct, the name also stands for the actor in
+/// patterns: a `for stage in …` where `stage` is an `#[actor]` does not bind a new variable.)
+///
+/// ```
+/// use compysition::prelude::*;
+///
+/// /// Rejects empty orders.
+/// #[actor]
+/// async fn check_order(event: Event<String>) -> Result<Event<String>, EventError> {
+///     if event.data.is_empty() {
+///         return Err(EventError::malformed("empty order"));
+///     }
+///     Ok(event)
+/// }
+///
+/// let mut director = Director::new();
+/// let checker = director.register_actor("checker", check_order.with_concurrency(8));
+/// # let _ = checker;
+/// ```
+///
+/// # On a struct and its impl
+///
+/// For actors with state or several ports. The struct declares its ports; the impl's methods
+/// handle them. `#[inbox]` methods handle the inbox of their name (taking `&self`, the event and
+/// optionally the outboxes, returning nothing or `Result<(), EventError>`), one `#[errors]`
+/// method handles the error inbox (making the actor a target of `!->`), and `#[source]`
+/// methods (`&self`, `&Context`, the outboxes) run once beside them and return when
+/// [`Context::stopped`] resolves. Handlers run concurrently (up to the actor's concurrency), so
+/// state they change lives behind a lock or an atomic.
+///
+/// The attribute on `Validator` generates `ValidatorInboxes` and `ValidatorOutboxes` (one
+/// public field per port, what handlers send on), and `ValidatorInboxRefs` /
+/// `ValidatorOutboxRefs` (typed references for wiring, `handle.outboxes().ok`).
+///
+/// ```
+/// use compysition::prelude::*;
+/// use compysition::actors::{EventGenerator, Null};
+///
+/// #[derive(Clone)]
+/// pub struct Order { amount: u32 }
+///
+/// #[actor(inboxes(orders: Order), outboxes(ok: Order, rejected: Order))]
+/// pub struct Validator { limit: u32 }
+///
+/// #[actor]
+/// impl Validator {
+///     #[inbox]
+///     async fn orders(&self, event: Event<Order>, out: &ValidatorOutboxes) -> Result<(), EventError> {
+///         if event.data.amount <= self.limit {
+///             out.ok.send(event).await;
+///         } else {
+///             out.rejected.send(event).await;
+///         }
+///         Ok(())
+///     }
+/// }
+///
+/// let topology = topology! {
+///     orders    = EventGenerator::once(Order { amount: 12 });
+///     validator = Validator { limit: 10 };
+///     accepted  = Null::<Order>::new();
+///     refused   = Null::<Order>::new();
+///     orders -> validator;
+///     validator.ok -> accepted;
+///     validator.rejected -> refused;
+/// };
+/// # let _ = topology;
+/// ```
+///
+/// A struct with no `inboxes(…)` is a source; one with no `outboxes(…)` is a sink. Generic
+/// actors are written by hand (implement [`Actor`]).
+pub use compysition_macros::actor;
 
 /// The names most programs need.
 pub mod prelude {
     #[cfg(feature = "xml")]
     pub use crate::Xml;
+    #[cfg(feature = "macros")]
+    pub use crate::{actor, topology};
     pub use crate::{
-        actor, from_fn, topology, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent,
-        Event, EventError, Inbox, Json, Outbox, TakesErrors, Topology,
+        from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
+        Inbox, Json, Outbox, TakesErrors, Topology,
     };
 }

@@ -105,15 +105,23 @@ impl LogForwarder {
 
 /// The subscriber the actor tasks of a topology with a log actor run under.
 pub(crate) fn dispatch(forwarder: LogForwarder) -> tracing::Dispatch {
+    // `tracing` caches, per call site, whether any subscriber is interested. With a single
+    // registered subscriber it asks only the calling thread's current one, so a call site first
+    // reached outside the topology's tasks (by the log actor's own task, say) would stay
+    // disabled inside them too. A second registered subscriber, interested in nothing, makes it
+    // ask every registered subscriber instead; it lives as long as the forwarding one.
+    let companion = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     tracing::Dispatch::new(Registry::default().with(ForwardLayer {
         forwarder,
         level: Level::INFO,
+        _companion: companion,
     }))
 }
 
 struct ForwardLayer {
     forwarder: LogForwarder,
     level: Level,
+    _companion: tracing::Dispatch,
 }
 
 /// The `actor` and `meta_id` fields of a span, kept in its extensions.

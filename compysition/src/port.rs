@@ -145,20 +145,101 @@ impl<T> Outbox<T> {
     /// Sends an event to every connected inbox, waiting while an inbox is full.
     ///
     /// An inbox whose actor is gone is skipped (and logged); the others still get their copy.
-    pub async fn send(&self, event: Event<T>) {
-        match self.edges.as_slice() {
-            [] => {
-                tracing::trace!(outbox = %self.label, event = %event.id(), "outbox not connected; event dropped");
-            }
-            [only] => only.send(event, &self.label).await,
-            [copies @ .., last] => {
-                // Validated at start: an outbox with several edges has a copy function.
-                if let Some(copy) = self.copy {
-                    for edge in copies {
-                        edge.send(copy(&event), &self.label).await;
-                    }
+    pub fn send(&self, event: Event<T>) -> SendEvent<'_, T> {
+        SendEvent {
+            outbox: self,
+            event: Some(event),
+            next: 0,
+            waiting: None,
+        }
+    }
+}
+
+/// Tells the handler loop of the running actor that a send is waiting for room downstream.
+///
+/// Bounded concurrency lets an actor work on more events while a handler waits for I/O. A
+/// handler that waits for room in a full inbox is different: more handlers would only queue
+/// behind the same full inbox, so the loop stops taking events until it finishes (and
+/// backpressure reaches the sender at once). The loop polls its handlers on this thread, so a
+/// thread-local flag set during that poll is all it takes.
+pub(crate) mod backpressure {
+    use std::cell::Cell;
+
+    thread_local! {
+        static WAITING: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub(crate) fn note() {
+        WAITING.with(|w| w.set(true));
+    }
+
+    /// Whether a send waited since the last call.
+    pub(crate) fn take() -> bool {
+        WAITING.with(|w| w.replace(false))
+    }
+}
+
+/// The future of [`Outbox::send`].
+///
+/// It stays small on purpose: an event is handed to each inbox with `try_send`, which needs no
+/// state, and only an inbox that is full (or an edge that converts) gets a boxed future to wait
+/// on. Futures are moved each time they are nested, so a small one keeps every handler cheap.
+#[must_use = "futures do nothing unless awaited"]
+pub struct SendEvent<'a, T> {
+    outbox: &'a Outbox<T>,
+    /// The original event, handed to the last edge.
+    event: Option<Event<T>>,
+    /// The next edge to serve.
+    next: usize,
+    /// The edge currently waiting for room (or converting).
+    waiting: Option<SendFuture<'a>>,
+}
+
+impl<T> Unpin for SendEvent<'_, T> {}
+
+impl<T: Send + 'static> Future for SendEvent<'_, T> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        let this = &mut *self;
+        loop {
+            if let Some(waiting) = &mut this.waiting {
+                if waiting.as_mut().poll(cx).is_pending() {
+                    backpressure::note();
+                    return Poll::Pending;
                 }
-                last.send(event, &self.label).await;
+                this.waiting = None;
+            }
+            let edges = this.outbox.edges.as_slice();
+            let Some(edge) = edges.get(this.next) else {
+                if let Some(event) = this.event.take() {
+                    tracing::trace!(outbox = %this.outbox.label, event = %event.id(), "outbox not connected; event dropped");
+                }
+                return Poll::Ready(());
+            };
+            this.next += 1;
+            let event = if this.next == edges.len() {
+                this.event.take()
+            } else {
+                // Validated at start: an outbox with several edges has a copy function.
+                match (this.outbox.copy, &this.event) {
+                    (Some(copy), Some(event)) => Some(copy(event)),
+                    _ => None,
+                }
+            };
+            let Some(event) = event else {
+                return Poll::Ready(());
+            };
+            let label = &*this.outbox.label;
+            match edge {
+                Edge::Direct(target) => match target.sender.try_send(event) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(event)) => {
+                        this.waiting = Some(Box::pin(target.send(event, label)));
+                    }
+                    Err(mpsc::error::TrySendError::Closed(event)) => target.lost(&event, label),
+                },
+                Edge::Converting(edge) => this.waiting = Some(edge.send(event, label)),
             }
         }
     }
@@ -174,26 +255,22 @@ impl<T> fmt::Debug for Outbox<T> {
     }
 }
 
-impl<T> Edge<T> {
+impl<T> Target<T> {
+    /// Waits for room in the inbox (the slow path of [`SendEvent`]).
     async fn send(&self, event: Event<T>, outbox: &str) {
-        match self {
-            Edge::Direct(target) => target.send(event, outbox).await,
-            Edge::Converting(edge) => edge.send(event, outbox).await,
+        if let Err(mpsc::error::SendError(event)) = self.sender.send(event).await {
+            self.lost(&event, outbox);
         }
     }
-}
 
-impl<T> Target<T> {
-    async fn send(&self, event: Event<T>, outbox: &str) {
-        if let Err(lost) = self.sender.send(event).await {
-            tracing::warn!(
-                outbox,
-                inbox = %self.inbox,
-                event = %lost.0.id(),
-                meta_id = %lost.0.meta_id(),
-                "the receiving actor has stopped; event dropped"
-            );
-        }
+    fn lost(&self, event: &Event<T>, outbox: &str) {
+        tracing::warn!(
+            outbox,
+            inbox = %self.inbox,
+            event = %event.id(),
+            meta_id = %event.meta_id(),
+            "the receiving actor has stopped; event dropped"
+        );
     }
 }
 
@@ -218,7 +295,15 @@ where
     fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> SendFuture<'a> {
         Box::pin(async move {
             match event.try_map(Convert::<B>::convert) {
-                Ok(converted) => self.target.send(converted, outbox).await,
+                Ok(converted) => match self.target.sender.try_send(converted) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(event)) => {
+                        self.target.send(event, outbox).await
+                    }
+                    Err(mpsc::error::TrySendError::Closed(event)) => {
+                        self.target.lost(&event, outbox)
+                    }
+                },
                 Err((envelope, error)) => {
                     let error = EventError::new(
                         error.kind().clone(),

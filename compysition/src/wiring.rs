@@ -158,3 +158,62 @@ impl MayFeedNothing for AnswersNothing {}
 /// Checks that the probed actor may leave its outbox unconnected (`topology!` calls it for every
 /// actor without an edge out of it).
 pub fn check_output<A: MayFeedNothing>(_probed: Answering<A>) {}
+
+/// Checks, while compiling, that every inbox `declared` on an `#[actor]` struct is `handled` by
+/// an `#[inbox]` method of its impl (`#[actor]` on the impl calls it in a `const`). A missing
+/// handler stops the build with a message naming the inbox.
+pub const fn check_handlers(declared: &[&str], handled: &[&str]) {
+    let mut i = 0;
+    while i < declared.len() {
+        let mut j = 0;
+        let mut found = false;
+        while j < handled.len() {
+            found |= same_name(declared[i], handled[j]);
+            j += 1;
+        }
+        if !found {
+            missing_handler(declared[i]);
+        }
+        i += 1;
+    }
+}
+
+const fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Panics with "inbox `<name>` has no `#[inbox]` handler …", composed at compile time (a
+/// `const` panic takes one `&str`, not a format).
+const fn missing_handler(name: &str) -> ! {
+    const BEFORE: &[u8] = b"inbox `";
+    const AFTER: &[u8] = b"` is declared on the struct but has no `#[inbox]` method in its impl";
+    let mut message = [0u8; 512];
+    let mut length = 0;
+    let parts = [BEFORE, name.as_bytes(), AFTER];
+    let mut p = 0;
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() && length < message.len() {
+            message[length] = parts[p][i];
+            length += 1;
+            i += 1;
+        }
+        p += 1;
+    }
+    let (message, _) = message.split_at(length);
+    match std::str::from_utf8(message) {
+        Ok(message) => panic!("{}", message),
+        Err(_) => panic!("an inbox declared on the struct has no `#[inbox]` method in its impl"),
+    }
+}

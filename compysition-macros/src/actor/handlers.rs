@@ -251,7 +251,18 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
         )
     });
     let takes_errors = has_errors.then(|| quote!(impl ::compysition::TakesErrors for #actor {}));
-    let destructure = quote_spanned!(actor.span() => let #inboxes { #(#inbox_names),* } = inboxes;);
+    // The compiler checks each handler's inbox by the field access (an unknown one is "no
+    // field" at the method's name), and that every declared inbox has a handler in a `const`.
+    let inboxes_param = Ident::new("inboxes", Span::mixed_site());
+    let outboxes_param = Ident::new("outboxes", Span::mixed_site());
+    let take_inboxes = inbox_names.iter().map(|name| {
+        let field = quote_spanned!(name.span() => #inboxes_param.#name);
+        quote!(let #name = #field;)
+    });
+    let handled: Vec<String> = inbox_names.iter().map(|n| n.to_string()).collect();
+    let handlers_check = quote_spanned! {actor.span()=>
+        const _: () = ::compysition::wiring::check_handlers(#inboxes::NAMES, &[#(#handled),*]);
+    };
     let join = join_all(&task_names);
 
     quote! {
@@ -260,17 +271,18 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
             type Outboxes = #outboxes;
             #error_const
 
-            async fn run(self, mut #ctx: ::compysition::Context, inboxes: #inboxes, outboxes: #outboxes) {
-                #destructure
+            async fn run(self, mut #ctx: ::compysition::Context, #inboxes_param: #inboxes, #outboxes_param: #outboxes) {
+                #(#take_inboxes)*
                 #take_error_inbox
                 let #this = &self;
-                let #out = &outboxes;
+                let #out = &#outboxes_param;
                 let #ctx = &#ctx;
                 #(let #task_names = #task_futures;)*
                 #join
             }
         }
         #takes_errors
+        #handlers_check
     }
 }
 

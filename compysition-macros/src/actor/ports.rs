@@ -96,10 +96,10 @@ pub struct PortTypes {
 impl PortTypes {
     pub fn of(actor: &Ident) -> Self {
         PortTypes {
-            inboxes: format_ident!("{}Inboxes", actor),
-            outboxes: format_ident!("{}Outboxes", actor),
-            inbox_refs: format_ident!("{}InboxRefs", actor),
-            outbox_refs: format_ident!("{}OutboxRefs", actor),
+            inboxes: format_ident!("{}Inboxes", actor, span = actor.span()),
+            outboxes: format_ident!("{}Outboxes", actor, span = actor.span()),
+            inbox_refs: format_ident!("{}InboxRefs", actor, span = actor.span()),
+            outbox_refs: format_ident!("{}OutboxRefs", actor, span = actor.span()),
         }
     }
 }
@@ -217,6 +217,11 @@ fn port_set(
                 #[doc = #field_docs]
                 pub #names: #port<#payloads>,
             )*
+        }
+
+        impl #set {
+            /// The port names, in declaration order.
+            pub const NAMES: &'static [&'static str] = &[#(#labels),*];
         }
 
         #[doc = #refs_doc]

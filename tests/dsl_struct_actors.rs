@@ -1,0 +1,191 @@
+//! `#[actor]` on a struct and its impl: named inboxes and outboxes, sources, sinks and error
+//! handlers, wired by port name in `topology!`.
+
+mod common;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use common::Collect;
+use compysition::actors::EventGenerator;
+use compysition::prelude::*;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Order {
+    amount: u32,
+}
+
+/// Accepts orders up to a limit; counts the failures routed to it.
+#[actor(inboxes(orders: Order), outboxes(ok: Order, rejected: Order))]
+pub struct Validator {
+    limit: u32,
+    failures: Arc<AtomicU32>,
+}
+
+#[actor]
+impl Validator {
+    #[inbox]
+    async fn orders(&self, event: Event<Order>, out: &ValidatorOutboxes) -> Result<(), EventError> {
+        if event.data.amount <= self.limit {
+            out.ok.send(event).await;
+        } else {
+            out.rejected.send(event).await;
+        }
+        Ok(())
+    }
+
+    #[errors]
+    async fn failures(&self, _event: ErrorEvent) {
+        self.failures.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Emits orders of the given amounts, then finishes.
+#[actor(outboxes(orders: Order))]
+pub struct OrderBook {
+    amounts: Vec<u32>,
+}
+
+#[actor]
+impl OrderBook {
+    #[source]
+    async fn produce(&self, _ctx: &Context, out: &OrderBookOutboxes) {
+        for &amount in &self.amounts {
+            out.orders.send(Event::new(Order { amount })).await;
+        }
+    }
+}
+
+/// Emits one event after another until the topology stops.
+#[actor(outboxes(ticks: u32))]
+pub struct Ticker;
+
+#[actor]
+impl Ticker {
+    #[source]
+    async fn produce(&self, ctx: &Context, out: &TickerOutboxes) {
+        let mut n = 0;
+        while !ctx.is_stopping() {
+            out.ticks.send(Event::new(n)).await;
+            n += 1;
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+/// Joins two inboxes into one outbox, tagging where each event came from.
+#[actor(inboxes(left: u32, right: u32), outboxes(joined: String))]
+pub struct Join;
+
+#[actor]
+impl Join {
+    #[inbox]
+    async fn left(&self, event: Event<u32>, out: &JoinOutboxes) {
+        out.joined.send(event.map(|n| format!("left {n}"))).await;
+    }
+
+    /// A plain (not async) handler: it refuses zero and drops the rest.
+    #[inbox]
+    fn right(&self, event: Event<u32>) -> Result<(), EventError> {
+        match event.data {
+            0 => Err(EventError::malformed("zero on the right")),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Counts what it receives; has no outbox.
+#[actor(inboxes(events: String))]
+pub struct Counter {
+    seen: Arc<AtomicU32>,
+}
+
+#[actor]
+impl Counter {
+    #[inbox]
+    async fn events(&self, _event: Event<String>) {
+        self.seen.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn named_outboxes_route_events_by_port() {
+    let (accepted, kept_ok) = Collect::<Order>::new();
+    let (refused, kept_rejected) = Collect::<Order>::new();
+    let topology = topology! {
+        book = OrderBook { amounts: vec![5, 50, 7, 70] };
+        validator = Validator { limit: 10, failures: Arc::default() };
+        accepted = accepted;
+        refused = refused;
+        book -> validator;
+        validator.ok -> accepted;
+        validator.rejected -> refused;
+    };
+    topology.run().await.expect("runs");
+    let amounts = |orders: Vec<Order>| {
+        let mut amounts: Vec<u32> = orders.into_iter().map(|o| o.amount).collect();
+        amounts.sort_unstable();
+        amounts
+    };
+    assert_eq!(amounts(kept_ok.payloads()), [5, 7]);
+    assert_eq!(amounts(kept_rejected.payloads()), [50, 70]);
+}
+
+#[tokio::test]
+async fn an_errors_handler_receives_the_errors_routed_to_it() {
+    let failures = Arc::new(AtomicU32::new(0));
+    let (sink, kept) = Collect::<String>::new();
+    let topology = topology! {
+        zero = EventGenerator::once(0u32);
+        one = EventGenerator::once(1u32);
+        join = Join;
+        validator = Validator { limit: 1, failures: Arc::clone(&failures) };
+        book = OrderBook { amounts: vec![] };
+        sink = sink;
+        accepted = Collect::<Order>::new().0;
+        zero -> join.right;
+        one -> join.left;
+        join -> sink;
+        join !-> validator;
+        book -> validator.orders;
+        validator.ok -> accepted;
+        #[capacity = 1]
+        validator.rejected -> accepted;
+    };
+    topology.run().await.expect("runs");
+    assert_eq!(kept.payloads(), ["left 1".to_string()]);
+    assert_eq!(failures.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_source_actor_stops_when_the_topology_stops() {
+    let (sink, kept) = Collect::<u32>::new();
+    let topology = topology! {
+        ticker = Ticker;
+        sink = sink;
+        ticker -> sink;
+    };
+    let running = topology.start().expect("starts");
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while kept.payloads().len() < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no ticks arrived");
+        tokio::task::yield_now().await;
+    }
+    running.stop().await.expect("stops gracefully");
+    let ticks = kept.payloads();
+    assert_eq!(ticks, (0..ticks.len() as u32).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_sink_actor_takes_events_without_an_outbox() {
+    let seen = Arc::new(AtomicU32::new(0));
+    let topology = topology! {
+        #![capacity = 2]
+        source = EventGenerator::once("a".to_string());
+        other = EventGenerator::once("b".to_string());
+        counter = Counter { seen: Arc::clone(&seen) };
+        [source, other] -> counter;
+    };
+    topology.run().await.expect("runs");
+    assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
