@@ -5,14 +5,18 @@
 //! idle (least recently used first, which is round robin over equally busy workers). Services
 //! starting with `mmi.` are answered by the broker itself.
 //!
-//! The broker trusts nothing it receives: every message is validated by
-//! [`protocol`](super::protocol) first. A malformed message is dropped and counted (and a worker
-//! that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a peer as
-//! invalid); a valid command that makes no sense in the worker's state (a second READY, a REPLY
-//! nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered with
-//! DISCONNECT, as 7/MDP requires. Sends never make the loop wait on one peer (see
-//! [`RouterSender`]), and every wait in the loop is bounded by the heartbeat tick, so no peer
-//! can stall the others.
+//! The broker trusts nothing it receives. The socket is our own [`Router`], which bounds every
+//! frame before memory is set aside for it and never waits on one peer; every message is then
+//! validated by [`protocol`](super::protocol). A malformed message is dropped and counted (and
+//! a worker that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a
+//! peer as invalid); a valid command that makes no sense in the worker's state (a second READY,
+//! a REPLY nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered
+//! with DISCONNECT, as 7/MDP requires.
+//!
+//! The hot path copies no body and allocates nothing: a request that finds an idle worker is
+//! encoded straight from the received frames into the worker's output buffer, and a reply
+//! straight into the client's. Only a request that has to wait is copied out of the read
+//! buffer (so that a small queued request does not keep a whole read buffer alive).
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -22,14 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::FutureExt;
 use tokio::time::{Instant, MissedTickBehavior};
-use zeromq::{RouterSocket, Socket, SocketRecv, ZmqMessage};
 
-use super::frames::Frames;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
-use super::transport::{bind_tcp, check_connect_endpoint, Listeners, RouterSender, Sent};
+use super::router::{Inbound, Peers, Router, Sent};
+use super::transport::{bind_tcp, check_connect_endpoint};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 
@@ -37,9 +39,12 @@ use crate::error::{Error, Result};
 pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2500);
 /// How many heartbeat intervals may pass in silence before a peer counts as gone.
 pub const DEFAULT_LIVENESS: u32 = 3;
+/// The largest message (all frames together) a broker accepts by default: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
 
-/// Messages taken from the socket in one go before timers and parked sends get a turn.
-const RECEIVE_BATCH: usize = 64;
+/// How long a stopping broker gives its peers to take what it still has for them (the
+/// DISCONNECTs to its workers).
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// The Majordomo broker: an actor without ports that serves until the topology stops, or a
 /// standalone server through [`MdpBroker::run_until`].
@@ -70,7 +75,7 @@ struct BrokerOptions {
     liveness: u32,
     request_expiry: Duration,
     max_queued: usize,
-    send_deadline: Duration,
+    max_message: usize,
 }
 
 impl MdpBroker {
@@ -87,7 +92,7 @@ impl MdpBroker {
                 liveness: DEFAULT_LIVENESS,
                 request_expiry: Duration::from_secs(30),
                 max_queued: 100_000,
-                send_deadline: Duration::from_secs(1),
+                max_message: DEFAULT_MAX_MESSAGE_SIZE,
             },
             stats: Arc::new(BrokerStats::default()),
             announce: None,
@@ -126,6 +131,15 @@ impl MdpBroker {
         self
     }
 
+    /// The largest message, all frames together, the broker takes (default 16 MiB). A peer
+    /// that announces a longer one is disconnected as soon as the frame header arrives, before
+    /// any memory is set aside for it; a peer that does not take what the broker sends it gets
+    /// no more once this much waits for it.
+    pub fn max_message_size(mut self, octets: usize) -> Self {
+        self.options.max_message = octets.max(1024);
+        self
+    }
+
     /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
     /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
     ///
@@ -144,21 +158,16 @@ impl MdpBroker {
 
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let mut socket = RouterSocket::new();
-        socket
-            .bind_listener(self.listener)
-            .await
+        let mut router = Router::new(self.listener, self.options.max_message)
             .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
-        let listeners = Listeners::take_from(&mut socket);
-        let (send, mut receive) = socket.split();
         let mut broker = BrokerState {
             services: HashMap::new(),
             workers: HashMap::new(),
             queued: 0,
+            lifetime: self.options.heartbeat * self.options.liveness,
             options: self.options.clone(),
             stats: self.stats,
-            sender: RouterSender::new(send, self.options.send_deadline),
         };
         let announcing = async {
             match self.announce {
@@ -170,34 +179,23 @@ impl MdpBroker {
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(stop, announcing);
         loop {
+            // What the last round queued goes out in one write per peer.
+            router.flush();
             tokio::select! {
                 biased;
                 () = &mut stop => break,
-                _ = tick.tick() => broker.on_tick(Instant::now()),
-                Some((peer, delivered)) = broker.sender.next_parked(), if broker.sender.has_parked() => {
-                    broker.on_parked_send(peer, delivered);
-                }
-                received = receive.recv() => {
-                    let Ok(message) = received else {
-                        // The crate only fails a receive when it has no peer source at all;
-                        // wait for the next tick rather than spin.
-                        tick.tick().await;
-                        continue;
-                    };
+                _ = tick.tick() => broker.on_tick(Instant::now(), router.peers()),
+                () = router.arrived() => {
                     let now = Instant::now();
-                    broker.on_message(message, now);
-                    for _ in 1..RECEIVE_BATCH {
-                        match receive.recv().now_or_never() {
-                            Some(Ok(message)) => broker.on_message(message, now),
-                            _ => break,
-                        }
+                    while let Some((inbound, peers)) = router.take() {
+                        broker.on_inbound(inbound, peers, now);
                     }
                 }
                 () = &mut announcing => {}
             }
         }
-        broker.disconnect_all();
-        listeners.close().await;
+        broker.disconnect_all(router.peers());
+        router.close(CLOSE_GRACE).await;
         tracing::info!(endpoint = %self.endpoint, "MDP broker stopped");
         Ok(())
     }
@@ -227,6 +225,7 @@ pub struct BrokerStats {
     expired_workers: AtomicU64,
     rejected_requests: AtomicU64,
     undeliverable: AtomicU64,
+    disconnected_workers: AtomicU64,
     workers: AtomicU64,
 }
 
@@ -251,8 +250,11 @@ pub struct BrokerCounters {
     pub expired_workers: u64,
     /// Requests dropped because the queue was full.
     pub rejected_requests: u64,
-    /// Messages that could not be delivered (the peer was gone or its queue stayed full).
+    /// Messages that could not be delivered (the peer was gone or did not take what was sent
+    /// to it before).
     pub undeliverable: u64,
+    /// Workers dropped because their connection closed.
+    pub disconnected_workers: u64,
     /// Workers registered now.
     pub workers: u64,
 }
@@ -271,6 +273,7 @@ impl BrokerStats {
             expired_workers: get(&self.expired_workers),
             rejected_requests: get(&self.rejected_requests),
             undeliverable: get(&self.undeliverable),
+            disconnected_workers: get(&self.disconnected_workers),
             workers: get(&self.workers),
         }
     }
@@ -285,9 +288,10 @@ struct BrokerState {
     workers: HashMap<Bytes, Worker>,
     /// Requests waiting over all services.
     queued: usize,
+    /// How long a worker may stay silent.
+    lifetime: Duration,
     options: BrokerOptions,
     stats: Arc<BrokerStats>,
-    sender: RouterSender,
 }
 
 #[derive(Default)]
@@ -298,9 +302,10 @@ struct Service {
     workers: usize,
 }
 
+/// A request waiting for a worker, copied out of the read buffer.
 struct Queued {
     client: Bytes,
-    body: Frames,
+    body: Vec<Bytes>,
     expires: Instant,
 }
 
@@ -319,50 +324,55 @@ enum Farewell {
 }
 
 impl BrokerState {
-    fn worker_expiry(&self, now: Instant) -> Instant {
-        now + self.options.heartbeat * self.options.liveness
-    }
-
-    fn on_message(&mut self, message: ZmqMessage, now: Instant) {
-        let (identity, parsed) = protocol::parse_broker_inbound(message);
-        let Some(identity) = identity else {
-            bump(&self.stats.malformed);
-            return;
-        };
-        match parsed {
-            Ok(BrokerInbound::Request { service, body }) => {
-                self.on_client_request(identity, service, body, now)
-            }
-            Ok(BrokerInbound::Worker(command)) => self.on_worker_command(identity, command, now),
-            Err(malformed) => {
-                bump(&self.stats.malformed);
-                tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
-                if self.workers.contains_key(&identity) {
-                    bump(&self.stats.disconnects_sent);
-                    self.remove_worker(&identity, Farewell::Disconnect);
+    fn on_inbound(&mut self, inbound: Inbound<'_>, peers: &mut Peers, now: Instant) {
+        match inbound {
+            Inbound::Message { peer, frames } => self.on_message(peer, frames, peers, now),
+            Inbound::Gone(peer) => {
+                if self.workers.contains_key(&peer) {
+                    bump(&self.stats.disconnected_workers);
+                    self.remove_worker(&peer, Farewell::Silent, peers);
                 }
             }
         }
     }
 
-    fn on_client_request(&mut self, client: Bytes, service: Bytes, body: Frames, now: Instant) {
+    fn on_message(&mut self, peer: &Bytes, frames: &[Bytes], peers: &mut Peers, now: Instant) {
+        match protocol::parse_broker_inbound(frames) {
+            Ok(BrokerInbound::Request { service, body }) => {
+                self.on_client_request(peer, service, body, peers, now)
+            }
+            Ok(BrokerInbound::Worker(command)) => self.on_worker_command(peer, command, peers, now),
+            Err(malformed) => {
+                bump(&self.stats.malformed);
+                tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
+                if self.workers.contains_key(peer) {
+                    bump(&self.stats.disconnects_sent);
+                    self.remove_worker(peer, Farewell::Disconnect, peers);
+                }
+            }
+        }
+    }
+
+    fn on_client_request(
+        &mut self,
+        client: &Bytes,
+        service: &Bytes,
+        body: &[Bytes],
+        peers: &mut Peers,
+        now: Instant,
+    ) {
         if service.starts_with(MMI_PREFIX) {
             bump(&self.stats.mmi_requests);
             let answer: &'static [u8] = if &service[..] == b"mmi.service" {
-                let asked = body.get(0).map(|name| &name[..]).unwrap_or_default();
-                match self.services.get(asked) {
+                match self.services.get(&body[0][..]) {
                     Some(known) if known.workers > 0 => b"200",
                     _ => b"404",
                 }
             } else {
                 b"501"
             };
-            let reply = protocol::client_reply(
-                client.clone(),
-                service,
-                &Frames::single(Bytes::from_static(answer)),
-            );
-            self.send(&client, reply);
+            let head = protocol::client_reply_head(service);
+            self.send(peers, client, &head, &[Bytes::from_static(answer)]);
             return;
         }
         if self.queued >= self.options.max_queued {
@@ -370,85 +380,139 @@ impl BrokerState {
             return;
         }
         bump(&self.stats.requests);
-        self.queued += 1;
-        let expires = now + self.options.request_expiry;
-        let entry = self.services.entry(service.clone()).or_default();
-        entry.requests.push_back(Queued {
-            client,
-            body,
-            expires,
-        });
-        self.dispatch(&service);
+        // The usual case: an idle worker and nobody ahead. The body goes from the read buffer
+        // straight into the worker's output buffer.
+        if let Some(entry) = self.services.get_mut(&service[..]) {
+            while entry.requests.is_empty() {
+                let Some(worker) = entry.idle.pop_front() else {
+                    break;
+                };
+                let head = protocol::worker_request_head(client);
+                match peers.send(&worker, &head, body) {
+                    Sent::Queued => {
+                        if let Some(serving) = self.workers.get_mut(&worker) {
+                            serving.serving = Some(client.clone());
+                        }
+                        return;
+                    }
+                    Sent::Gone | Sent::Full => {
+                        bump(&self.stats.undeliverable);
+                        self.remove_worker(&worker, Farewell::Silent, peers);
+                        // `remove_worker` may have dropped the entry: look it up again.
+                        return self.queue(client, service, body, peers, now);
+                    }
+                }
+            }
+        }
+        self.queue(client, service, body, peers, now);
     }
 
-    fn on_worker_command(&mut self, identity: Bytes, command: WorkerInbound, now: Instant) {
-        let expires = self.worker_expiry(now);
-        let known = match self.workers.get_mut(&identity) {
+    /// Queues a request for `service` (copying it out of the read buffer), then dispatches.
+    fn queue(
+        &mut self,
+        client: &Bytes,
+        service: &Bytes,
+        body: &[Bytes],
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        self.queued += 1;
+        let request = Queued {
+            client: client.clone(),
+            body: body.iter().map(|f| Bytes::copy_from_slice(f)).collect(),
+            expires: now + self.options.request_expiry,
+        };
+        match self.services.get_mut(&service[..]) {
+            Some(entry) => entry.requests.push_back(request),
+            None => {
+                let mut entry = Service::default();
+                entry.requests.push_back(request);
+                self.services.insert(Bytes::copy_from_slice(service), entry);
+            }
+        }
+        self.dispatch(service, peers);
+    }
+
+    fn on_worker_command(
+        &mut self,
+        identity: &Bytes,
+        command: WorkerInbound<'_>,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        let known = match self.workers.get_mut(identity) {
             Some(worker) => {
-                worker.expires = expires;
+                worker.expires = now + self.lifetime;
                 true
             }
             None => false,
         };
         match command {
             WorkerInbound::Ready { service } if !known && !service.starts_with(MMI_PREFIX) => {
+                let service = Bytes::copy_from_slice(service);
                 self.workers.insert(
                     identity.clone(),
                     Worker {
                         service: service.clone(),
-                        expires,
+                        expires: now + self.lifetime,
                         serving: None,
                     },
                 );
                 self.stats.workers.fetch_add(1, Ordering::Relaxed);
                 let entry = self.services.entry(service.clone()).or_default();
                 entry.workers += 1;
-                entry.idle.push_back(identity);
-                self.dispatch(&service);
+                entry.idle.push_back(identity.clone());
+                self.dispatch(&service, peers);
             }
             WorkerInbound::Reply { client, body } if known => {
-                let Some(worker) = self.workers.get_mut(&identity) else {
+                let Some(worker) = self.workers.get_mut(identity) else {
                     return;
                 };
-                if worker.serving.as_ref() != Some(&client) {
-                    self.unexpected(identity);
+                if worker.serving.as_ref() != Some(client) {
+                    self.unexpected(identity, peers);
                     return;
                 }
                 worker.serving = None;
-                let service = worker.service.clone();
                 bump(&self.stats.replies);
-                let reply = protocol::client_reply(client.clone(), service.clone(), &body);
-                self.send(&client, reply);
-                if let Some(entry) = self.services.get_mut(&service) {
-                    entry.idle.push_back(identity);
+                let head = protocol::client_reply_head(&worker.service);
+                let sent = peers.send(client, &head, body);
+                if sent != Sent::Queued {
+                    bump(&self.stats.undeliverable);
                 }
-                self.dispatch(&service);
+                let Some(entry) = self.services.get_mut(&worker.service) else {
+                    return;
+                };
+                entry.idle.push_back(identity.clone());
+                if !entry.requests.is_empty() {
+                    let service = worker.service.clone();
+                    self.dispatch(&service, peers);
+                }
             }
             WorkerInbound::Heartbeat if known => {}
             WorkerInbound::Disconnect => {
                 if known {
-                    self.remove_worker(&identity, Farewell::Silent);
+                    self.remove_worker(identity, Farewell::Silent, peers);
                 }
             }
             // READY twice or for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST
             // from a worker: valid, but unexpected.
-            _ => self.unexpected(identity),
+            _ => self.unexpected(identity, peers),
         }
     }
 
     /// 7/MDP: "The broker MUST respond to any valid but unexpected command by sending
     /// DISCONNECT and then no further commands to that worker."
-    fn unexpected(&mut self, identity: Bytes) {
+    fn unexpected(&mut self, identity: &Bytes, peers: &mut Peers) {
         bump(&self.stats.disconnects_sent);
-        if self.workers.contains_key(&identity) {
-            self.remove_worker(&identity, Farewell::Disconnect);
+        if self.workers.contains_key(identity) {
+            self.remove_worker(identity, Farewell::Disconnect, peers);
         } else {
-            let disconnect = protocol::to_worker(identity.clone(), WorkerCommand::Disconnect);
-            self.send(&identity, disconnect);
+            let disconnect = protocol::to_worker(WorkerCommand::Disconnect);
+            self.send(peers, identity, &disconnect, &[]);
         }
     }
 
-    fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell) {
+    fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell, peers: &mut Peers) {
         let Some(worker) = self.workers.remove(identity) else {
             return;
         };
@@ -460,15 +524,15 @@ impl BrokerState {
             }
         }
         if farewell == Farewell::Disconnect {
-            let disconnect = protocol::to_worker(identity.clone(), WorkerCommand::Disconnect);
-            self.send(identity, disconnect);
+            let disconnect = protocol::to_worker(WorkerCommand::Disconnect);
+            self.send(peers, identity, &disconnect, &[]);
         }
     }
 
     /// Hands queued requests of `service` to its idle workers.
-    fn dispatch(&mut self, service: &Bytes) {
+    fn dispatch(&mut self, service: &Bytes, peers: &mut Peers) {
         loop {
-            let Some(entry) = self.services.get_mut(service) else {
+            let Some(entry) = self.services.get_mut(&service[..]) else {
                 return;
             };
             if entry.requests.is_empty() {
@@ -480,44 +544,33 @@ impl BrokerState {
             let Some(request) = entry.requests.pop_front() else {
                 return;
             };
-            let message =
-                protocol::worker_request(worker_id.clone(), request.client.clone(), &request.body);
-            match self.sender.send(&worker_id, message) {
-                Sent::Done | Sent::Deferred => {
+            let head = protocol::worker_request_head(&request.client);
+            match peers.send(&worker_id, &head, &request.body) {
+                Sent::Queued => {
                     self.queued -= 1;
                     if let Some(worker) = self.workers.get_mut(&worker_id) {
                         worker.serving = Some(request.client);
                     }
                 }
-                Sent::Failed => {
-                    // The worker is gone without a word: forget it and give the request to the
-                    // next one, since it never left the broker.
-                    if let Some(entry) = self.services.get_mut(service) {
-                        entry.requests.push_front(request);
-                    }
+                Sent::Gone | Sent::Full => {
+                    // The worker is gone or does not read: forget it and give the request to
+                    // the next one, since it never left the broker.
+                    entry.requests.push_front(request);
                     bump(&self.stats.undeliverable);
-                    self.remove_worker(&worker_id, Farewell::Silent);
+                    self.remove_worker(&worker_id, Farewell::Silent, peers);
                 }
             }
         }
     }
 
-    fn send(&mut self, peer: &Bytes, message: ZmqMessage) {
-        if self.sender.send(peer, message) == Sent::Failed {
+    fn send(&self, peers: &mut Peers, peer: &[u8], head: &[&[u8]], body: &[Bytes]) {
+        if peers.send(peer, head, body) != Sent::Queued {
             bump(&self.stats.undeliverable);
-        }
-    }
-
-    fn on_parked_send(&mut self, peer: Bytes, delivered: bool) {
-        if !delivered {
-            bump(&self.stats.undeliverable);
-            // A worker whose queue stayed full is as good as gone.
-            self.remove_worker(&peer, Farewell::Silent);
         }
     }
 
     /// Heartbeats to every worker, then expiry of silent workers and of requests nobody took.
-    fn on_tick(&mut self, now: Instant) {
+    fn on_tick(&mut self, now: Instant, peers: &mut Peers) {
         let expired: Vec<Bytes> = self
             .workers
             .iter()
@@ -527,12 +580,11 @@ impl BrokerState {
         for identity in &expired {
             bump(&self.stats.expired_workers);
             tracing::debug!("MDP broker dropped a silent worker");
-            self.remove_worker(identity, Farewell::Silent);
+            self.remove_worker(identity, Farewell::Silent, peers);
         }
-        let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
-        for identity in identities {
-            let heartbeat = protocol::to_worker(identity.clone(), WorkerCommand::Heartbeat);
-            self.send(&identity, heartbeat);
+        let heartbeat = protocol::to_worker(WorkerCommand::Heartbeat);
+        for identity in self.workers.keys() {
+            self.send(peers, identity, &heartbeat, &[]);
         }
         let stats = &self.stats;
         let mut expired_requests = 0;
@@ -550,10 +602,10 @@ impl BrokerState {
         self.queued -= expired_requests;
     }
 
-    fn disconnect_all(&mut self) {
+    fn disconnect_all(&mut self, peers: &mut Peers) {
         let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
         for identity in identities {
-            self.remove_worker(&identity, Farewell::Disconnect);
+            self.remove_worker(&identity, Farewell::Disconnect, peers);
         }
     }
 }

@@ -264,8 +264,9 @@ impl Exchange<'_> {
             return Err(Failure::Unreachable(format!("connection to {broker} lost")));
         }
         match tokio::time::timeout(self.timeout, socket.recv()).await {
-            Ok(Ok(reply)) => match protocol::parse_client_reply(reply, service) {
+            Ok(Ok(reply)) => match protocol::parse_client_reply(&reply.into_vec(), service) {
                 Ok(body) => {
+                    let body = Frames::from(body);
                     self.pool.put(broker, socket);
                     Ok(body)
                 }

@@ -119,6 +119,12 @@ impl From<Vec<Bytes>> for Frames {
     }
 }
 
+impl From<&[Bytes]> for Frames {
+    fn from(frames: &[Bytes]) -> Self {
+        Frames(frames.into())
+    }
+}
+
 impl From<Bytes> for Frames {
     fn from(frame: Bytes) -> Self {
         Frames::single(frame)

@@ -24,11 +24,14 @@ mod client;
 mod frames;
 pub mod protocol;
 mod registration;
+mod router;
 mod transport;
 mod worker;
+mod zmtp;
 
 pub use broker::{
     BrokerCounters, BrokerStats, MdpBroker, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 pub use client::MdpClient;
 pub use frames::Frames;

@@ -4,7 +4,8 @@
 //! broker, the client and the worker only ever handle well-formed commands. What does not
 //! conform comes back as a [`Malformed`] with the rule it broke; callers drop and count it.
 //!
-//! Client side (`MDPC01`), as the broker's ROUTER sees it (the identity frame first):
+//! Client side (`MDPC01`), as the broker's ROUTER sees it (the peer's identity first; the
+//! parsers here take the frames after it):
 //!
 //! ```text
 //! REQUEST  [client] "" "MDPC01" service body...   (body: one frame or more)
@@ -60,6 +61,16 @@ pub enum WorkerCommand {
 }
 
 impl WorkerCommand {
+    fn byte(self) -> &'static [u8] {
+        match self {
+            WorkerCommand::Ready => &[1],
+            WorkerCommand::Request => &[2],
+            WorkerCommand::Reply => &[3],
+            WorkerCommand::Heartbeat => &[4],
+            WorkerCommand::Disconnect => &[5],
+        }
+    }
+
     fn frame(self) -> Bytes {
         match self {
             WorkerCommand::Ready => Bytes::from_static(&[1]),
@@ -141,15 +152,15 @@ pub fn valid_service_name(name: &[u8]) -> bool {
         && std::str::from_utf8(name).is_ok_and(|text| !text.chars().any(char::is_control))
 }
 
-fn service_frame(frame: Bytes) -> Result<Bytes, Malformed> {
-    if valid_service_name(&frame) {
+fn service_frame(frame: &Bytes) -> Result<&Bytes, Malformed> {
+    if valid_service_name(frame) {
         Ok(frame)
     } else {
         Err(Malformed::BadServiceName)
     }
 }
 
-fn client_address(frame: Bytes) -> Result<Bytes, Malformed> {
+fn client_address(frame: &Bytes) -> Result<&Bytes, Malformed> {
     if frame.is_empty() || frame.len() > 255 {
         Err(Malformed::BadClientAddress)
     } else {
@@ -157,41 +168,42 @@ fn client_address(frame: Bytes) -> Result<Bytes, Malformed> {
     }
 }
 
-fn body(frames: VecDeque<Bytes>) -> Result<Frames, Malformed> {
+fn body(frames: &[Bytes]) -> Result<&[Bytes], Malformed> {
     if frames.is_empty() {
         return Err(Malformed::MissingBody);
     }
-    Ok(frames.into_iter().collect())
+    Ok(frames)
 }
 
-/// What the broker's ROUTER socket delivered, once validated.
+/// What the broker's ROUTER socket delivered (after the peer's identity), once validated. The
+/// parts borrow the received frames: forwarding a body copies nothing.
 #[derive(Debug, PartialEq, Eq)]
-pub enum BrokerInbound {
+pub enum BrokerInbound<'a> {
     /// A client asks `service`.
     Request {
         /// The service name.
-        service: Bytes,
-        /// The request body.
-        body: Frames,
+        service: &'a Bytes,
+        /// The request body, one frame or more.
+        body: &'a [Bytes],
     },
     /// A worker command.
-    Worker(WorkerInbound),
+    Worker(WorkerInbound<'a>),
 }
 
 /// A worker-side command received by the broker.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WorkerInbound {
+pub enum WorkerInbound<'a> {
     /// Registers for `service`.
     Ready {
         /// The service name.
-        service: Bytes,
+        service: &'a Bytes,
     },
     /// The answer for `client`.
     Reply {
         /// The client address the request came with.
-        client: Bytes,
-        /// The reply body.
-        body: Frames,
+        client: &'a Bytes,
+        /// The reply body, one frame or more.
+        body: &'a [Bytes],
     },
     /// Still alive.
     Heartbeat,
@@ -201,17 +213,10 @@ pub enum WorkerInbound {
     Request,
 }
 
-/// Splits off the identity frame a ROUTER socket put first, then validates the rest.
-pub fn parse_broker_inbound(
-    message: ZmqMessage,
-) -> (Option<Bytes>, Result<BrokerInbound, Malformed>) {
-    let mut frames = message.into_vecdeque();
-    let identity = frames.pop_front();
-    (identity, parse_broker_frames(frames))
-}
-
-fn parse_broker_frames(mut frames: VecDeque<Bytes>) -> Result<BrokerInbound, Malformed> {
-    let (Some(delimiter), Some(header)) = (frames.pop_front(), frames.pop_front()) else {
+/// Validates the frames of a message the broker received (the ROUTER's identity frame is not
+/// among them).
+pub fn parse_broker_inbound(frames: &[Bytes]) -> Result<BrokerInbound<'_>, Malformed> {
+    let [delimiter, header, rest @ ..] = frames else {
         return Err(Malformed::TooShort);
     };
     if !delimiter.is_empty() {
@@ -219,17 +224,20 @@ fn parse_broker_frames(mut frames: VecDeque<Bytes>) -> Result<BrokerInbound, Mal
     }
     match &header[..] {
         CLIENT_HEADER => {
-            let service = frames.pop_front().ok_or(Malformed::TooShort)?;
-            let service = service_frame(service)?;
+            let [service, request @ ..] = rest else {
+                return Err(Malformed::TooShort);
+            };
             Ok(BrokerInbound::Request {
-                service,
-                body: body(frames)?,
+                service: service_frame(service)?,
+                body: body(request)?,
             })
         }
         WORKER_HEADER => {
-            let command = frames.pop_front().ok_or(Malformed::TooShort)?;
-            let command = WorkerCommand::parse(&command)?;
-            parse_worker_command(command, frames).map(BrokerInbound::Worker)
+            let [command, arguments @ ..] = rest else {
+                return Err(Malformed::TooShort);
+            };
+            let command = WorkerCommand::parse(command)?;
+            parse_worker_command(command, arguments).map(BrokerInbound::Worker)
         }
         _ => Err(Malformed::UnknownProtocol),
     }
@@ -237,51 +245,47 @@ fn parse_broker_frames(mut frames: VecDeque<Bytes>) -> Result<BrokerInbound, Mal
 
 fn parse_worker_command(
     command: WorkerCommand,
-    mut frames: VecDeque<Bytes>,
-) -> Result<WorkerInbound, Malformed> {
-    match command {
-        WorkerCommand::Ready => match (frames.pop_front(), frames.is_empty()) {
-            (Some(service), true) => Ok(WorkerInbound::Ready {
-                service: service_frame(service)?,
-            }),
-            _ => Err(Malformed::WrongFrameCount),
-        },
-        WorkerCommand::Request | WorkerCommand::Reply => {
-            let (client, body) = client_envelope(frames)?;
-            Ok(match command {
-                WorkerCommand::Reply => WorkerInbound::Reply { client, body },
-                _ => WorkerInbound::Request,
-            })
+    arguments: &[Bytes],
+) -> Result<WorkerInbound<'_>, Malformed> {
+    match (command, arguments) {
+        (WorkerCommand::Ready, [service]) => Ok(WorkerInbound::Ready {
+            service: service_frame(service)?,
+        }),
+        (WorkerCommand::Ready, _) => Err(Malformed::WrongFrameCount),
+        (WorkerCommand::Reply, _) => {
+            let (client, body) = client_envelope(arguments)?;
+            Ok(WorkerInbound::Reply { client, body })
         }
-        WorkerCommand::Heartbeat | WorkerCommand::Disconnect if !frames.is_empty() => {
+        (WorkerCommand::Request, _) => client_envelope(arguments).map(|_| WorkerInbound::Request),
+        (WorkerCommand::Heartbeat, []) => Ok(WorkerInbound::Heartbeat),
+        (WorkerCommand::Disconnect, []) => Ok(WorkerInbound::Disconnect),
+        (WorkerCommand::Heartbeat | WorkerCommand::Disconnect, _) => {
             Err(Malformed::WrongFrameCount)
         }
-        WorkerCommand::Heartbeat => Ok(WorkerInbound::Heartbeat),
-        WorkerCommand::Disconnect => Ok(WorkerInbound::Disconnect),
     }
 }
 
 /// `client "" body...` of a worker-side REQUEST or REPLY.
-fn client_envelope(mut frames: VecDeque<Bytes>) -> Result<(Bytes, Frames), Malformed> {
-    let (Some(client), Some(delimiter)) = (frames.pop_front(), frames.pop_front()) else {
+fn client_envelope(frames: &[Bytes]) -> Result<(&Bytes, &[Bytes]), Malformed> {
+    let [client, delimiter, rest @ ..] = frames else {
         return Err(Malformed::WrongFrameCount);
     };
     let client = client_address(client)?;
     if !delimiter.is_empty() {
         return Err(Malformed::MissingEnvelopeDelimiter);
     }
-    Ok((client, body(frames)?))
+    Ok((client, body(rest)?))
 }
 
 /// What a worker's DEALER socket delivered from the broker, once validated.
 #[derive(Debug, PartialEq, Eq)]
-pub enum WorkerOutbound {
+pub enum WorkerOutbound<'a> {
     /// A request to handle, to be answered to `client`.
     Request {
         /// The client address to reply to.
-        client: Bytes,
+        client: &'a Bytes,
         /// The request body.
-        body: Frames,
+        body: &'a [Bytes],
     },
     /// The broker is alive.
     Heartbeat,
@@ -291,12 +295,9 @@ pub enum WorkerOutbound {
     Unexpected,
 }
 
-/// Validates a message a worker received from its broker.
-pub fn parse_worker_outbound(message: ZmqMessage) -> Result<WorkerOutbound, Malformed> {
-    let mut frames = message.into_vecdeque();
-    let (Some(delimiter), Some(header), Some(command)) =
-        (frames.pop_front(), frames.pop_front(), frames.pop_front())
-    else {
+/// Validates the frames of a message a worker received from its broker.
+pub fn parse_worker_outbound(frames: &[Bytes]) -> Result<WorkerOutbound<'_>, Malformed> {
+    let [delimiter, header, command, arguments @ ..] = frames else {
         return Err(Malformed::TooShort);
     };
     if !delimiter.is_empty() {
@@ -305,26 +306,27 @@ pub fn parse_worker_outbound(message: ZmqMessage) -> Result<WorkerOutbound, Malf
     if header != WORKER_HEADER {
         return Err(Malformed::UnknownProtocol);
     }
-    match WorkerCommand::parse(&command)? {
-        WorkerCommand::Request => {
-            let (client, body) = client_envelope(frames)?;
+    match (WorkerCommand::parse(command)?, arguments) {
+        (WorkerCommand::Request, _) => {
+            let (client, body) = client_envelope(arguments)?;
             Ok(WorkerOutbound::Request { client, body })
         }
-        WorkerCommand::Heartbeat | WorkerCommand::Disconnect if !frames.is_empty() => {
+        (WorkerCommand::Heartbeat, []) => Ok(WorkerOutbound::Heartbeat),
+        (WorkerCommand::Disconnect, []) => Ok(WorkerOutbound::Disconnect),
+        (WorkerCommand::Heartbeat | WorkerCommand::Disconnect, _) => {
             Err(Malformed::WrongFrameCount)
         }
-        WorkerCommand::Heartbeat => Ok(WorkerOutbound::Heartbeat),
-        WorkerCommand::Disconnect => Ok(WorkerOutbound::Disconnect),
-        WorkerCommand::Ready | WorkerCommand::Reply => Ok(WorkerOutbound::Unexpected),
+        (WorkerCommand::Ready | WorkerCommand::Reply, _) => Ok(WorkerOutbound::Unexpected),
     }
 }
 
-/// Validates a reply a client received, which must answer `service`; returns its body.
-pub fn parse_client_reply(message: ZmqMessage, service: &[u8]) -> Result<Frames, Malformed> {
-    let mut frames = message.into_vecdeque();
-    let (Some(delimiter), Some(header), Some(replied)) =
-        (frames.pop_front(), frames.pop_front(), frames.pop_front())
-    else {
+/// Validates the frames of a reply a client received, which must answer `service`; returns
+/// its body.
+pub fn parse_client_reply<'a>(
+    frames: &'a [Bytes],
+    service: &[u8],
+) -> Result<&'a [Bytes], Malformed> {
+    let [delimiter, header, replied, rest @ ..] = frames else {
         return Err(Malformed::TooShort);
     };
     if !delimiter.is_empty() {
@@ -336,7 +338,28 @@ pub fn parse_client_reply(message: ZmqMessage, service: &[u8]) -> Result<Frames,
     if replied != service {
         return Err(Malformed::WrongService);
     }
-    body(frames)
+    body(rest)
+}
+
+/// The frames before the body of the broker's REQUEST to a worker: `"" MDPW01 0x02 client ""`.
+pub fn worker_request_head(client: &[u8]) -> [&[u8]; 5] {
+    [
+        b"",
+        WORKER_HEADER,
+        &[WorkerCommand::Request as u8],
+        client,
+        b"",
+    ]
+}
+
+/// The frames before the body of the broker's REPLY to a client: `"" MDPC01 service`.
+pub fn client_reply_head(service: &[u8]) -> [&[u8]; 3] {
+    [b"", CLIENT_HEADER, service]
+}
+
+/// A worker command without arguments (HEARTBEAT, DISCONNECT) from the broker.
+pub fn to_worker(command: WorkerCommand) -> [&'static [u8]; 3] {
+    [b"", WORKER_HEADER, command.byte()]
 }
 
 fn message(frames: VecDeque<Bytes>) -> ZmqMessage {
@@ -358,34 +381,6 @@ pub fn client_request(service: &Bytes, body: &Frames) -> ZmqMessage {
     frames.extend([EMPTY, CLIENT, service.clone()]);
     push_body(&mut frames, body);
     message(frames)
-}
-
-/// The broker's REPLY to a client, addressed through the ROUTER socket.
-pub fn client_reply(client: Bytes, service: Bytes, body: &Frames) -> ZmqMessage {
-    let mut frames = VecDeque::with_capacity(4 + body.len().max(1));
-    frames.extend([client, EMPTY, CLIENT, service]);
-    push_body(&mut frames, body);
-    message(frames)
-}
-
-/// The broker's REQUEST to a worker, addressed through the ROUTER socket.
-pub fn worker_request(worker: Bytes, client: Bytes, body: &Frames) -> ZmqMessage {
-    let mut frames = VecDeque::with_capacity(6 + body.len().max(1));
-    frames.extend([
-        worker,
-        EMPTY,
-        WORKER,
-        WorkerCommand::Request.frame(),
-        client,
-        EMPTY,
-    ]);
-    push_body(&mut frames, body);
-    message(frames)
-}
-
-/// A worker command without arguments (HEARTBEAT, DISCONNECT) from the broker to `worker`.
-pub fn to_worker(worker: Bytes, command: WorkerCommand) -> ZmqMessage {
-    message(VecDeque::from([worker, EMPTY, WORKER, command.frame()]))
 }
 
 /// A worker's READY for `service`, as sent on a DEALER socket.
@@ -415,38 +410,25 @@ pub fn from_worker(command: WorkerCommand) -> ZmqMessage {
 mod tests {
     use super::*;
 
-    fn msg(frames: &[&[u8]]) -> ZmqMessage {
-        ZmqMessage::try_from(
-            frames
-                .iter()
-                .map(|f| Bytes::copy_from_slice(f))
-                .collect::<Vec<_>>(),
-        )
-        .expect("test messages have frames")
-    }
-
-    fn frames_of(message: ZmqMessage) -> Vec<Bytes> {
-        message.into_vec()
+    fn frames(frames: &[&[u8]]) -> Vec<Bytes> {
+        frames.iter().map(|f| Bytes::copy_from_slice(f)).collect()
     }
 
     #[test]
     fn a_client_request_parses_with_its_multi_frame_body() {
-        let (identity, parsed) =
-            parse_broker_inbound(msg(&[b"id", b"", b"MDPC01", b"echo", b"a", b"", b"c"]));
-        assert_eq!(identity.as_deref(), Some(&b"id"[..]));
-        assert_eq!(
-            parsed,
-            Ok(BrokerInbound::Request {
-                service: Bytes::from_static(b"echo"),
-                body: Frames::new(["a", "", "c"]),
-            })
-        );
+        let message = frames(&[b"", b"MDPC01", b"echo", b"a", b"", b"c"]);
+        let parsed = parse_broker_inbound(&message).expect("valid");
+        let BrokerInbound::Request { service, body } = parsed else {
+            panic!("a request, got {parsed:?}");
+        };
+        assert_eq!(service, "echo");
+        assert_eq!(body, ["a", "", "c"]);
     }
 
     #[test]
     fn a_client_request_without_body_is_malformed() {
-        let (_, parsed) = parse_broker_inbound(msg(&[b"id", b"", b"MDPC01", b"echo"]));
-        assert_eq!(parsed, Err(Malformed::MissingBody));
+        let message = frames(&[b"", b"MDPC01", b"echo"]);
+        assert_eq!(parse_broker_inbound(&message), Err(Malformed::MissingBody));
     }
 
     #[test]
@@ -461,76 +443,75 @@ mod tests {
 
     #[test]
     fn every_worker_command_parses() {
-        let cases: [(&[&[u8]], WorkerInbound); 4] = [
+        let echo = Bytes::from_static(b"echo");
+        let client = Bytes::from_static(b"client");
+        let body = frames(&[b"x"]);
+        let cases: [(&[&[u8]], WorkerInbound<'_>); 4] = [
             (
-                &[b"w", b"", b"MDPW01", &[1], b"echo"],
-                WorkerInbound::Ready {
-                    service: Bytes::from_static(b"echo"),
-                },
+                &[b"", b"MDPW01", &[1], b"echo"],
+                WorkerInbound::Ready { service: &echo },
             ),
             (
-                &[b"w", b"", b"MDPW01", &[3], b"client", b"", b"x"],
+                &[b"", b"MDPW01", &[3], b"client", b"", b"x"],
                 WorkerInbound::Reply {
-                    client: Bytes::from_static(b"client"),
-                    body: Frames::new(["x"]),
+                    client: &client,
+                    body: &body,
                 },
             ),
-            (&[b"w", b"", b"MDPW01", &[4]], WorkerInbound::Heartbeat),
-            (&[b"w", b"", b"MDPW01", &[5]], WorkerInbound::Disconnect),
+            (&[b"", b"MDPW01", &[4]], WorkerInbound::Heartbeat),
+            (&[b"", b"MDPW01", &[5]], WorkerInbound::Disconnect),
         ];
-        for (frames, expected) in cases {
-            let (_, parsed) = parse_broker_inbound(msg(frames));
-            assert_eq!(parsed, Ok(BrokerInbound::Worker(expected)));
+        for (message, expected) in cases {
+            let message = frames(message);
+            assert_eq!(
+                parse_broker_inbound(&message),
+                Ok(BrokerInbound::Worker(expected))
+            );
         }
     }
 
     #[test]
     fn truncated_and_padded_commands_are_malformed() {
         let cases: [(&[&[u8]], Malformed); 11] = [
-            (&[b"w"], Malformed::TooShort),
-            (&[b"w", b""], Malformed::TooShort),
-            (&[b"w", b"x", b"MDPW01", &[4]], Malformed::MissingDelimiter),
-            (&[b"w", b"", b"MDPX01", &[4]], Malformed::UnknownProtocol),
-            (&[b"w", b"", b"MDPW01"], Malformed::TooShort),
-            (&[b"w", b"", b"MDPW01", &[9]], Malformed::UnknownCommand),
-            (&[b"w", b"", b"MDPW01", &[1, 1]], Malformed::UnknownCommand),
-            (&[b"w", b"", b"MDPW01", &[1]], Malformed::WrongFrameCount),
+            (&[], Malformed::TooShort),
+            (&[b""], Malformed::TooShort),
+            (&[b"x", b"MDPW01", &[4]], Malformed::MissingDelimiter),
+            (&[b"", b"MDPX01", &[4]], Malformed::UnknownProtocol),
+            (&[b"", b"MDPW01"], Malformed::TooShort),
+            (&[b"", b"MDPW01", &[9]], Malformed::UnknownCommand),
+            (&[b"", b"MDPW01", &[1, 1]], Malformed::UnknownCommand),
+            (&[b"", b"MDPW01", &[1]], Malformed::WrongFrameCount),
+            (&[b"", b"MDPW01", &[4], b"x"], Malformed::WrongFrameCount),
             (
-                &[b"w", b"", b"MDPW01", &[4], b"x"],
-                Malformed::WrongFrameCount,
-            ),
-            (
-                &[b"w", b"", b"MDPW01", &[3], b"c", b"x", b"body"],
+                &[b"", b"MDPW01", &[3], b"c", b"x", b"body"],
                 Malformed::MissingEnvelopeDelimiter,
             ),
-            (
-                &[b"w", b"", b"MDPW01", &[3], b"c", b""],
-                Malformed::MissingBody,
-            ),
+            (&[b"", b"MDPW01", &[3], b"c", b""], Malformed::MissingBody),
         ];
-        for (frames, expected) in cases {
-            let (_, parsed) = parse_broker_inbound(msg(frames));
-            assert_eq!(parsed, Err(expected), "{frames:?}");
+        for (message, expected) in cases {
+            let message = frames(message);
+            assert_eq!(parse_broker_inbound(&message), Err(expected), "{message:?}");
         }
     }
 
     #[test]
     fn built_commands_have_the_spec_layout() {
+        assert_eq!(
+            worker_request_head(b"c"),
+            [&b""[..], b"MDPW01", &[2], b"c", b""]
+        );
+        assert_eq!(client_reply_head(b"echo"), [&b""[..], b"MDPC01", b"echo"]);
+        assert_eq!(
+            to_worker(WorkerCommand::Disconnect),
+            [&b""[..], b"MDPW01", &[5]]
+        );
         let body = Frames::new(["b1", ""]);
         assert_eq!(
-            frames_of(worker_request(
-                Bytes::from_static(b"w"),
-                Bytes::from_static(b"c"),
-                &body
-            )),
-            [&b"w"[..], b"", b"MDPW01", &[2], b"c", b"", b"b1", b""]
-        );
-        assert_eq!(
-            frames_of(client_request(&Bytes::from_static(b"echo"), &body)),
+            client_request(&Bytes::from_static(b"echo"), &body).into_vec(),
             [&b""[..], b"MDPC01", b"echo", b"b1", b""]
         );
         assert_eq!(
-            frames_of(from_worker(WorkerCommand::Heartbeat)),
+            from_worker(WorkerCommand::Heartbeat).into_vec(),
             [&b""[..], b"MDPW01", &[4]]
         );
     }
@@ -538,43 +519,43 @@ mod tests {
     #[test]
     fn an_empty_body_goes_out_as_one_empty_frame() {
         let request = client_request(&Bytes::from_static(b"echo"), &Frames::default());
-        assert_eq!(frames_of(request), [&b""[..], b"MDPC01", b"echo", b""]);
+        assert_eq!(request.into_vec(), [&b""[..], b"MDPC01", b"echo", b""]);
     }
 
     #[test]
     fn a_worker_parses_what_the_broker_sends() {
-        let request = worker_request(
-            Bytes::from_static(b"ignored-by-dealer"),
-            Bytes::from_static(b"client"),
-            &Frames::new(["x", ""]),
-        );
-        let mut frames = request.into_vecdeque();
-        frames.pop_front();
-        let parsed = parse_worker_outbound(ZmqMessage::try_from(frames).expect("frames"));
+        let mut request: Vec<Bytes> = worker_request_head(b"client")
+            .iter()
+            .map(|f| Bytes::copy_from_slice(f))
+            .collect();
+        request.extend(frames(&[b"x", b""]));
+        let client = Bytes::from_static(b"client");
+        let body = frames(&[b"x", b""]);
         assert_eq!(
-            parsed,
+            parse_worker_outbound(&request),
             Ok(WorkerOutbound::Request {
-                client: Bytes::from_static(b"client"),
-                body: Frames::new(["x", ""]),
+                client: &client,
+                body: &body,
             })
         );
+        let ready = frames(&[b"", b"MDPW01", &[1], b"svc"]);
         assert_eq!(
-            parse_worker_outbound(msg(&[b"", b"MDPW01", &[1], b"svc"])),
+            parse_worker_outbound(&ready),
             Ok(WorkerOutbound::Unexpected)
         );
     }
 
     #[test]
     fn a_client_rejects_a_reply_for_another_service() {
-        let reply = msg(&[b"", b"MDPC01", b"other", b"x"]);
+        let reply = frames(&[b"", b"MDPC01", b"other", b"x"]);
         assert_eq!(
-            parse_client_reply(reply, b"echo"),
+            parse_client_reply(&reply, b"echo"),
             Err(Malformed::WrongService)
         );
-        let reply = msg(&[b"", b"MDPC01", b"echo", b"x", b""]);
+        let reply = frames(&[b"", b"MDPC01", b"echo", b"x", b""]);
         assert_eq!(
-            parse_client_reply(reply, b"echo"),
-            Ok(Frames::new(["x", ""]))
+            parse_client_reply(&reply, b"echo"),
+            Ok(&frames(&[b"x", b""])[..])
         );
     }
 }

@@ -28,10 +28,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
-use zeromq::{RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
+use zeromq::{SocketRecv, SocketSend, ZmqMessage};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
-use super::transport::{bind_tcp, connect_dealer, Listeners, RouterSender, Sent};
+use super::router::{Inbound, Router, Sent};
+use super::transport::{bind_tcp, connect_dealer};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 
@@ -73,17 +74,18 @@ fn build(command: Command, arguments: impl IntoIterator<Item = Bytes>) -> ZmqMes
 }
 
 /// `"" CMPREG01 command arguments...` → the command and its arguments.
-fn parse(mut frames: VecDeque<Bytes>) -> Option<(Command, VecDeque<Bytes>)> {
-    let (delimiter, header, command) = (
-        frames.pop_front()?,
-        frames.pop_front()?,
-        frames.pop_front()?,
-    );
+fn parse(frames: &[Bytes]) -> Option<(Command, &[Bytes])> {
+    let [delimiter, header, command, arguments @ ..] = frames else {
+        return None;
+    };
     if !delimiter.is_empty() || header != REGISTRATION_HEADER {
         return None;
     }
-    Some((Command::parse(&command)?, frames))
+    Some((Command::parse(command)?, arguments))
 }
+
+/// The largest registration message: a handful of endpoints.
+const MAX_MESSAGE: usize = 64 * 1024;
 
 fn endpoint_frame(frame: &Bytes) -> Option<String> {
     let text = std::str::from_utf8(frame).ok()?;
@@ -148,22 +150,19 @@ impl MdpBrokerRegistrationService {
 
     /// Serves until `stop` resolves.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let mut socket = RouterSocket::new();
-        socket.bind_listener(self.listener).await.map_err(|e| {
+        let mut router = Router::new(self.listener, MAX_MESSAGE).map_err(|e| {
             Error::Setup(format!(
                 "MDP registration service on {}: {e}",
                 self.endpoint
             ))
         })?;
-        let listeners = Listeners::take_from(&mut socket);
-        let (send, mut receive) = socket.split();
-        let mut sender = RouterSender::new(send, Duration::from_secs(1));
         let mut brokers: BTreeMap<String, Instant> = BTreeMap::new();
         let lifetime = self.interval * self.liveness;
         let mut tick = tokio::time::interval(self.interval);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         tokio::pin!(stop);
         loop {
+            router.flush();
             tokio::select! {
                 biased;
                 () = &mut stop => break,
@@ -171,46 +170,42 @@ impl MdpBrokerRegistrationService {
                     let now = Instant::now();
                     brokers.retain(|_, expires| *expires > now);
                 }
-                Some(_) = sender.next_parked(), if sender.has_parked() => {}
-                received = receive.recv() => {
-                    let Ok(message) = received else {
-                        tick.tick().await;
-                        continue;
-                    };
-                    let mut frames = message.into_vecdeque();
-                    let Some(peer) = frames.pop_front() else { continue };
-                    match parse(frames) {
-                        Some((Command::Announce, arguments)) if arguments.len() == 1 => {
-                            match endpoint_frame(&arguments[0]) {
+                () = router.arrived() => {
+                    while let Some((inbound, peers)) = router.take() {
+                        let Inbound::Message { peer, frames } = inbound else { continue };
+                        match parse(frames) {
+                            Some((Command::Announce, [endpoint])) => match endpoint_frame(endpoint) {
                                 Some(endpoint) => {
                                     if brokers.insert(endpoint.clone(), Instant::now() + lifetime).is_none() {
                                         tracing::info!(broker = %endpoint, "MDP broker registered");
                                     }
                                 }
                                 None => { self.malformed.fetch_add(1, Ordering::Relaxed); }
-                            }
-                        }
-                        Some((Command::Withdraw, arguments)) if arguments.len() == 1 => {
-                            if let Some(endpoint) = endpoint_frame(&arguments[0]) {
-                                if brokers.remove(&endpoint).is_some() {
-                                    tracing::info!(broker = %endpoint, "MDP broker withdrew");
+                            },
+                            Some((Command::Withdraw, [endpoint])) => {
+                                if let Some(endpoint) = endpoint_frame(endpoint) {
+                                    if brokers.remove(&endpoint).is_some() {
+                                        tracing::info!(broker = %endpoint, "MDP broker withdrew");
+                                    }
                                 }
                             }
-                        }
-                        Some((Command::List, arguments)) if arguments.is_empty() => {
-                            let endpoints = brokers.keys().map(|e| Bytes::copy_from_slice(e.as_bytes()));
-                            let mut reply = build(Command::Brokers, endpoints);
-                            reply.push_front(peer.clone());
-                            if sender.send(&peer, reply) == Sent::Failed {
-                                tracing::debug!("registration reply undeliverable");
+                            Some((Command::List, [])) => {
+                                let endpoints: Vec<Bytes> = brokers
+                                    .keys()
+                                    .map(|e| Bytes::copy_from_slice(e.as_bytes()))
+                                    .collect();
+                                let head: [&[u8]; 3] = [b"", REGISTRATION_HEADER, &[Command::Brokers as u8]];
+                                if peers.send(peer, &head, &endpoints) != Sent::Queued {
+                                    tracing::debug!("registration reply undeliverable");
+                                }
                             }
+                            _ => { self.malformed.fetch_add(1, Ordering::Relaxed); }
                         }
-                        _ => { self.malformed.fetch_add(1, Ordering::Relaxed); }
                     }
                 }
             }
         }
-        listeners.close().await;
+        router.close(Duration::ZERO).await;
         Ok(())
     }
 }
@@ -379,7 +374,8 @@ async fn list_brokers(socket: &mut zeromq::DealerSocket, within: Duration) -> Op
         .await
         .ok()?
         .ok()?;
-    let (command, arguments) = parse(reply.into_vecdeque())?;
+    let frames = reply.into_vec();
+    let (command, arguments) = parse(&frames)?;
     if command != Command::Brokers {
         return None;
     }
@@ -396,7 +392,8 @@ mod tests {
             Command::Announce,
             [Bytes::from_static(b"tcp://10.0.0.1:5555")],
         );
-        let (command, arguments) = parse(announce.into_vecdeque()).expect("valid");
+        let frames = announce.into_vec();
+        let (command, arguments) = parse(&frames).expect("valid");
         assert_eq!(command, Command::Announce);
         assert_eq!(
             endpoint_frame(&arguments[0]).as_deref(),
@@ -412,7 +409,7 @@ mod tests {
             Bytes::from_static(&[1]),
         ])
         .expect("frames");
-        assert!(parse(mdp.into_vecdeque()).is_none());
+        assert!(parse(&mdp.into_vec()).is_none());
         assert!(endpoint_frame(&Bytes::from_static(b"not an endpoint")).is_none());
     }
 

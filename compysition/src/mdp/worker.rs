@@ -372,9 +372,11 @@ impl Connection<'_> {
                         return SessionEnd::Reconnect;
                     };
                     broker_alive_until = Instant::now() + liveness;
-                    match protocol::parse_worker_outbound(message) {
+                    let frames = message.into_vec();
+                    match protocol::parse_worker_outbound(&frames) {
                         Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
-                            let event = Event::new(body).with_service(Arc::clone(&worker.service_name));
+                            let client = client.clone();
+                            let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
                             let id = event.id();
                             self.pending
                                 .lock()
