@@ -440,15 +440,45 @@ impl BrokerState {
         peers: &mut Peers,
         now: Instant,
     ) {
-        let known = match self.workers.get_mut(identity) {
-            Some(worker) => {
-                worker.expires = now + self.lifetime;
-                true
-            }
-            None => false,
+        let Some(worker) = self.workers.get_mut(identity) else {
+            return self.on_stranger_command(identity, command, peers, now);
         };
+        worker.expires = now + self.lifetime;
         match command {
-            WorkerInbound::Ready { service } if !known && !service.starts_with(MMI_PREFIX) => {
+            WorkerInbound::Reply { client, body } if worker.serving.as_ref() == Some(client) => {
+                worker.serving = None;
+                bump(&self.stats.replies);
+                let head = protocol::client_reply_head(&worker.service);
+                if peers.send(client, &head, body) != Sent::Queued {
+                    bump(&self.stats.undeliverable);
+                }
+                let Some(entry) = self.services.get_mut(&worker.service) else {
+                    return;
+                };
+                entry.idle.push_back(identity.clone());
+                if !entry.requests.is_empty() {
+                    let service = worker.service.clone();
+                    self.dispatch(&service, peers);
+                }
+            }
+            WorkerInbound::Heartbeat => {}
+            WorkerInbound::Disconnect => self.remove_worker(identity, Farewell::Silent, peers),
+            // READY twice, a REPLY nobody asked for, a REQUEST from a worker: valid, but
+            // unexpected.
+            _ => self.unexpected(identity, peers),
+        }
+    }
+
+    /// A worker command from a peer that has not registered: only READY makes sense.
+    fn on_stranger_command(
+        &mut self,
+        identity: &Bytes,
+        command: WorkerInbound<'_>,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        match command {
+            WorkerInbound::Ready { service } if !service.starts_with(MMI_PREFIX) => {
                 let service = Bytes::copy_from_slice(service);
                 self.workers.insert(
                     identity.clone(),
@@ -464,38 +494,10 @@ impl BrokerState {
                 entry.idle.push_back(identity.clone());
                 self.dispatch(&service, peers);
             }
-            WorkerInbound::Reply { client, body } if known => {
-                let Some(worker) = self.workers.get_mut(identity) else {
-                    return;
-                };
-                if worker.serving.as_ref() != Some(client) {
-                    self.unexpected(identity, peers);
-                    return;
-                }
-                worker.serving = None;
-                bump(&self.stats.replies);
-                let head = protocol::client_reply_head(&worker.service);
-                let sent = peers.send(client, &head, body);
-                if sent != Sent::Queued {
-                    bump(&self.stats.undeliverable);
-                }
-                let Some(entry) = self.services.get_mut(&worker.service) else {
-                    return;
-                };
-                entry.idle.push_back(identity.clone());
-                if !entry.requests.is_empty() {
-                    let service = worker.service.clone();
-                    self.dispatch(&service, peers);
-                }
-            }
-            WorkerInbound::Heartbeat if known => {}
-            WorkerInbound::Disconnect => {
-                if known {
-                    self.remove_worker(identity, Farewell::Silent, peers);
-                }
-            }
-            // READY twice or for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST
-            // from a worker: valid, but unexpected.
+            // Leaving without having registered needs no answer.
+            WorkerInbound::Disconnect => {}
+            // READY for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST from a
+            // worker: valid, but unexpected.
             _ => self.unexpected(identity, peers),
         }
     }

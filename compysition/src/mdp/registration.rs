@@ -311,11 +311,6 @@ impl BrokerDirectory {
         (!known.is_empty()).then(|| known[n % known.len()].clone())
     }
 
-    /// Notified whenever the list changes.
-    pub(crate) fn subscribe(&self) -> watch::Receiver<Arc<[String]>> {
-        self.known.subscribe()
-    }
-
     /// Whether `broker` is still listed.
     pub(crate) fn contains(&self, broker: &str) -> bool {
         self.known.borrow().iter().any(|known| known == broker)

@@ -36,7 +36,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::time::{Instant, Sleep};
+use tokio::time::Instant;
 
 use super::zmtp::{self, Header, Scanner, Violation, GREETING_LEN, MAX_COMMAND, MAX_HEADER};
 
@@ -203,9 +203,12 @@ impl Future for Reading {
                 Poll::Ready(Ok(())) => {}
             }
             // Room for what the frame being read still needs, within bounds: a length that
-            // is only announced never sets memory aside.
+            // is only announced never sets memory aside. The room left after the last message
+            // is used first, so small messages share one allocation.
             let wanted = reader.scanner.wanted(reader.buffer.len());
-            reader.buffer.reserve(wanted.clamp(READ_MIN, READ_MAX));
+            if reader.buffer.capacity() - reader.buffer.len() < wanted.min(READ_MIN) {
+                reader.buffer.reserve(wanted.clamp(READ_MIN, READ_MAX));
+            }
             match reader.stream.try_read_buf(&mut reader.buffer) {
                 Ok(0) => break ReadOutcome::Closed(None),
                 Ok(_) => {}
@@ -250,9 +253,11 @@ enum Step {
 
 /// A ROUTER socket listening on one TCP listener. See the [module documentation](self).
 pub(crate) struct Router {
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     max_message: usize,
-    accept_pause: Option<Pin<Box<Sleep>>>,
+    /// The next accept, alone in a set so that it is polled only when the listener wakes it
+    /// (none while handshakes are at their bound).
+    accepting: FuturesUnordered<BoxFuture<'static, io::Result<TcpStream>>>,
     handshakes: FuturesUnordered<BoxFuture<'static, Option<Handshaked>>>,
     reads: FuturesUnordered<Reading>,
     writes: FuturesUnordered<Abortable<BoxFuture<'static, Bytes>>>,
@@ -268,10 +273,13 @@ impl Router {
     /// Must be called inside a tokio runtime.
     pub(crate) fn new(listener: std::net::TcpListener, max_message: usize) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
+        let listener = Arc::new(TcpListener::from_std(listener)?);
+        let accepting = FuturesUnordered::new();
+        accepting.push(accept(Arc::clone(&listener), Duration::ZERO).boxed());
         Ok(Router {
-            listener: TcpListener::from_std(listener)?,
+            listener,
             max_message,
-            accept_pause: None,
+            accepting,
             handshakes: FuturesUnordered::new(),
             reads: FuturesUnordered::new(),
             writes: FuturesUnordered::new(),
@@ -434,28 +442,27 @@ impl Router {
     }
 
     fn poll_accept(&mut self, cx: &mut Context<'_>) {
-        if let Some(pause) = self.accept_pause.as_mut() {
-            if pause.as_mut().poll(cx).is_pending() {
-                return;
-            }
-            self.accept_pause = None;
-        }
-        while self.handshakes.len() < MAX_HANDSHAKES {
-            match self.listener.poll_accept(cx) {
-                Poll::Pending => return,
-                Poll::Ready(Ok((stream, _))) => {
+        while let Poll::Ready(Some(accepted)) = self.accepting.poll_next_unpin(cx) {
+            let pause = match accepted {
+                Ok(stream) => {
                     self.handshakes.push(handshake(stream).boxed());
+                    Duration::ZERO
                 }
-                Poll::Ready(Err(error)) => {
+                Err(error) => {
                     tracing::warn!(%error, "MDP listener cannot accept; pausing");
-                    let mut pause = Box::pin(tokio::time::sleep(ACCEPT_PAUSE));
-                    // Registers the wake-up at the end of the pause.
-                    if pause.as_mut().poll(cx).is_pending() {
-                        self.accept_pause = Some(pause);
-                    }
-                    return;
+                    ACCEPT_PAUSE
                 }
+            };
+            if self.handshakes.len() < MAX_HANDSHAKES {
+                self.accepting
+                    .push(accept(Arc::clone(&self.listener), pause).boxed());
             }
+        }
+        if self.accepting.is_empty() && self.handshakes.len() < MAX_HANDSHAKES {
+            self.accepting
+                .push(accept(Arc::clone(&self.listener), Duration::ZERO).boxed());
+            // Polled at once, so that the listener registers this task.
+            self.poll_accept(cx);
         }
     }
 
@@ -549,6 +556,15 @@ fn answer_command(peers: &mut Peers, peer: &[u8], body: &[u8]) {
         let context = &context[..context.len().min(16)];
         peers.send_raw(peer, &zmtp::command(b"PONG", context));
     }
+}
+
+/// The next connection, after `pause` (a failing `accept`, out of file descriptors say, must
+/// not spin).
+async fn accept(listener: Arc<TcpListener>, pause: Duration) -> io::Result<TcpStream> {
+    if !pause.is_zero() {
+        tokio::time::sleep(pause).await;
+    }
+    listener.accept().await.map(|(stream, _)| stream)
 }
 
 /// The greeting and READY exchange of a new connection, within [`HANDSHAKE_TIMEOUT`].

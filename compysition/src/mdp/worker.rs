@@ -2,17 +2,24 @@
 //!
 //! Each request becomes an event (its service set to the worker's service) on the outbox; the
 //! flow's answer comes back on the inbox and is matched to its request by event id. A 7/MDP
-//! worker handles one request at a time per broker connection, so the worker opens
-//! [`MdpWorker::connections`] connections (1 by default) to get that many requests in flight.
-//! The table of requests waiting for their answer therefore never holds more entries than there
-//! are connections, and an entry leaves it when its answer comes, when it times out, or when its
-//! connection is lost: nothing accumulates.
+//! worker gets its next request only after it has replied, so one broker connection means one
+//! request at a time: the worker opens [`MdpWorker::connections`] connections (1 by default) to
+//! have that many requests in flight — the standard way to keep a Majordomo worker busy. The
+//! table of requests waiting for their answer therefore never holds more entries than there
+//! are connections, and an entry leaves it when its answer comes, when it times out, or when
+//! its connection is lost: nothing accumulates.
 //!
 //! A connection heartbeats as 7/MDP asks and counts the broker as gone after `liveness` silent
 //! intervals; after that, or after a DISCONNECT from the broker, it opens a new socket and sends
 //! READY again. When the flow does not answer in time (or routes a failure back to the worker's
 //! error inbox), MDP has no way to say so: the connection re-registers instead, so that the
 //! broker does not wait for a reply forever, and the client sees a timeout.
+//!
+//! The per-request path does no timer work and polls only the connection it concerns: the
+//! connections run in one set that wakes each on its own, each keeps one receive in flight for
+//! its whole session, heartbeats are one interval per connection (a message sent or heard in an
+//! interval is all the bookkeeping), and the reply deadline is one timer re-armed only when it
+//! fires.
 //!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
@@ -22,9 +29,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
-use tokio::time::Instant;
-use zeromq::{DealerSocket, SocketRecv, SocketSend};
+use tokio::time::{Instant, MissedTickBehavior};
+use zeromq::{DealerSendHalf, SocketRecv, SocketSend};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
 use super::frames::Frames;
@@ -170,7 +178,9 @@ impl Actor for MdpWorker {
                     }
                     .run()
                 });
-            futures_util::future::join_all(connections).await;
+            // A set that polls a connection only when something happened to it.
+            let mut connections: FuturesUnordered<_> = connections.collect();
+            while connections.next().await.is_some() {}
             // The outbox is dropped here: the flow behind the worker can drain.
         };
         let answer_senders = &answer_senders;
@@ -295,15 +305,15 @@ impl Connection<'_> {
     /// READY, then requests and heartbeats until the broker is lost or the worker stops.
     async fn session(&mut self, broker: &str) -> SessionEnd {
         let worker = self.worker;
-        let liveness = worker.heartbeat * worker.liveness;
-        let mut socket = match connect_dealer(broker, liveness).await {
+        let socket = match connect_dealer(broker, worker.heartbeat * worker.liveness).await {
             Ok(socket) => socket,
             Err(error) => {
                 tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");
                 return SessionEnd::Reconnect;
             }
         };
-        if socket
+        let (mut send, receive) = socket.split();
+        if send
             .send(protocol::worker_ready(&worker.service))
             .await
             .is_err()
@@ -311,33 +321,38 @@ impl Connection<'_> {
             return SessionEnd::Reconnect;
         }
         tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
-        let mut broker_alive_until = Instant::now() + liveness;
-        let mut next_heartbeat = Instant::now() + worker.heartbeat;
+        // One receive stays in flight for the whole session: the loop below never drops one.
+        let incoming = futures_util::stream::unfold(receive, |mut receive| async move {
+            let received = receive.recv().await;
+            Some((received, receive))
+        });
+        tokio::pin!(incoming);
+        let stopped = self.ctx.stopped();
+        tokio::pin!(stopped);
+        let mut beat =
+            tokio::time::interval_at(Instant::now() + worker.heartbeat, worker.heartbeat);
+        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Heartbeat bookkeeping per message is two flags: "heard" and "said" since the last beat.
+        let (mut heard, mut said, mut silent_beats) = (false, true, 0u32);
+        // The reply deadline: armed when a job starts and nothing is armed, re-armed (to the
+        // current job's deadline) only when it fires.
+        let deadline = tokio::time::sleep_until(Instant::now());
+        tokio::pin!(deadline);
+        let mut deadline_armed = false;
         let mut job: Option<Job> = None;
         let mut stopping = false;
-        // With brokers from a registration service, a connection moves (when idle) to the
-        // broker it is dealt whenever the list changes, so connections spread over new brokers.
-        let mut changes = self.directory.subscribe();
-        changes.mark_unchanged();
         let mut misplaced = false;
         loop {
             if misplaced && job.is_none() && !stopping {
-                self.leave(socket).await;
+                self.leave(send).await;
                 return SessionEnd::Rebalance;
             }
-            let wake = job
-                .as_ref()
-                .map_or(next_heartbeat, |job| job.deadline.min(next_heartbeat))
-                .min(broker_alive_until);
             tokio::select! {
                 biased;
-                Ok(()) = changes.changed() => {
-                    misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
-                }
-                () = self.ctx.stopped(), if !stopping => {
+                () = &mut stopped, if !stopping => {
                     stopping = true;
                     if job.is_none() {
-                        return self.leave(socket).await;
+                        return self.leave(send).await;
                     }
                 }
                 answer = self.answers.recv() => {
@@ -352,37 +367,41 @@ impl Connection<'_> {
                     };
                     match reply {
                         Some(body) => {
-                            if socket.send(protocol::worker_reply(current.client, &body)).await.is_err() {
+                            if send.send(protocol::worker_reply(current.client, &body)).await.is_err() {
                                 return SessionEnd::Reconnect;
                             }
-                            next_heartbeat = Instant::now() + worker.heartbeat;
+                            said = true;
                             if stopping {
-                                return self.leave(socket).await;
+                                return self.leave(send).await;
                             }
                         }
                         None => {
                             tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
-                            return self.restart(socket, stopping).await;
+                            return self.restart(send, stopping).await;
                         }
                     }
                 }
-                received = socket.recv() => {
-                    let Ok(message) = received else {
+                received = incoming.next() => {
+                    let Some(Ok(message)) = received else {
                         self.forget(&mut job);
                         return SessionEnd::Reconnect;
                     };
-                    broker_alive_until = Instant::now() + liveness;
+                    heard = true;
                     let frames = message.into_vec();
                     match protocol::parse_worker_outbound(&frames) {
                         Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
-                            let client = client.clone();
                             let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
                             let id = event.id();
                             self.pending
                                 .lock()
                                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                                 .insert(id, self.index);
-                            job = Some(Job { event: id, client, deadline: Instant::now() + worker.reply_timeout });
+                            let due = Instant::now() + worker.reply_timeout;
+                            if !deadline_armed {
+                                deadline.as_mut().reset(due);
+                                deadline_armed = true;
+                            }
+                            job = Some(Job { event: id, client: client.clone(), deadline: due });
                             self.outbox.send(event).await;
                         }
                         Ok(WorkerOutbound::Request { .. }) => {
@@ -402,25 +421,38 @@ impl Connection<'_> {
                         }
                     }
                 }
-                () = tokio::time::sleep_until(wake) => {
-                    let now = Instant::now();
-                    if now >= broker_alive_until {
-                        tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
-                        self.forget(&mut job);
-                        return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
-                    }
-                    if job.as_ref().is_some_and(|job| job.deadline <= now) {
-                        tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
-                        self.forget(&mut job);
-                        return self.restart(socket, stopping).await;
-                    }
-                    if now >= next_heartbeat {
-                        if socket.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
+                () = &mut deadline, if deadline_armed => {
+                    match &job {
+                        Some(current) if current.deadline <= Instant::now() => {
+                            tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
                             self.forget(&mut job);
-                            return SessionEnd::Reconnect;
+                            return self.restart(send, stopping).await;
                         }
-                        next_heartbeat = now + worker.heartbeat;
+                        Some(current) => deadline.as_mut().reset(current.deadline),
+                        None => deadline_armed = false,
                     }
+                }
+                _ = beat.tick() => {
+                    if heard {
+                        silent_beats = 0;
+                    } else {
+                        silent_beats += 1;
+                        if silent_beats >= worker.liveness {
+                            tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
+                            self.forget(&mut job);
+                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                        }
+                    }
+                    // 7/MDP: no HEARTBEAT while other commands are being sent.
+                    if !said && send.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
+                        self.forget(&mut job);
+                        return SessionEnd::Reconnect;
+                    }
+                    (heard, said) = (false, false);
+                    // With brokers from a registration service, a connection moves (when idle)
+                    // to the broker it is dealt whenever the list changes, so connections
+                    // spread over new brokers.
+                    misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
                 }
             }
         }
@@ -437,8 +469,8 @@ impl Connection<'_> {
     }
 
     /// Ends this registration so the broker stops waiting for a reply, then registers anew.
-    async fn restart(&self, socket: DealerSocket, stopping: bool) -> SessionEnd {
-        self.leave(socket).await;
+    async fn restart(&self, send: DealerSendHalf, stopping: bool) -> SessionEnd {
+        self.leave(send).await;
         if stopping {
             SessionEnd::Stopped
         } else {
@@ -447,8 +479,8 @@ impl Connection<'_> {
     }
 
     /// Says DISCONNECT and closes the socket.
-    async fn leave(&self, mut socket: DealerSocket) -> SessionEnd {
-        let _ = socket
+    async fn leave(&self, mut send: DealerSendHalf) -> SessionEnd {
+        let _ = send
             .send(protocol::from_worker(WorkerCommand::Disconnect))
             .await;
         SessionEnd::Stopped
