@@ -1,164 +1,185 @@
-//! Request/reply round trips per second through our MDP broker, with one and with four echo
-//! workers, against a direct DEALER↔ROUTER echo with the same `zeromq` crate (no broker),
-//! measured in the same run.
+//! Request/reply round trips per second through our MDP broker, against a direct DEALER↔ROUTER
+//! echo with the same `zeromq` crate (no broker), measured in the same run.
 //!
-//! Both sides run the same load: `CLIENTS` DEALER sockets, each with one request in flight at a
-//! time (the 7/MDP client dialogue), for `DURATION`. Through the broker, a request costs four
-//! socket hops (client → broker → worker → broker → client) where the echo costs two.
+//! **Load (identical on both sides).** `CLIENTS` DEALER sockets of the `zeromq` crate, each
+//! with one request in flight at a time (the 7/MDP client dialogue), all sending the same
+//! request: `"" MDPC01 echo BODY`. The baseline's ROUTER sends every message straight back, so
+//! requests and replies have the same frames and sizes on both sides.
+//!
+//! **What "N workers" means.** N `MdpWorker` actors, each configured as a user would for this
+//! load: `MdpWorker::connect(broker, "echo").connections(CLIENTS)` (an MDP worker takes its next
+//! request only after replying, so one worker keeps `CLIENTS` requests in flight over that many
+//! broker connections), its outbox wired to its own inbox so that every request comes back as
+//! its reply. Through the broker a request costs four socket hops (client → broker → worker →
+//! broker → client) where the echo costs two, plus the worker's trip through its flow.
+//!
+//! **Method.** Everything runs in one tokio runtime with two worker threads, broker and
+//! workers started once per configuration, client sockets connected once per side. After a
+//! warm-up round on each side, `ROUNDS` rounds alternate baseline and broker, `ROUND` each;
+//! `rps` and `baseline_rps` are the medians of the rounds and `ratio` the median of the
+//! per-round ratios (each pairs two measurements taken seconds apart, so a change of machine
+//! load between rounds does not skew it).
 //!
 //! ```text
 //! cargo bench --bench mdp
 //! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=1
 //! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=4
 //! ```
+//!
+//! A last line gives the latency-bound case for context: one client, one request in flight.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use compysition::actors::MdpBroker;
+use compysition::actors::{MdpBroker, MdpWorker};
+use compysition::Director;
 use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
 /// Requests in flight at once, one per client socket.
 const CLIENTS: usize = 8;
-const DURATION: Duration = Duration::from_secs(3);
+const ROUNDS: usize = 5;
+const ROUND: Duration = Duration::from_secs(1);
 const BODY: &[u8] = b"benchmark request body";
 
-fn message(frames: Vec<Bytes>) -> ZmqMessage {
-    ZmqMessage::try_from(frames).expect("frames")
+fn request() -> ZmqMessage {
+    ZmqMessage::try_from(vec![
+        Bytes::new(),
+        Bytes::from_static(b"MDPC01"),
+        Bytes::from_static(b"echo"),
+        Bytes::from_static(BODY),
+    ])
+    .expect("frames")
 }
 
-/// Runs `clients` request loops built by `make` for `DURATION`; round trips per second.
-async fn measure<F, Fut>(clients: usize, make: F) -> f64
-where
-    F: Fn(Arc<AtomicBool>, Arc<AtomicU64>) -> Fut,
-    Fut: std::future::Future<Output = ()> + Send + 'static,
-{
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| tokio::spawn(make(stop.clone(), done.clone())))
-        .collect();
-    // Warm up, then count.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let start_count = done.load(Ordering::Relaxed);
-    let started = Instant::now();
-    tokio::time::sleep(DURATION).await;
-    let counted = done.load(Ordering::Relaxed) - start_count;
-    let elapsed = started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for task in tasks {
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+/// Client sockets connected to one endpoint, kept from round to round.
+struct Clients(Vec<DealerSocket>);
+
+impl Clients {
+    async fn connect(endpoint: &str, count: usize) -> Self {
+        let mut sockets = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut socket = DealerSocket::new();
+            socket.connect(endpoint).await.expect("connects");
+            sockets.push(socket);
+        }
+        Clients(sockets)
     }
-    counted as f64 / elapsed
+
+    /// Every client sends, waits for the reply, sends again, for `length`: round trips/s.
+    async fn round(&mut self, length: Duration) -> f64 {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks: Vec<_> = self
+            .0
+            .drain(..)
+            .map(|mut socket| {
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let mut done = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        socket.send(request()).await.expect("sent");
+                        socket.recv().await.expect("answered");
+                        done += 1;
+                    }
+                    (socket, done)
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        tokio::time::sleep(length).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut done = 0;
+        for task in tasks {
+            let (socket, count) = task.await.expect("client runs");
+            self.0.push(socket);
+            done += count;
+        }
+        done as f64 / started.elapsed().as_secs_f64()
+    }
 }
 
-async fn baseline(clients: usize) -> f64 {
+/// The direct echo: a ROUTER that sends every message back to its sender.
+async fn echo_server() -> (String, tokio::task::JoinHandle<()>) {
     let mut router = RouterSocket::new();
     let endpoint = router
         .bind("tcp://127.0.0.1:0")
         .await
         .expect("binds")
         .to_string();
-    let echo = tokio::spawn(async move {
-        while let Ok(request) = router.recv().await {
-            if router.send(request).await.is_err() {
+    let task = tokio::spawn(async move {
+        while let Ok(message) = router.recv().await {
+            if router.send(message).await.is_err() {
                 break;
             }
         }
     });
-    let rps = measure(clients, |stop, done| {
-        let endpoint = endpoint.clone();
-        async move {
-            let mut socket = DealerSocket::new();
-            socket.connect(&endpoint).await.expect("connects");
-            while !stop.load(Ordering::Relaxed) {
-                let request = message(vec![Bytes::new(), Bytes::from_static(BODY)]);
-                socket.send(request).await.expect("sent");
-                socket.recv().await.expect("echoed");
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    })
-    .await;
-    echo.abort();
-    rps
+    (endpoint, task)
 }
 
-/// A raw 7/MDP echo worker on its own DEALER socket.
-async fn worker(endpoint: String, stop: Arc<AtomicBool>) {
-    let mut socket = DealerSocket::new();
-    socket.connect(&endpoint).await.expect("connects");
-    let header = Bytes::from_static(b"MDPW01");
-    socket
-        .send(message(vec![
-            Bytes::new(),
-            header.clone(),
-            Bytes::from_static(&[1]),
-            Bytes::from_static(b"echo"),
-        ]))
-        .await
-        .expect("READY");
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(Ok(request)) = tokio::time::timeout(Duration::from_millis(500), socket.recv()).await
-        else {
-            continue;
-        };
-        let mut frames = request.into_vecdeque();
-        if frames.get(2).map(|c| &c[..]) != Some(&[2]) {
-            continue; // heartbeats
+/// Our broker with `workers` echo `MdpWorker` actors, each with `connections` connections.
+struct Brokered {
+    endpoint: String,
+    stop_broker: tokio::sync::oneshot::Sender<()>,
+    broker: tokio::task::JoinHandle<compysition::Result<()>>,
+    workers: Director,
+}
+
+impl Brokered {
+    async fn start(workers: usize, connections: usize) -> Self {
+        let broker = MdpBroker::bind("tcp://127.0.0.1:0").expect("a free port");
+        let endpoint = broker.endpoint().to_string();
+        let stats = broker.stats();
+        let (stop_broker, stopped) = tokio::sync::oneshot::channel::<()>();
+        let broker = tokio::spawn(broker.run_until(async {
+            let _ = stopped.await;
+        }));
+        let mut director = Director::new();
+        for index in 0..workers {
+            let worker = MdpWorker::connect(&endpoint, "echo")
+                .expect("valid worker")
+                .connections(connections);
+            let worker = director.register_actor(format!("worker_{index}"), worker);
+            director.connect_queue(&worker, &worker);
         }
-        // "" MDPW01 REQUEST client "" body... → "" MDPW01 REPLY client "" body...
-        frames[2] = Bytes::from_static(&[3]);
-        socket
-            .send(ZmqMessage::try_from(frames).expect("frames"))
-            .await
-            .expect("REPLY");
+        director.start().expect("workers start");
+        let registered = (workers * connections) as u64;
+        while stats.snapshot().workers < registered {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Brokered {
+            endpoint,
+            stop_broker,
+            broker,
+            workers: director,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.workers.stop().await.expect("workers stop");
+        let _ = self.stop_broker.send(());
+        let _ = self.broker.await;
     }
 }
 
-async fn through_broker(workers: usize, clients: usize) -> f64 {
-    let broker = MdpBroker::bind("tcp://127.0.0.1:0").expect("free port");
-    let endpoint = broker.endpoint().to_string();
-    let stats = broker.stats();
-    let (stop_broker, broker_stopped) = tokio::sync::oneshot::channel::<()>();
-    let broker = tokio::spawn(broker.run_until(async {
-        let _ = broker_stopped.await;
-    }));
-    let stop_workers = Arc::new(AtomicBool::new(false));
-    let worker_tasks: Vec<_> = (0..workers)
-        .map(|_| tokio::spawn(worker(endpoint.clone(), stop_workers.clone())))
-        .collect();
-    while stats.snapshot().workers < workers as u64 {
-        tokio::time::sleep(Duration::from_millis(5)).await;
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Alternating rounds of the baseline and the broker; medians of rps and of the ratios.
+async fn compare(baseline: &mut Clients, brokered: &mut Clients) -> (f64, f64, f64) {
+    baseline.round(ROUND / 2).await;
+    brokered.round(ROUND / 2).await;
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let base = baseline.round(ROUND).await;
+        let mdp = brokered.round(ROUND).await;
+        theirs.push(base);
+        ours.push(mdp);
+        ratios.push(mdp / base);
     }
-    let rps = measure(clients, |stop, done| {
-        let endpoint = endpoint.clone();
-        async move {
-            let mut socket = DealerSocket::new();
-            socket.connect(&endpoint).await.expect("connects");
-            while !stop.load(Ordering::Relaxed) {
-                let request = message(vec![
-                    Bytes::new(),
-                    Bytes::from_static(b"MDPC01"),
-                    Bytes::from_static(b"echo"),
-                    Bytes::from_static(BODY),
-                ]);
-                socket.send(request).await.expect("sent");
-                socket.recv().await.expect("replied");
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-    })
-    .await;
-    stop_workers.store(true, Ordering::Relaxed);
-    for task in worker_tasks {
-        let _ = task.await;
-    }
-    let _ = stop_broker.send(());
-    let _ = broker.await;
-    rps
+    (median(&mut ours), median(&mut theirs), median(&mut ratios))
 }
 
 fn main() {
@@ -168,20 +189,30 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        let (echo, echo_task) = echo_server().await;
         for workers in [1, 4] {
-            let baseline_rps = baseline(CLIENTS).await;
-            let rps = through_broker(workers, CLIENTS).await;
+            let brokered = Brokered::start(workers, CLIENTS).await;
+            let mut baseline_clients = Clients::connect(&echo, CLIENTS).await;
+            let mut brokered_clients = Clients::connect(&brokered.endpoint, CLIENTS).await;
+            let (rps, baseline_rps, ratio) =
+                compare(&mut baseline_clients, &mut brokered_clients).await;
             println!(
-                "RESULT mdp_broker rps={rps:.0} baseline_rps={baseline_rps:.0} ratio={:.2} workers={workers}",
-                rps / baseline_rps
+                "RESULT mdp_broker rps={rps:.0} baseline_rps={baseline_rps:.0} ratio={ratio:.2} workers={workers}"
             );
+            drop(brokered_clients);
+            brokered.stop().await;
         }
         // For context: one request in flight, where only latency counts (four hops against two).
-        let baseline_rps = baseline(1).await;
-        let rps = through_broker(1, 1).await;
+        let brokered = Brokered::start(1, 1).await;
+        let mut baseline_clients = Clients::connect(&echo, 1).await;
+        let mut brokered_clients = Clients::connect(&brokered.endpoint, 1).await;
+        let (rps, baseline_rps, ratio) =
+            compare(&mut baseline_clients, &mut brokered_clients).await;
         println!(
-            "latency-bound, one request in flight: mdp {rps:.0}/s, direct echo {baseline_rps:.0}/s, ratio {:.2}",
-            rps / baseline_rps
+            "latency-bound, one request in flight: mdp {rps:.0}/s, direct echo {baseline_rps:.0}/s, ratio {ratio:.2}"
         );
+        drop(brokered_clients);
+        brokered.stop().await;
+        echo_task.abort();
     });
 }

@@ -17,9 +17,10 @@
 //!
 //! The per-request path does no timer work and polls only the connection it concerns: the
 //! connections run in one set that wakes each on its own, each keeps one receive in flight for
-//! its whole session, heartbeats are one interval per connection (a message sent or heard in an
-//! interval is all the bookkeeping), and the reply deadline is one timer re-armed only when it
-//! fires.
+//! its whole session, and its stop, heartbeat and reply-deadline timers sit in a set of their
+//! own that is polled only when one fires. Heartbeat bookkeeping per message is two flags
+//! ("heard", "said" since the last beat); the reply deadline is one timer, moved on to the
+//! current request's deadline only when it fires.
 //!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
@@ -29,9 +30,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::Instant;
 use zeromq::{DealerSendHalf, SocketRecv, SocketSend};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
@@ -241,6 +244,29 @@ struct Connection<'a> {
     answers: mpsc::Receiver<Answer>,
 }
 
+/// What wakes a session besides its traffic.
+enum Wake {
+    Stopped,
+    Beat,
+    Deadline,
+}
+
+fn beat_after<'a>(interval: Duration) -> BoxFuture<'a, Wake> {
+    async move {
+        tokio::time::sleep(interval).await;
+        Wake::Beat
+    }
+    .boxed()
+}
+
+fn deadline_at<'a>(due: Instant) -> BoxFuture<'a, Wake> {
+    async move {
+        tokio::time::sleep_until(due).await;
+        Wake::Deadline
+    }
+    .boxed()
+}
+
 /// The request a connection handles.
 struct Job {
     event: EventId,
@@ -285,6 +311,7 @@ impl Connection<'_> {
                 self.session(&broker).await
             };
             let end = tokio::select! {
+                biased;
                 end = session => end,
                 () = &mut keep_directory => SessionEnd::Stopped,
             };
@@ -327,17 +354,22 @@ impl Connection<'_> {
             Some((received, receive))
         });
         tokio::pin!(incoming);
-        let stopped = self.ctx.stopped();
-        tokio::pin!(stopped);
-        let mut beat =
-            tokio::time::interval_at(Instant::now() + worker.heartbeat, worker.heartbeat);
-        beat.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // Stop, heartbeat and reply deadline sit in a set that polls each only when it fires:
+        // the per-request path never touches them.
+        let ctx = self.ctx;
+        let mut wakes: FuturesUnordered<BoxFuture<'_, Wake>> = FuturesUnordered::new();
+        wakes.push(
+            async move {
+                ctx.stopped().await;
+                Wake::Stopped
+            }
+            .boxed(),
+        );
+        wakes.push(beat_after(worker.heartbeat));
         // Heartbeat bookkeeping per message is two flags: "heard" and "said" since the last beat.
         let (mut heard, mut said, mut silent_beats) = (false, true, 0u32);
-        // The reply deadline: armed when a job starts and nothing is armed, re-armed (to the
-        // current job's deadline) only when it fires.
-        let deadline = tokio::time::sleep_until(Instant::now());
-        tokio::pin!(deadline);
+        // The reply deadline is armed when a job starts and none is armed, and moved on to the
+        // current job's deadline only when it fires.
         let mut deadline_armed = false;
         let mut job: Option<Job> = None;
         let mut stopping = false;
@@ -349,10 +381,44 @@ impl Connection<'_> {
             }
             tokio::select! {
                 biased;
-                () = &mut stopped, if !stopping => {
-                    stopping = true;
-                    if job.is_none() {
-                        return self.leave(send).await;
+                received = incoming.next() => {
+                    let Some(Ok(message)) = received else {
+                        self.forget(&mut job);
+                        return SessionEnd::Reconnect;
+                    };
+                    heard = true;
+                    let frames = message.into_vec();
+                    match protocol::parse_worker_outbound(&frames) {
+                        Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
+                            let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
+                            let id = event.id();
+                            self.pending
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                .insert(id, self.index);
+                            let due = Instant::now() + worker.reply_timeout;
+                            if !deadline_armed {
+                                wakes.push(deadline_at(due));
+                                deadline_armed = true;
+                            }
+                            job = Some(Job { event: id, client: client.clone(), deadline: due });
+                            self.outbox.send(event).await;
+                        }
+                        Ok(WorkerOutbound::Request { .. }) => {
+                            tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
+                        }
+                        Ok(WorkerOutbound::Heartbeat) => {}
+                        Ok(WorkerOutbound::Disconnect) => {
+                            tracing::info!(%broker, service = %worker.service_name, "MDP broker said DISCONNECT; reconnecting");
+                            self.forget(&mut job);
+                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                        }
+                        Ok(WorkerOutbound::Unexpected) => {
+                            tracing::debug!("MDP worker dropped a command only workers send");
+                        }
+                        Err(malformed) => {
+                            tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
+                        }
                     }
                 }
                 answer = self.answers.recv() => {
@@ -381,79 +447,46 @@ impl Connection<'_> {
                         }
                     }
                 }
-                received = incoming.next() => {
-                    let Some(Ok(message)) = received else {
-                        self.forget(&mut job);
-                        return SessionEnd::Reconnect;
-                    };
-                    heard = true;
-                    let frames = message.into_vec();
-                    match protocol::parse_worker_outbound(&frames) {
-                        Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
-                            let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
-                            let id = event.id();
-                            self.pending
-                                .lock()
-                                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                                .insert(id, self.index);
-                            let due = Instant::now() + worker.reply_timeout;
-                            if !deadline_armed {
-                                deadline.as_mut().reset(due);
-                                deadline_armed = true;
-                            }
-                            job = Some(Job { event: id, client: client.clone(), deadline: due });
-                            self.outbox.send(event).await;
-                        }
-                        Ok(WorkerOutbound::Request { .. }) => {
-                            tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
-                        }
-                        Ok(WorkerOutbound::Heartbeat) => {}
-                        Ok(WorkerOutbound::Disconnect) => {
-                            tracing::info!(%broker, service = %worker.service_name, "MDP broker said DISCONNECT; reconnecting");
-                            self.forget(&mut job);
-                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
-                        }
-                        Ok(WorkerOutbound::Unexpected) => {
-                            tracing::debug!("MDP worker dropped a command only workers send");
-                        }
-                        Err(malformed) => {
-                            tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
+                Some(wake) = wakes.next() => match wake {
+                    Wake::Stopped => {
+                        stopping = true;
+                        if job.is_none() {
+                            return self.leave(send).await;
                         }
                     }
-                }
-                () = &mut deadline, if deadline_armed => {
-                    match &job {
+                    Wake::Deadline => match &job {
                         Some(current) if current.deadline <= Instant::now() => {
                             tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
                             self.forget(&mut job);
                             return self.restart(send, stopping).await;
                         }
-                        Some(current) => deadline.as_mut().reset(current.deadline),
+                        Some(current) => wakes.push(deadline_at(current.deadline)),
                         None => deadline_armed = false,
-                    }
-                }
-                _ = beat.tick() => {
-                    if heard {
-                        silent_beats = 0;
-                    } else {
-                        silent_beats += 1;
-                        if silent_beats >= worker.liveness {
-                            tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
-                            self.forget(&mut job);
-                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                    },
+                    Wake::Beat => {
+                        wakes.push(beat_after(worker.heartbeat));
+                        if heard {
+                            silent_beats = 0;
+                        } else {
+                            silent_beats += 1;
+                            if silent_beats >= worker.liveness {
+                                tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
+                                self.forget(&mut job);
+                                return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                            }
                         }
+                        // 7/MDP: no HEARTBEAT while other commands are being sent.
+                        if !said && send.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
+                            self.forget(&mut job);
+                            return SessionEnd::Reconnect;
+                        }
+                        (heard, said) = (false, false);
+                        // With brokers from a registration service, a connection moves (when
+                        // idle) to the broker it is dealt whenever the list changes, so
+                        // connections spread over new brokers.
+                        misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
                     }
-                    // 7/MDP: no HEARTBEAT while other commands are being sent.
-                    if !said && send.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
-                        self.forget(&mut job);
-                        return SessionEnd::Reconnect;
-                    }
-                    (heard, said) = (false, false);
-                    // With brokers from a registration service, a connection moves (when idle)
-                    // to the broker it is dealt whenever the list changes, so connections
-                    // spread over new brokers.
-                    misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
-                }
+                },
             }
         }
     }
