@@ -184,14 +184,18 @@ impl Future for Reading {
         let Some(reader) = self.0.as_mut() else {
             return Poll::Pending; // completed: a set of futures never polls it again
         };
+        // What the handshake or the last read left may already hold messages.
+        let mut fresh = !reader.buffer.is_empty();
         let outcome = loop {
-            match reader.scanner.scan(&reader.buffer) {
-                Err(violation) => break ReadOutcome::Closed(Some(violation)),
-                Ok(0) => {}
-                Ok(complete) => {
-                    let chunk = reader.buffer.split_to(complete).freeze();
-                    reader.scanner.taken(complete);
-                    break ReadOutcome::Chunk(chunk);
+            if fresh {
+                match reader.scanner.scan(&reader.buffer) {
+                    Err(violation) => break ReadOutcome::Closed(Some(violation)),
+                    Ok(0) => {}
+                    Ok(complete) => {
+                        let chunk = reader.buffer.split_to(complete).freeze();
+                        reader.scanner.taken(complete);
+                        break ReadOutcome::Chunk(chunk);
+                    }
                 }
             }
             if reader.buffer.is_empty() && reader.buffer.capacity() > KEEP_CAPACITY {
@@ -211,8 +215,8 @@ impl Future for Reading {
             }
             match reader.stream.try_read_buf(&mut reader.buffer) {
                 Ok(0) => break ReadOutcome::Closed(None),
-                Ok(_) => {}
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
+                Ok(_) => fresh = true,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => fresh = false,
                 Err(_) => break ReadOutcome::Closed(None),
             }
         };

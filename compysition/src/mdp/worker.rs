@@ -157,7 +157,9 @@ impl Actor for MdpWorker {
         let mut answer_senders = Vec::with_capacity(self.connections);
         let mut answer_receivers = Vec::with_capacity(self.connections);
         for _ in 0..self.connections {
-            let (sender, receiver) = mpsc::channel(4);
+            // Unbounded, yet never holds more than one answer: only the answer to a connection's
+            // current request is routed to it (the pending entry is removed on the way).
+            let (sender, receiver) = mpsc::unbounded_channel();
             answer_senders.push(sender);
             answer_receivers.push(receiver);
         }
@@ -195,7 +197,7 @@ impl Actor for MdpWorker {
                     .remove(&id);
                 match connection.and_then(|index| answer_senders.get(index)) {
                     Some(sender) => {
-                        if sender.try_send(answer).is_err() {
+                        if sender.send(answer).is_err() {
                             tracing::warn!(event = %id, "MDP worker connection cannot take the answer; dropped");
                         }
                     }
@@ -241,7 +243,7 @@ struct Connection<'a> {
     outbox: &'a Outbox<Frames>,
     directory: &'a BrokerDirectory,
     pending: &'a Pending,
-    answers: mpsc::Receiver<Answer>,
+    answers: mpsc::UnboundedReceiver<Answer>,
 }
 
 /// What wakes a session besides its traffic.
