@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Options: `--heartbeat-ms N` (default 2500), `--liveness N` (default 3), `--expiry-ms N`
-//! (how long a request waits for a worker, default 30000), `--announce-to` / `--advertise`
+//! (how long a request waits for a worker, default 30000), `--max-message-size N` (octets, all
+//! frames of a message together; default 16 MiB), `--announce-to` / `--advertise`
 //! (announce this broker to an `MdpBrokerRegistrationService`). The first line on stdout says
 //! where it listens (useful with port 0). Ctrl-C or SIGTERM stops it.
 
@@ -42,10 +43,17 @@ async fn main() -> compysition::Result<()> {
             .parse()
             .map_err(|e| compysition::Error::Setup(format!("--liveness {text}: {e}")))?,
     };
+    let max_message = match option(&args, "--max-message-size") {
+        None => compysition::mdp::DEFAULT_MAX_MESSAGE_SIZE,
+        Some(text) => text
+            .parse()
+            .map_err(|e| compysition::Error::Setup(format!("--max-message-size {text}: {e}")))?,
+    };
     let mut broker = MdpBroker::bind(&bind)?
         .heartbeat_interval(millis(&args, "--heartbeat-ms", 2500)?)
         .heartbeat_liveness(liveness)
-        .request_expiry(millis(&args, "--expiry-ms", 30_000)?);
+        .request_expiry(millis(&args, "--expiry-ms", 30_000)?)
+        .max_message_size(max_message);
     if let Some(registry) = option(&args, "--announce-to") {
         let advertised =
             option(&args, "--advertise").unwrap_or_else(|| broker.endpoint().to_string());

@@ -1,11 +1,12 @@
 //! Garbage at the broker: truncated commands, invalid frames, commands out of place, random
-//! multi-frame messages and raw bytes that are not even ZMTP. The broker drops and counts what
-//! is not MDP, says DISCONNECT where 7/MDP asks it to, and keeps serving real requests.
+//! multi-frame messages, raw bytes that are not even ZMTP, and frames longer than the broker
+//! takes. The broker drops and counts what is not MDP, says DISCONNECT where 7/MDP asks it to,
+//! closes a connection that breaks ZMTP or a size limit, and keeps serving real requests.
 
 #[path = "mdp_peers/harness.rs"]
 mod harness;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -274,5 +275,116 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
     assert!(after.replies >= 1);
     flow.director.stop().await.expect("flow stops");
     worker.stop().await.expect("worker stops");
+    broker.stop().await;
+}
+
+/// A raw TCP connection that does the ZMTP 3 handshake by hand, as a DEALER.
+fn raw_zmtp_peer(endpoint: &str) -> std::net::TcpStream {
+    let address = endpoint.trim_start_matches("tcp://");
+    let mut stream = std::net::TcpStream::connect(address).expect("connects");
+    stream.set_read_timeout(Some(WAIT)).expect("a read timeout");
+    let mut greeting = [0u8; 64];
+    greeting[0] = 0xFF;
+    greeting[9] = 0x7F;
+    greeting[10] = 3;
+    greeting[12..16].copy_from_slice(b"NULL");
+    stream.write_all(&greeting).expect("greeting sent");
+    let mut ready = vec![0x04, 0, 5];
+    ready.extend_from_slice(b"READY");
+    ready.push(11);
+    ready.extend_from_slice(b"Socket-Type");
+    ready.extend_from_slice(&6u32.to_be_bytes());
+    ready.extend_from_slice(b"DEALER");
+    ready[1] = (ready.len() - 2) as u8;
+    stream.write_all(&ready).expect("READY sent");
+    let mut theirs = [0u8; 64];
+    stream.read_exact(&mut theirs).expect("the broker greets");
+    assert_eq!((theirs[0], theirs[9], theirs[10]), (0xFF, 0x7F, 3));
+    let mut header = [0u8; 2];
+    stream.read_exact(&mut header).expect("the broker's READY");
+    let mut body = vec![0u8; usize::from(header[1])];
+    stream.read_exact(&mut body).expect("the broker's READY");
+    stream
+}
+
+/// Whether the broker closed `stream` (end of stream or reset) within `WAIT`.
+fn closed_by_the_broker(stream: &mut std::net::TcpStream) -> bool {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+async fn still_serves(endpoint: &str) {
+    let mut worker = echo_worker(
+        MdpWorker::connect(endpoint, "echo")
+            .expect("valid worker")
+            .heartbeat(HEARTBEAT, LIVENESS),
+    );
+    let mut flow = ClientFlow::start(
+        compysition::actors::MdpClient::connect(endpoint)
+            .expect("valid endpoint")
+            .timeout(Duration::from_secs(3)),
+    );
+    let body = Frames::new(["still", "serving"]);
+    let reply = flow.ask("echo", body.clone()).await.expect("a real reply");
+    assert_eq!(reply.data, body);
+    flow.director.stop().await.expect("flow stops");
+    worker.stop().await.expect("worker stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frame_announcing_exabytes_closes_that_connection_and_nothing_else() {
+    // The zeromq crate would reserve the announced length at once and abort the process.
+    let broker = RunningBroker::start();
+    let endpoint = broker.endpoint.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut hostile = raw_zmtp_peer(&endpoint);
+        let mut header = vec![0x02];
+        header.extend_from_slice(&(1u64 << 62).to_be_bytes());
+        hostile.write_all(&header).expect("header sent");
+        closed_by_the_broker(&mut hostile)
+    })
+    .await
+    .expect("the hostile peer ran");
+    assert!(closed, "the broker closed the hostile connection");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().refused_connections == 1).await);
+    still_serves(&broker.endpoint).await;
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_over_the_size_limit_closes_its_connection_when_its_header_arrives() {
+    let broker = RunningBroker::start_with(|b| b.max_message_size(64 * 1024));
+    let endpoint = broker.endpoint.clone();
+    let closed = tokio::task::spawn_blocking(move || {
+        let mut big = raw_zmtp_peer(&endpoint);
+        // Three frames: "" MDPC01 echo, then a body header announcing 1 MiB of which only the
+        // header is sent: the broker must not wait for the body to refuse it.
+        let mut wire = vec![0x01, 0, 0x01, 6];
+        wire.extend_from_slice(b"MDPC01");
+        wire.extend_from_slice(&[0x01, 4]);
+        wire.extend_from_slice(b"echo");
+        wire.push(0x02);
+        wire.extend_from_slice(&(1024u64 * 1024).to_be_bytes());
+        big.write_all(&wire).expect("sent");
+        closed_by_the_broker(&mut big)
+    })
+    .await
+    .expect("the peer ran");
+    assert!(
+        closed,
+        "the broker closed the connection of the oversized message"
+    );
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().refused_connections == 1).await);
+    assert_eq!(
+        broker.stats.snapshot().requests,
+        0,
+        "nothing of it was taken"
+    );
+    still_serves(&broker.endpoint).await;
     broker.stop().await;
 }

@@ -158,7 +158,8 @@ impl MdpBroker {
 
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let mut router = Router::new(self.listener, self.options.max_message)
+        let refused = Arc::clone(&self.stats.refused_connections);
+        let mut router = Router::new(self.listener, self.options.max_message, refused)
             .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
@@ -226,6 +227,7 @@ pub struct BrokerStats {
     rejected_requests: AtomicU64,
     undeliverable: AtomicU64,
     disconnected_workers: AtomicU64,
+    refused_connections: Arc<AtomicU64>,
     workers: AtomicU64,
 }
 
@@ -255,6 +257,10 @@ pub struct BrokerCounters {
     pub undeliverable: u64,
     /// Workers dropped because their connection closed.
     pub disconnected_workers: u64,
+    /// Connections the broker closed because they broke ZMTP or a limit: not ZMTP 3 with NULL
+    /// security, a frame or message over the maximum message size, a taken identity, no
+    /// handshake within 10 seconds.
+    pub refused_connections: u64,
     /// Workers registered now.
     pub workers: u64,
 }
@@ -274,6 +280,7 @@ impl BrokerStats {
             rejected_requests: get(&self.rejected_requests),
             undeliverable: get(&self.undeliverable),
             disconnected_workers: get(&self.disconnected_workers),
+            refused_connections: get(&self.refused_connections),
             workers: get(&self.workers),
         }
     }

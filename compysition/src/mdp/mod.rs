@@ -14,10 +14,13 @@
 //! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
-//! Built on the `zeromq` crate, which has no `inproc` transport (use `tcp://127.0.0.1:…`) and
-//! does not answer the ZMTP heartbeat PING of libzmq: a libzmq peer that sets
-//! `ZMQ_HEARTBEAT_IVL` is dropped by it. Peers must not set that option; MDP's own heartbeats
-//! detect dead peers instead.
+//! The broker and the registration service listen on a ROUTER socket of our own (ZMTP 3, see
+//! `router` and `zmtp`), which bounds every frame before memory is set aside for it: the
+//! `zeromq` crate reserves whatever length a peer announces, which lets 20 octets abort a
+//! listening process. Clients and workers connect with the `zeromq` crate's DEALER, which has
+//! no `inproc` transport (use `tcp://127.0.0.1:…`), does not answer the ZMTP heartbeat PING of
+//! libzmq (a libzmq broker that sets `ZMQ_HEARTBEAT_IVL` drops them; MDP's own heartbeats
+//! detect dead peers instead) and has no frame limit (connect them to brokers you run).
 
 mod broker;
 mod client;

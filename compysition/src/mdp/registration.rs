@@ -143,14 +143,16 @@ impl MdpBrokerRegistrationService {
         self
     }
 
-    /// How many malformed messages the service dropped so far.
+    /// How many malformed messages the service dropped and connections it refused (not ZMTP,
+    /// or over the size limit) so far.
     pub fn malformed_counter(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.malformed)
     }
 
     /// Serves until `stop` resolves.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let mut router = Router::new(self.listener, MAX_MESSAGE).map_err(|e| {
+        let refused = Arc::clone(&self.malformed);
+        let mut router = Router::new(self.listener, MAX_MESSAGE, refused).map_err(|e| {
             Error::Setup(format!(
                 "MDP registration service on {}: {e}",
                 self.endpoint

@@ -26,6 +26,7 @@ use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -270,12 +271,19 @@ pub(crate) struct Router {
     current: Option<Cursor>,
     frames: Vec<Bytes>,
     next_generated: u32,
+    /// Connections closed for breaking ZMTP or a limit.
+    refused: Arc<AtomicU64>,
 }
 
 impl Router {
-    /// A ROUTER on `listener` (already bound) for messages of at most `max_message` octets.
-    /// Must be called inside a tokio runtime.
-    pub(crate) fn new(listener: std::net::TcpListener, max_message: usize) -> io::Result<Self> {
+    /// A ROUTER on `listener` (already bound) for messages of at most `max_message` octets,
+    /// counting in `refused` the connections it closes for breaking ZMTP or a limit. Must be
+    /// called inside a tokio runtime.
+    pub(crate) fn new(
+        listener: std::net::TcpListener,
+        max_message: usize,
+        refused: Arc<AtomicU64>,
+    ) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = Arc::new(TcpListener::from_std(listener)?);
         let accepting = FuturesUnordered::new();
@@ -296,6 +304,7 @@ impl Router {
             current: None,
             frames: Vec::new(),
             next_generated: 0,
+            refused,
         })
     }
 
@@ -430,6 +439,7 @@ impl Router {
                 }
                 ReadOutcome::Closed(violation) => {
                     if let Some(violation) = violation {
+                        self.refused.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(%violation, "closing an MDP connection");
                     }
                     if self.peers.remove(&reader.identity) {
@@ -449,7 +459,8 @@ impl Router {
         while let Poll::Ready(Some(accepted)) = self.accepting.poll_next_unpin(cx) {
             let pause = match accepted {
                 Ok(stream) => {
-                    self.handshakes.push(handshake(stream).boxed());
+                    let refused = Arc::clone(&self.refused);
+                    self.handshakes.push(handshake(stream, refused).boxed());
                     Duration::ZERO
                 }
                 Err(error) => {
@@ -480,6 +491,7 @@ impl Router {
         let identity = if identity.is_empty() {
             self.generate_identity()
         } else if identity[0] == 0 || self.peers.connected.contains_key(&identity) {
+            self.refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(violation = %Violation::BadIdentity, "closing an MDP connection");
             return;
         } else {
@@ -572,19 +584,16 @@ async fn accept(listener: Arc<TcpListener>, pause: Duration) -> io::Result<TcpSt
 }
 
 /// The greeting and READY exchange of a new connection, within [`HANDSHAKE_TIMEOUT`].
-async fn handshake(stream: TcpStream) -> Option<Handshaked> {
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange(stream)).await {
-        Ok(Ok(handshaked)) => Some(handshaked),
-        Ok(Err(Some(violation))) => {
-            tracing::debug!(%violation, "refused an MDP connection");
-            None
-        }
-        Ok(Err(None)) => None,
-        Err(_) => {
-            tracing::debug!(violation = %Violation::Slow, "refused an MDP connection");
-            None
-        }
-    }
+async fn handshake(stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
+    let violation = match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange(stream)).await {
+        Ok(Ok(handshaked)) => return Some(handshaked),
+        Ok(Err(None)) => return None,
+        Ok(Err(Some(violation))) => violation,
+        Err(_) => Violation::Slow,
+    };
+    refused.fetch_add(1, Ordering::Relaxed);
+    tracing::debug!(%violation, "refused an MDP connection");
+    None
 }
 
 /// `Err(None)`: the connection failed; `Err(Some(_))`: the peer broke the protocol.
@@ -715,7 +724,11 @@ mod tests {
     fn router() -> (Router, std::net::SocketAddr) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let address = listener.local_addr().expect("bound");
-        (Router::new(listener, 1024).expect("router"), address)
+        let refused = Arc::new(AtomicU64::new(0));
+        (
+            Router::new(listener, 1024, refused).expect("router"),
+            address,
+        )
     }
 
     async fn next_message(router: &mut Router) -> (Bytes, Vec<Bytes>) {
