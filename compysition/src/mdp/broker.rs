@@ -389,25 +389,25 @@ impl BrokerState {
         bump(&self.stats.requests);
         // The usual case: an idle worker and nobody ahead. The body goes from the read buffer
         // straight into the worker's output buffer.
-        if let Some(entry) = self.services.get_mut(&service[..]) {
-            while entry.requests.is_empty() {
-                let Some(worker) = entry.idle.pop_front() else {
-                    break;
-                };
-                let head = protocol::worker_request_head(client);
-                match peers.send(&worker, &head, body) {
-                    Sent::Queued => {
-                        if let Some(serving) = self.workers.get_mut(&worker) {
-                            serving.serving = Some(client.clone());
-                        }
-                        return;
+        let head = protocol::worker_request_head(client);
+        while let Some(entry) = self.services.get_mut(&service[..]) {
+            if !entry.requests.is_empty() {
+                break;
+            }
+            let Some(worker) = entry.idle.pop_front() else {
+                break;
+            };
+            match peers.send(&worker, &head, body) {
+                Sent::Queued => {
+                    if let Some(serving) = self.workers.get_mut(&worker) {
+                        serving.serving = Some(client.clone());
                     }
-                    Sent::Gone | Sent::Full => {
-                        bump(&self.stats.undeliverable);
-                        self.remove_worker(&worker, Farewell::Silent, peers);
-                        // `remove_worker` may have dropped the entry: look it up again.
-                        return self.queue(client, service, body, peers, now);
-                    }
+                    return;
+                }
+                Sent::Gone | Sent::Full => {
+                    // Gone or not reading: forget it and try the next idle worker.
+                    bump(&self.stats.undeliverable);
+                    self.remove_worker(&worker, Farewell::Silent, peers);
                 }
             }
         }
