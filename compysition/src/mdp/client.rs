@@ -223,10 +223,12 @@ impl Exchange<'_> {
         body: &Frames,
         retries: u32,
     ) -> Result<Frames, EventError> {
-        let request = protocol::client_request(service, body);
         let mut failure = Failure::NoBroker;
         for _ in 0..=retries {
-            match self.attempt(service, request.clone()).await {
+            // Built per attempt (the body's frames are shared, not copied): the usual single
+            // attempt makes no spare copy.
+            let request = protocol::client_request(service, body);
+            match self.attempt(service, request).await {
                 Ok(reply) => return Ok(reply),
                 Err(this) => failure = this,
             }
