@@ -35,7 +35,7 @@ use bytes::{Buf, Bytes, BytesMut};
 use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
@@ -214,7 +214,7 @@ impl Future for Reading {
             if reader.buffer.capacity() - reader.buffer.len() < wanted.min(READ_MIN) {
                 reader.buffer.reserve(wanted.clamp(READ_MIN, READ_MAX));
             }
-            match reader.stream.try_read_buf(&mut reader.buffer) {
+            match read_some(&reader.stream, &mut reader.buffer) {
                 Ok(0) => break ReadOutcome::Closed(None),
                 Ok(_) => fresh = true,
                 Err(error) if error.kind() == io::ErrorKind::WouldBlock => fresh = false,
@@ -225,6 +225,27 @@ impl Future for Reading {
             Some(reader) => Poll::Ready((reader, outcome)),
             None => Poll::Pending,
         }
+    }
+}
+
+/// Reads what the socket holds into the room `buffer` has. A read shorter than that room
+/// drained the socket: it tells tokio so, as an empty read would, without making one. The
+/// readiness it clears is the one seen before the read, so data that arrives after it wakes
+/// the connection again (tokio compares the readiness tick).
+fn read_some(stream: &TcpStream, buffer: &mut BytesMut) -> io::Result<usize> {
+    let mut read = 0;
+    let outcome = stream.try_io(Interest::READABLE, || {
+        let room = buffer.capacity() - buffer.len();
+        read = stream.try_read_buf(buffer)?;
+        if read > 0 && read < room {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(read)
+        }
+    });
+    match outcome {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock && read > 0 => Ok(read),
+        other => other,
     }
 }
 
