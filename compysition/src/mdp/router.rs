@@ -113,7 +113,7 @@ impl Peers {
         connection.out.reserve(size);
         for (index, frame) in frames.enumerate() {
             let flags = if index + 1 < count { zmtp::MORE } else { 0 };
-            put_header(&mut connection.out, flags, frame.len());
+            zmtp::put_header(&mut connection.out, flags, frame.len());
             connection.out.extend_from_slice(frame);
         }
         if was_idle {
@@ -144,16 +144,6 @@ impl Peers {
                 true
             }
             None => false,
-        }
-    }
-}
-
-fn put_header(out: &mut BytesMut, flags: u8, len: usize) {
-    match u8::try_from(len) {
-        Ok(short) => out.extend_from_slice(&[flags, short]),
-        Err(_) => {
-            out.extend_from_slice(&[flags | zmtp::LONG]);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
         }
     }
 }

@@ -19,6 +19,8 @@
 
 use std::fmt;
 
+use bytes::BufMut;
+
 /// The length of a greeting.
 pub(crate) const GREETING_LEN: usize = 64;
 /// Flag bit: more frames of this message follow.
@@ -108,12 +110,12 @@ pub(crate) fn check_greeting(greeting: &[u8; GREETING_LEN]) -> Result<(), Violat
 }
 
 /// Appends a frame header for a body of `len` octets with `flags` (LONG is added when needed).
-pub(crate) fn put_header(out: &mut Vec<u8>, flags: u8, len: usize) {
+pub(crate) fn put_header(out: &mut impl BufMut, flags: u8, len: usize) {
     match u8::try_from(len) {
-        Ok(short) => out.extend_from_slice(&[flags, short]),
+        Ok(short) => out.put_slice(&[flags, short]),
         Err(_) => {
-            out.push(flags | LONG);
-            out.extend_from_slice(&(len as u64).to_be_bytes());
+            out.put_u8(flags | LONG);
+            out.put_u64(len as u64);
         }
     }
 }
