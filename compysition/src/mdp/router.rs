@@ -797,6 +797,30 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_message_larger_than_a_read_arrives_whole() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let address = listener.local_addr().expect("bound");
+        let refused = Arc::new(AtomicU64::new(0));
+        let mut router = Router::new(listener, 1024 * 1024, refused).expect("router");
+        let mut peer = raw_peer(address, b"big").await;
+        let body: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
+        let wire = message(&[b"", &body, b"tail"]);
+        let writer = tokio::spawn(async move {
+            // In pieces, so that the router sees partial frames.
+            for piece in wire.chunks(7_777) {
+                peer.write_all(piece).await.expect("sent");
+                tokio::task::yield_now().await;
+            }
+            peer
+        });
+        let (_, frames) = next_message(&mut router).await;
+        assert_eq!(frames.len(), 3);
+        assert_eq!(frames[1], body);
+        assert_eq!(frames[2], "tail");
+        writer.await.expect("the writer ran");
+    }
+
+    #[tokio::test]
     async fn peers_without_identity_get_distinct_generated_ones() {
         let (mut router, address) = router();
         let mut first = raw_peer(address, b"").await;
