@@ -26,7 +26,10 @@
 //! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=4
 //! ```
 //!
-//! A last line gives the latency-bound case for context: one client, one request in flight.
+//! Each RESULT line is followed (on Linux) by the CPU time the process spent per round trip on
+//! each side, medians again: unlike a rate it does not move when other processes load the
+//! machine. A last line gives the latency-bound case for context: one client, one request in
+//! flight.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -67,8 +70,10 @@ impl Clients {
         Clients(sockets)
     }
 
-    /// Every client sends, waits for the reply, sends again, for `length`: round trips/s.
-    async fn round(&mut self, length: Duration) -> f64 {
+    /// Every client sends, waits for the reply, sends again, for `length`: round trips per
+    /// second, and the CPU time the process spent per round trip (where Linux tells it).
+    async fn round(&mut self, length: Duration) -> (f64, Option<f64>) {
+        let cpu_before = process_cpu();
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = self
             .0
@@ -95,8 +100,24 @@ impl Clients {
             self.0.push(socket);
             done += count;
         }
-        done as f64 / started.elapsed().as_secs_f64()
+        let elapsed = started.elapsed();
+        let cpu = cpu_before
+            .zip(process_cpu())
+            .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / done.max(1) as f64);
+        (done as f64 / elapsed.as_secs_f64(), cpu)
     }
+}
+
+/// The CPU time (user and system) all threads of this process have run so far, from Linux's
+/// per-thread scheduler statistics; `None` elsewhere. Other processes loading the machine do
+/// not count in it, which makes it steadier than wall-clock rates on a shared machine.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for thread in std::fs::read_dir("/proc/self/task").ok()? {
+        let stats = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
+        total += stats.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 /// The direct echo: a ROUTER that sends every message back to its sender.
@@ -167,19 +188,47 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
+/// Medians over the rounds of one comparison.
+struct Comparison {
+    rps: f64,
+    baseline_rps: f64,
+    ratio: f64,
+    /// CPU microseconds per round trip: ours, the baseline's.
+    cpu: Option<(f64, f64)>,
+}
+
 /// Alternating rounds of the baseline and the broker; medians of rps and of the ratios.
-async fn compare(baseline: &mut Clients, brokered: &mut Clients) -> (f64, f64, f64) {
+async fn compare(baseline: &mut Clients, brokered: &mut Clients) -> Comparison {
     baseline.round(ROUND / 2).await;
     brokered.round(ROUND / 2).await;
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        let base = baseline.round(ROUND).await;
-        let mdp = brokered.round(ROUND).await;
+        let (base, base_cpu) = baseline.round(ROUND).await;
+        let (mdp, mdp_cpu) = brokered.round(ROUND).await;
         theirs.push(base);
         ours.push(mdp);
         ratios.push(mdp / base);
+        our_cpu.extend(mdp_cpu);
+        their_cpu.extend(base_cpu);
     }
-    (median(&mut ours), median(&mut theirs), median(&mut ratios))
+    let cpu = (our_cpu.len() == ROUNDS && their_cpu.len() == ROUNDS)
+        .then(|| (median(&mut our_cpu), median(&mut their_cpu)));
+    Comparison {
+        rps: median(&mut ours),
+        baseline_rps: median(&mut theirs),
+        ratio: median(&mut ratios),
+        cpu,
+    }
+}
+
+fn report_cpu(comparison: &Comparison, label: &str) {
+    if let Some((ours, theirs)) = comparison.cpu {
+        println!(
+            "{label}: CPU per round trip {ours:.1} µs through the broker, {theirs:.1} µs direct (ratio {:.2})",
+            theirs / ours
+        );
+    }
 }
 
 fn main() {
@@ -194,11 +243,12 @@ fn main() {
             let brokered = Brokered::start(workers, CLIENTS).await;
             let mut baseline_clients = Clients::connect(&echo, CLIENTS).await;
             let mut brokered_clients = Clients::connect(&brokered.endpoint, CLIENTS).await;
-            let (rps, baseline_rps, ratio) =
-                compare(&mut baseline_clients, &mut brokered_clients).await;
+            let result = compare(&mut baseline_clients, &mut brokered_clients).await;
             println!(
-                "RESULT mdp_broker rps={rps:.0} baseline_rps={baseline_rps:.0} ratio={ratio:.2} workers={workers}"
+                "RESULT mdp_broker rps={:.0} baseline_rps={:.0} ratio={:.2} workers={workers}",
+                result.rps, result.baseline_rps, result.ratio
             );
+            report_cpu(&result, &format!("workers={workers}"));
             drop(brokered_clients);
             brokered.stop().await;
         }
@@ -206,10 +256,10 @@ fn main() {
         let brokered = Brokered::start(1, 1).await;
         let mut baseline_clients = Clients::connect(&echo, 1).await;
         let mut brokered_clients = Clients::connect(&brokered.endpoint, 1).await;
-        let (rps, baseline_rps, ratio) =
-            compare(&mut baseline_clients, &mut brokered_clients).await;
+        let result = compare(&mut baseline_clients, &mut brokered_clients).await;
         println!(
-            "latency-bound, one request in flight: mdp {rps:.0}/s, direct echo {baseline_rps:.0}/s, ratio {ratio:.2}"
+            "latency-bound, one request in flight: mdp {:.0}/s, direct echo {:.0}/s, ratio {:.2}",
+            result.rps, result.baseline_rps, result.ratio
         );
         drop(brokered_clients);
         brokered.stop().await;
