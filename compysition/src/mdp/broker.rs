@@ -516,7 +516,7 @@ impl BrokerState {
         if self.workers.contains_key(identity) {
             self.remove_worker(identity, Farewell::Disconnect, peers);
         } else {
-            let disconnect = protocol::to_worker(WorkerCommand::Disconnect);
+            let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
             self.send(peers, identity, &disconnect, &[]);
         }
     }
@@ -533,7 +533,7 @@ impl BrokerState {
             }
         }
         if farewell == Farewell::Disconnect {
-            let disconnect = protocol::to_worker(WorkerCommand::Disconnect);
+            let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
             self.send(peers, identity, &disconnect, &[]);
         }
     }
@@ -591,7 +591,7 @@ impl BrokerState {
             tracing::debug!("MDP broker dropped a silent worker");
             self.remove_worker(identity, Farewell::Silent, peers);
         }
-        let heartbeat = protocol::to_worker(WorkerCommand::Heartbeat);
+        let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
         for identity in self.workers.keys() {
             self.send(peers, identity, &heartbeat, &[]);
         }

@@ -15,20 +15,24 @@
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
 //! The broker and the registration service listen on a ROUTER socket of our own (ZMTP 3, see
-//! `router` and `zmtp`), which bounds every frame before memory is set aside for it: the
-//! `zeromq` crate reserves whatever length a peer announces, which lets 20 octets abort a
-//! listening process. Clients and workers connect with the `zeromq` crate's DEALER, which has
-//! no `inproc` transport (use `tcp://127.0.0.1:…`), does not answer the ZMTP heartbeat PING of
-//! libzmq (a libzmq broker that sets `ZMQ_HEARTBEAT_IVL` drops them; MDP's own heartbeats
-//! detect dead peers instead) and has no frame limit (connect them to brokers you run).
+//! `router`, `wire` and `zmtp`), which bounds every frame before memory is set aside for it:
+//! the `zeromq` crate reserves whatever length a peer announces, which lets 20 octets abort a
+//! listening process. Workers connect to their broker on the same code (`dealer`), which keeps
+//! a request's path free of the crate's per-message task hop. Clients and the registration
+//! dialogue connect with the `zeromq` crate's DEALER, which has no `inproc` transport (use
+//! `tcp://127.0.0.1:…`), does not answer the ZMTP heartbeat PING of libzmq (a libzmq broker
+//! that sets `ZMQ_HEARTBEAT_IVL` drops them; MDP's own heartbeats detect dead peers instead)
+//! and has no frame limit (connect them to brokers you run).
 
 mod broker;
 mod client;
+mod dealer;
 mod frames;
 pub mod protocol;
 mod registration;
 mod router;
 mod transport;
+mod wire;
 mod worker;
 mod zmtp;
 

@@ -39,7 +39,6 @@ pub const MMI_PREFIX: &[u8] = b"mmi.";
 
 const EMPTY: Bytes = Bytes::from_static(b"");
 const CLIENT: Bytes = Bytes::from_static(CLIENT_HEADER);
-const WORKER: Bytes = Bytes::from_static(WORKER_HEADER);
 
 /// The longest service name accepted (ZeroMQ identities have the same bound).
 pub const MAX_SERVICE_LEN: usize = 255;
@@ -68,16 +67,6 @@ impl WorkerCommand {
             WorkerCommand::Reply => &[3],
             WorkerCommand::Heartbeat => &[4],
             WorkerCommand::Disconnect => &[5],
-        }
-    }
-
-    fn frame(self) -> Bytes {
-        match self {
-            WorkerCommand::Ready => Bytes::from_static(&[1]),
-            WorkerCommand::Request => Bytes::from_static(&[2]),
-            WorkerCommand::Reply => Bytes::from_static(&[3]),
-            WorkerCommand::Heartbeat => Bytes::from_static(&[4]),
-            WorkerCommand::Disconnect => Bytes::from_static(&[5]),
         }
     }
 
@@ -357,9 +346,21 @@ pub fn client_reply_head(service: &[u8]) -> [&[u8]; 3] {
     [b"", CLIENT_HEADER, service]
 }
 
-/// A worker command without arguments (HEARTBEAT, DISCONNECT) from the broker.
-pub fn to_worker(command: WorkerCommand) -> [&'static [u8]; 3] {
+/// A worker command without arguments (HEARTBEAT, DISCONNECT), either way between a broker
+/// and a worker.
+pub fn worker_command(command: WorkerCommand) -> [&'static [u8]; 3] {
     [b"", WORKER_HEADER, command.byte()]
+}
+
+/// A worker's READY for `service`.
+pub fn worker_ready(service: &[u8]) -> [&[u8]; 4] {
+    [b"", WORKER_HEADER, WorkerCommand::Ready.byte(), service]
+}
+
+/// The frames before the body of a worker's REPLY for `client`: `"" MDPW01 0x03 client ""`.
+/// An empty body goes out as one empty frame.
+pub fn worker_reply_head(client: &[u8]) -> [&[u8]; 5] {
+    [b"", WORKER_HEADER, WorkerCommand::Reply.byte(), client, b""]
 }
 
 fn message(frames: VecDeque<Bytes>) -> ZmqMessage {
@@ -381,29 +382,6 @@ pub fn client_request(service: &Bytes, body: &Frames) -> ZmqMessage {
     frames.extend([EMPTY, CLIENT, service.clone()]);
     push_body(&mut frames, body);
     message(frames)
-}
-
-/// A worker's READY for `service`, as sent on a DEALER socket.
-pub fn worker_ready(service: &Bytes) -> ZmqMessage {
-    message(VecDeque::from([
-        EMPTY,
-        WORKER,
-        WorkerCommand::Ready.frame(),
-        service.clone(),
-    ]))
-}
-
-/// A worker's REPLY for `client`, as sent on a DEALER socket.
-pub fn worker_reply(client: Bytes, body: &Frames) -> ZmqMessage {
-    let mut frames = VecDeque::with_capacity(5 + body.len().max(1));
-    frames.extend([EMPTY, WORKER, WorkerCommand::Reply.frame(), client, EMPTY]);
-    push_body(&mut frames, body);
-    message(frames)
-}
-
-/// A worker command without arguments (HEARTBEAT, DISCONNECT), as sent on a DEALER socket.
-pub fn from_worker(command: WorkerCommand) -> ZmqMessage {
-    message(VecDeque::from([EMPTY, WORKER, command.frame()]))
 }
 
 #[cfg(test)]
@@ -502,17 +480,18 @@ mod tests {
         );
         assert_eq!(client_reply_head(b"echo"), [&b""[..], b"MDPC01", b"echo"]);
         assert_eq!(
-            to_worker(WorkerCommand::Disconnect),
+            worker_command(WorkerCommand::Disconnect),
             [&b""[..], b"MDPW01", &[5]]
+        );
+        assert_eq!(worker_ready(b"echo"), [&b""[..], b"MDPW01", &[1], b"echo"]);
+        assert_eq!(
+            worker_reply_head(b"c"),
+            [&b""[..], b"MDPW01", &[3], b"c", b""]
         );
         let body = Frames::new(["b1", ""]);
         assert_eq!(
             client_request(&Bytes::from_static(b"echo"), &body).into_vec(),
             [&b""[..], b"MDPC01", b"echo", b"b1", b""]
-        );
-        assert_eq!(
-            from_worker(WorkerCommand::Heartbeat).into_vec(),
-            [&b""[..], b"MDPW01", &[4]]
         );
     }
 

@@ -31,15 +31,15 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-use super::zmtp::{self, Header, Scanner, Violation, GREETING_LEN, MAX_COMMAND, MAX_HEADER};
+use super::wire::{self, Chunk, FrameReader, ReadOutcome};
+use super::zmtp::Violation;
 
 /// How long a new connection may take for its greeting and READY.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,11 +47,6 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 const MAX_HANDSHAKES: usize = 256;
 /// How long accepting pauses after `accept` failed (no file descriptor left, say).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
-/// A read asks the kernel for at least this much, and at most `READ_MAX` at once.
-const READ_MIN: usize = 8 * 1024;
-const READ_MAX: usize = 64 * 1024;
-/// An idle buffer larger than this is given back rather than kept for the next message.
-const KEEP_CAPACITY: usize = 64 * 1024;
 /// Connections whose reads are taken in one round before the caller gets a turn.
 const READS_PER_ROUND: usize = 64;
 
@@ -107,15 +102,7 @@ impl Peers {
             return Sent::Full;
         }
         let was_idle = connection.out.is_empty() && connection.waiting.is_none();
-        let count = head.len() + tail.len();
-        let frames = head.iter().copied().chain(tail.iter().map(|f| &f[..]));
-        let size: usize = frames.clone().map(|f| MAX_HEADER + f.len()).sum();
-        connection.out.reserve(size);
-        for (index, frame) in frames.enumerate() {
-            let flags = if index + 1 < count { zmtp::MORE } else { 0 };
-            zmtp::put_header(&mut connection.out, flags, frame.len());
-            connection.out.extend_from_slice(frame);
-        }
+        wire::encode(&mut connection.out, head, tail);
         if was_idle {
             self.dirty.push(connection.identity.clone());
         }
@@ -123,7 +110,7 @@ impl Peers {
     }
 
     /// Queues octets already framed (a command), unless the peer's backlog is full.
-    fn send_raw(&mut self, peer: &[u8], octets: &[u8]) {
+    pub(crate) fn send_raw(&mut self, peer: &[u8], octets: &[u8]) {
         if let Some(connection) = self.connected.get_mut(peer) {
             if connection.out.len() > self.backlog {
                 return;
@@ -148,20 +135,11 @@ impl Peers {
     }
 }
 
-/// What a connection's read produced.
-enum ReadOutcome {
-    /// Complete messages (and commands), as they came on the wire.
-    Chunk(Bytes),
-    /// The connection ended, or broke a limit.
-    Closed(Option<Violation>),
-}
-
 /// The read side of one connection, moved into each read and back out of it.
 struct Reader {
     identity: Bytes,
     stream: Arc<TcpStream>,
-    buffer: BytesMut,
-    scanner: Scanner,
+    frames: FrameReader,
 }
 
 /// One read of a connection: resolves once complete messages are buffered or the connection
@@ -175,67 +153,13 @@ impl Future for Reading {
         let Some(reader) = self.0.as_mut() else {
             return Poll::Pending; // completed: a set of futures never polls it again
         };
-        // What the handshake or the last read left may already hold messages.
-        let mut fresh = !reader.buffer.is_empty();
-        let outcome = loop {
-            if fresh {
-                match reader.scanner.scan(&reader.buffer) {
-                    Err(violation) => break ReadOutcome::Closed(Some(violation)),
-                    Ok(0) => {}
-                    Ok(complete) => {
-                        let chunk = reader.buffer.split_to(complete).freeze();
-                        reader.scanner.taken(complete);
-                        break ReadOutcome::Chunk(chunk);
-                    }
-                }
-            }
-            if reader.buffer.is_empty() && reader.buffer.capacity() > KEEP_CAPACITY {
-                reader.buffer = BytesMut::new();
-            }
-            match reader.stream.poll_read_ready(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Err(_)) => break ReadOutcome::Closed(None),
-                Poll::Ready(Ok(())) => {}
-            }
-            // Room for what the frame being read still needs, within bounds: a length that
-            // is only announced never sets memory aside. The room left after the last message
-            // is used first, so small messages share one allocation.
-            let wanted = reader.scanner.wanted(reader.buffer.len());
-            if reader.buffer.capacity() - reader.buffer.len() < wanted.min(READ_MIN) {
-                reader.buffer.reserve(wanted.clamp(READ_MIN, READ_MAX));
-            }
-            match read_some(&reader.stream, &mut reader.buffer) {
-                Ok(0) => break ReadOutcome::Closed(None),
-                Ok(_) => fresh = true,
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => fresh = false,
-                Err(_) => break ReadOutcome::Closed(None),
-            }
+        let Poll::Ready(outcome) = reader.frames.poll_chunk(&reader.stream, cx) else {
+            return Poll::Pending;
         };
         match self.0.take() {
             Some(reader) => Poll::Ready((reader, outcome)),
             None => Poll::Pending,
         }
-    }
-}
-
-/// Reads what the socket holds into the room `buffer` has. A read shorter than that room
-/// drained the socket: it tells tokio so, as an empty read would, without making one. The
-/// readiness it clears is the one seen before the read, so data that arrives after it wakes
-/// the connection again (tokio compares the readiness tick).
-fn read_some(stream: &TcpStream, buffer: &mut BytesMut) -> io::Result<usize> {
-    let mut read = 0;
-    let outcome = stream.try_io(Interest::READABLE, || {
-        let room = buffer.capacity() - buffer.len();
-        read = stream.try_read_buf(buffer)?;
-        if read > 0 && read < room {
-            Err(io::ErrorKind::WouldBlock.into())
-        } else {
-            Ok(read)
-        }
-    });
-    match outcome {
-        Err(error) if error.kind() == io::ErrorKind::WouldBlock && read > 0 => Ok(read),
-        other => other,
     }
 }
 
@@ -253,11 +177,10 @@ enum Arrived {
     Gone(Bytes),
 }
 
-/// The chunk being taken apart, message by message.
+/// The chunk being taken apart, message by message, and the peer it came from.
 struct Cursor {
     peer: Bytes,
-    chunk: Bytes,
-    offset: usize,
+    chunk: Chunk,
 }
 
 /// What one step of [`Router::take`] found.
@@ -382,21 +305,16 @@ impl Router {
     fn step(&mut self) -> Step {
         loop {
             if let Some(cursor) = self.current.as_mut() {
-                self.frames.clear();
-                while let Ok(Some(header)) = Header::parse(&cursor.chunk[cursor.offset..]) {
-                    let start = cursor.offset + header.len;
-                    let end = start + header.body;
-                    cursor.offset = end;
-                    if header.is_command() {
-                        answer_command(&mut self.peers, &cursor.peer, &cursor.chunk[start..end]);
-                        continue;
+                let peers = &mut self.peers;
+                let peer = &cursor.peer;
+                let answer_command = |command: &[u8]| {
+                    if let Some(answer) = wire::answer_to(command) {
+                        peers.send_raw(peer, &answer);
                     }
-                    self.frames.push(cursor.chunk.slice(start..end));
-                    if !header.has_more() {
-                        return Step::Message;
-                    }
+                };
+                if cursor.chunk.next_message(&mut self.frames, answer_command) {
+                    return Step::Message;
                 }
-                // A chunk ends at a message boundary (the scanner saw to it).
                 self.current = None;
             }
             match self.arrived.pop_front() {
@@ -405,8 +323,7 @@ impl Router {
                 Some(Arrived::Chunk(peer, chunk)) => {
                     self.current = Some(Cursor {
                         peer,
-                        chunk,
-                        offset: 0,
+                        chunk: Chunk::new(chunk),
                     });
                 }
             }
@@ -521,8 +438,7 @@ impl Router {
         self.reads.push(Reading(Some(Reader {
             identity,
             stream,
-            buffer: leftover,
-            scanner: Scanner::new(self.max_message),
+            frames: FrameReader::new(leftover, self.max_message),
         })));
     }
 
@@ -545,43 +461,23 @@ impl Router {
         if peer.waiting.is_some() {
             return;
         }
-        while !peer.out.is_empty() {
-            match peer.stream.try_write(&peer.out) {
-                Ok(written) => peer.out.advance(written),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
-                    let (handle, registration) = AbortHandle::new_pair();
-                    let stream = Arc::clone(&peer.stream);
-                    let identity = identity.clone();
-                    let writable = async move {
-                        let _ = stream.writable().await;
-                        identity
-                    };
-                    self.writes
-                        .push(Abortable::new(writable.boxed(), registration));
-                    peer.waiting = Some(handle);
-                    return;
-                }
-                Err(_) => {
-                    // The reader notices the broken connection and reports it gone.
-                    peer.out.clear();
-                    return;
-                }
+        match wire::write_now(&peer.stream, &mut peer.out) {
+            Ok(true) => {}
+            Ok(false) => {
+                let (handle, registration) = AbortHandle::new_pair();
+                let stream = Arc::clone(&peer.stream);
+                let identity = identity.clone();
+                let writable = async move {
+                    let _ = stream.writable().await;
+                    identity
+                };
+                self.writes
+                    .push(Abortable::new(writable.boxed(), registration));
+                peer.waiting = Some(handle);
             }
+            // The reader notices the broken connection and reports it gone.
+            Err(_) => peer.out.clear(),
         }
-        if peer.out.capacity() > KEEP_CAPACITY {
-            peer.out = BytesMut::new();
-        }
-    }
-}
-
-/// Answers the commands a peer may send after its handshake: PONG for PING (ZMTP 3.1); others
-/// (PONG, an ERROR, a late READY) need nothing.
-fn answer_command(peers: &mut Peers, peer: &[u8], body: &[u8]) {
-    if let Some((b"PING", data)) = zmtp::split_command(body) {
-        // PING carries a 2-octet TTL and up to 16 octets of context, which PONG echoes.
-        let context = data.get(2..).unwrap_or_default();
-        let context = &context[..context.len().min(16)];
-        peers.send_raw(peer, &zmtp::command(b"PONG", context));
     }
 }
 
@@ -595,9 +491,22 @@ async fn accept(listener: Arc<TcpListener>, pause: Duration) -> io::Result<TcpSt
 }
 
 /// The greeting and READY exchange of a new connection, within [`HANDSHAKE_TIMEOUT`].
-async fn handshake(stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
-    let violation = match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange(stream)).await {
-        Ok(Ok(handshaked)) => return Some(handshaked),
+async fn handshake(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
+    let exchange = async {
+        let (ready, leftover) = wire::handshake(&mut stream, "ROUTER").await?;
+        if !matches!(&ready.socket_type[..], b"DEALER" | b"REQ" | b"ROUTER") {
+            return Err(Some(Violation::IncompatibleSocket));
+        }
+        Ok((ready.identity, leftover))
+    };
+    let violation = match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange).await {
+        Ok(Ok((identity, leftover))) => {
+            return Some(Handshaked {
+                stream,
+                identity,
+                leftover,
+            })
+        }
         Ok(Err(None)) => return None,
         Ok(Err(Some(violation))) => violation,
         Err(_) => Violation::Slow,
@@ -607,81 +516,11 @@ async fn handshake(stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handsha
     None
 }
 
-/// `Err(None)`: the connection failed; `Err(Some(_))`: the peer broke the protocol.
-async fn exchange(mut stream: TcpStream) -> Result<Handshaked, Option<Violation>> {
-    stream.set_nodelay(true).map_err(|_| None)?;
-    stream
-        .write_all(&zmtp::greeting())
-        .await
-        .map_err(|_| None)?;
-    let mut buffer = BytesMut::with_capacity(256);
-    // The signature's first and tenth octets tell a stranger (an HTTP client, a port scanner)
-    // without waiting for 64 octets that may never come.
-    fill(&mut stream, &mut buffer, 1).await?;
-    if buffer[0] != 0xFF {
-        return Err(Some(Violation::NotZmtp));
-    }
-    fill(&mut stream, &mut buffer, 10).await?;
-    if buffer[9] != 0x7F {
-        return Err(Some(Violation::NotZmtp));
-    }
-    fill(&mut stream, &mut buffer, GREETING_LEN).await?;
-    let mut greeting = [0u8; GREETING_LEN];
-    greeting.copy_from_slice(&buffer[..GREETING_LEN]);
-    zmtp::check_greeting(&greeting)?;
-    buffer.advance(GREETING_LEN);
-    stream
-        .write_all(&zmtp::ready("ROUTER"))
-        .await
-        .map_err(|_| None)?;
-    let header = loop {
-        match Header::parse(&buffer)? {
-            Some(header) => break header,
-            None => {
-                let more = buffer.len() + 1;
-                fill(&mut stream, &mut buffer, more).await?
-            }
-        }
-    };
-    if !header.is_command() || header.has_more() || header.body > MAX_COMMAND {
-        return Err(Some(Violation::BadReady));
-    }
-    fill(&mut stream, &mut buffer, header.len + header.body).await?;
-    let ready = zmtp::parse_ready(&buffer[header.len..header.len + header.body])?;
-    if !matches!(ready.socket_type, b"DEALER" | b"REQ" | b"ROUTER") {
-        return Err(Some(Violation::IncompatibleSocket));
-    }
-    if ready.identity.len() > 255 {
-        return Err(Some(Violation::BadIdentity));
-    }
-    let identity = Bytes::copy_from_slice(ready.identity);
-    buffer.advance(header.len + header.body);
-    Ok(Handshaked {
-        stream,
-        identity,
-        leftover: buffer,
-    })
-}
-
-/// Reads until `buffer` holds at least `len` octets (never reserving more than that).
-async fn fill(
-    stream: &mut TcpStream,
-    buffer: &mut BytesMut,
-    len: usize,
-) -> Result<(), Option<Violation>> {
-    while buffer.len() < len {
-        buffer.reserve(len - buffer.len());
-        match stream.read_buf(buffer).await {
-            Ok(0) | Err(_) => return Err(None),
-            Ok(_) => {}
-        }
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mdp::zmtp::{self, GREETING_LEN};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A raw TCP peer speaking ZMTP by hand: sends its greeting and READY without waiting for
     /// ours (the router runs in the same task, so a test must not wait before driving it).

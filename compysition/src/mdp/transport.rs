@@ -3,7 +3,8 @@
 //! - [`bind_tcp`] binds a listener synchronously, so that an actor can report a bad address or
 //!   a taken port when it is built and a test can bind port 0 and read the port back (the
 //!   listening side then runs on our [`Router`](super::router::Router));
-//! - clients and workers connect with the `zeromq` crate's DEALER. Its `connect` retries until
+//! - clients and the registration dialogue connect with the `zeromq` crate's DEALER (workers
+//!   with our own [`Dealer`](super::dealer::Dealer)). Its `connect` retries until
 //!   its own connect timeout (30 s by default) and a DEALER never reconnects once its peer is
 //!   gone: [`connect_dealer`] bounds the attempt and callers make a new socket for every new
 //!   logical connection;

@@ -35,13 +35,13 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-use zeromq::{DealerSendHalf, SocketRecv, SocketSend};
 
-use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
+use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
+use super::dealer::Dealer;
 use super::frames::Frames;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
-use super::transport::{check_connect_endpoint, connect_dealer};
+use super::transport::check_connect_endpoint;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::event::Event;
@@ -70,6 +70,7 @@ pub struct MdpWorker {
     liveness: u32,
     reconnect_delay: Duration,
     reply_timeout: Duration,
+    max_message: usize,
 }
 
 impl MdpWorker {
@@ -106,6 +107,7 @@ impl MdpWorker {
             liveness: DEFAULT_LIVENESS,
             reconnect_delay: Duration::from_millis(500),
             reply_timeout: Duration::from_secs(30),
+            max_message: DEFAULT_MAX_MESSAGE_SIZE,
         })
     }
 
@@ -126,6 +128,14 @@ impl MdpWorker {
     /// How long to wait before connecting again after losing the broker (default 500 ms).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
         self.reconnect_delay = delay;
+        self
+    }
+
+    /// The largest request, all frames together, the worker takes from its broker (default
+    /// 16 MiB, as the broker's); a broker that announces a longer one is disconnected before
+    /// any memory is set aside for it.
+    pub fn max_message_size(mut self, octets: usize) -> Self {
+        self.max_message = octets.max(1024);
         self
     }
 
@@ -334,28 +344,21 @@ impl Connection<'_> {
     /// READY, then requests and heartbeats until the broker is lost or the worker stops.
     async fn session(&mut self, broker: &str) -> SessionEnd {
         let worker = self.worker;
-        let socket = match connect_dealer(broker, worker.heartbeat * worker.liveness).await {
-            Ok(socket) => socket,
+        let liveness = worker.heartbeat * worker.liveness;
+        let mut dealer = match Dealer::connect(broker, liveness, worker.max_message).await {
+            Ok(dealer) => dealer,
             Err(error) => {
                 tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");
                 return SessionEnd::Reconnect;
             }
         };
-        let (mut send, receive) = socket.split();
-        if send
-            .send(protocol::worker_ready(&worker.service))
-            .await
+        if dealer
+            .send(&protocol::worker_ready(&worker.service), &[])
             .is_err()
         {
             return SessionEnd::Reconnect;
         }
         tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
-        // One receive stays in flight for the whole session: the loop below never drops one.
-        let incoming = futures_util::stream::unfold(receive, |mut receive| async move {
-            let received = receive.recv().await;
-            Some((received, receive))
-        });
-        tokio::pin!(incoming);
         // Stop, heartbeat and reply deadline sit in a set that polls each only when it fires:
         // the per-request path never touches them.
         let ctx = self.ctx;
@@ -378,18 +381,17 @@ impl Connection<'_> {
         let mut misplaced = false;
         loop {
             if misplaced && job.is_none() && !stopping {
-                self.leave(send).await;
+                self.leave(dealer);
                 return SessionEnd::Rebalance;
             }
             tokio::select! {
                 biased;
-                received = incoming.next() => {
-                    let Some(Ok(message)) = received else {
+                received = dealer.recv() => {
+                    let Ok(frames) = received else {
                         self.forget(&mut job);
                         return SessionEnd::Reconnect;
                     };
                     heard = true;
-                    let frames = message.into_vec();
                     match protocol::parse_worker_outbound(&frames) {
                         Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
                             let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
@@ -435,17 +437,24 @@ impl Connection<'_> {
                     };
                     match reply {
                         Some(body) => {
-                            if send.send(protocol::worker_reply(current.client, &body)).await.is_err() {
+                            let head = protocol::worker_reply_head(&current.client);
+                            // The wire needs a body frame: an empty body is one empty frame.
+                            let sent = if body.is_empty() {
+                                dealer.send(&head, &[Bytes::new()])
+                            } else {
+                                dealer.send(&head, body.as_slice())
+                            };
+                            if sent.is_err() {
                                 return SessionEnd::Reconnect;
                             }
                             said = true;
                             if stopping {
-                                return self.leave(send).await;
+                                return self.leave(dealer);
                             }
                         }
                         None => {
                             tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
-                            return self.restart(send, stopping).await;
+                            return self.restart(dealer, stopping);
                         }
                     }
                 }
@@ -453,14 +462,14 @@ impl Connection<'_> {
                     Wake::Stopped => {
                         stopping = true;
                         if job.is_none() {
-                            return self.leave(send).await;
+                            return self.leave(dealer);
                         }
                     }
                     Wake::Deadline => match &job {
                         Some(current) if current.deadline <= Instant::now() => {
                             tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
                             self.forget(&mut job);
-                            return self.restart(send, stopping).await;
+                            return self.restart(dealer, stopping);
                         }
                         Some(current) => wakes.push(deadline_at(current.deadline)),
                         None => deadline_armed = false,
@@ -478,7 +487,7 @@ impl Connection<'_> {
                             }
                         }
                         // 7/MDP: no HEARTBEAT while other commands are being sent.
-                        if !said && send.send(protocol::from_worker(WorkerCommand::Heartbeat)).await.is_err() {
+                        if !said && dealer.send(&protocol::worker_command(WorkerCommand::Heartbeat), &[]).is_err() {
                             self.forget(&mut job);
                             return SessionEnd::Reconnect;
                         }
@@ -504,8 +513,8 @@ impl Connection<'_> {
     }
 
     /// Ends this registration so the broker stops waiting for a reply, then registers anew.
-    async fn restart(&self, send: DealerSendHalf, stopping: bool) -> SessionEnd {
-        self.leave(send).await;
+    fn restart(&self, dealer: Dealer, stopping: bool) -> SessionEnd {
+        self.leave(dealer);
         if stopping {
             SessionEnd::Stopped
         } else {
@@ -513,11 +522,9 @@ impl Connection<'_> {
         }
     }
 
-    /// Says DISCONNECT and closes the socket.
-    async fn leave(&self, mut send: DealerSendHalf) -> SessionEnd {
-        let _ = send
-            .send(protocol::from_worker(WorkerCommand::Disconnect))
-            .await;
+    /// Says DISCONNECT (as far as the kernel takes it at once) and closes the connection.
+    fn leave(&self, mut dealer: Dealer) -> SessionEnd {
+        let _ = dealer.send(&protocol::worker_command(WorkerCommand::Disconnect), &[]);
         SessionEnd::Stopped
     }
 }
