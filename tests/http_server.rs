@@ -11,9 +11,8 @@ use compysition::http::{Body, HttpServer, HttpStats, Route};
 use compysition::prelude::*;
 use compysition::{ActorHandle, RunningTopology};
 use http::Method;
-use http_client::{post_json, send, Client};
+use http_client::{get, post, post_json, raw_request, send, Client};
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A running topology around one server.
@@ -101,11 +100,10 @@ async fn a_json_body_comes_back_as_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_text_body_comes_back_as_text() {
     let served = echo(server());
-    let reply = send(
+    let reply = post(
         served.addr,
-        Method::POST,
         "/echo",
-        &[("content-type", "text/plain; charset=utf-8")],
+        "text/plain; charset=utf-8",
         "hello, flow",
     )
     .await;
@@ -121,7 +119,7 @@ async fn a_text_body_comes_back_as_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_default_route_sets_the_service_and_keeps_the_query() {
     let served = describe(server());
-    let reply = send(served.addr, Method::GET, "/orders?since=2026", &[], "").await;
+    let reply = get(served.addr, "/orders?since=2026", &[]).await;
     assert_eq!(reply.status, 200);
     let description = reply.json();
     assert_eq!(description["service"], "orders");
@@ -173,25 +171,11 @@ async fn a_wrong_method_is_405_with_allow() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_declared_length_above_the_limit_is_413() {
     let served = echo(server().body_limit(1024));
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        "x".repeat(1025),
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", "x".repeat(1025)).await;
     assert_eq!(reply.status, 413);
     assert!(error_message(&reply).contains("1024 bytes"));
     // Exactly at the limit is fine.
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        "x".repeat(1024),
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", "x".repeat(1024)).await;
     assert_eq!(reply.status, 200);
     served.stop().await;
 }
@@ -200,25 +184,12 @@ async fn a_declared_length_above_the_limit_is_413() {
 async fn a_streamed_body_above_the_limit_is_413() {
     let served = echo(server().body_limit(1024));
     // Chunked, so no length is declared up front: the limit must hold while reading.
-    let mut stream = TcpStream::connect(served.addr).await.expect("connects");
     let chunk = "x".repeat(600);
     let request = format!(
         "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\n\r\n\
          258\r\n{chunk}\r\n258\r\n{chunk}\r\n0\r\n\r\n"
     );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .expect("request written");
-    let mut response = Vec::new();
-    let mut buffer = [0u8; 4096];
-    // Read until the status line and headers are in; the server may close afterwards.
-    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut buffer).await.expect("reads");
-        assert!(n > 0, "connection closed before a response");
-        response.extend_from_slice(&buffer[..n]);
-    }
-    let head = String::from_utf8_lossy(&response);
+    let head = raw_request(served.addr, &request).await;
     assert!(head.starts_with("HTTP/1.1 413 "), "{head}");
     served.stop().await;
 }
@@ -226,14 +197,7 @@ async fn a_streamed_body_above_the_limit_is_413() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unsupported_content_type_is_415() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "image/png")],
-        &b"\x89PNG"[..],
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "image/png", &b"\x89PNG"[..]).await;
     assert_eq!(reply.status, 415);
     assert!(error_message(&reply).contains("image/png"));
     served.stop().await;
@@ -255,14 +219,7 @@ async fn malformed_json_is_400_naming_the_position() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn text_that_is_not_utf8_is_400() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "text/plain")],
-        &b"caf\xe9"[..],
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "text/plain", &b"caf\xe9"[..]).await;
     assert_eq!(reply.status, 400);
     served.stop().await;
 }
@@ -270,26 +227,12 @@ async fn text_that_is_not_utf8_is_400() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_request_id_becomes_the_meta_id_and_is_echoed() {
     let served = describe(server());
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/orders",
-        &[("x-request-id", "req-7f3a")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/orders", &[("x-request-id", "req-7f3a")]).await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.json()["meta_id"], "req-7f3a");
     assert_eq!(reply.header("x-request-id"), Some("req-7f3a"));
     // Errors echo it too.
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/a/b",
-        &[("x-request-id", "req-404")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/a/b", &[("x-request-id", "req-404")]).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.header("x-request-id"), Some("req-404"));
     served.stop().await;
@@ -298,14 +241,7 @@ async fn the_request_id_becomes_the_meta_id_and_is_echoed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_are_written_as_xml_when_the_client_accepts_xml() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::GET,
-        "/a/b",
-        &[("accept", "application/xml")],
-        "",
-    )
-    .await;
+    let reply = get(served.addr, "/a/b", &[("accept", "application/xml")]).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.header("content-type"), Some("application/xml"));
     assert_eq!(
@@ -336,6 +272,25 @@ async fn a_flow_that_drops_the_event_answers_500_at_once() {
         "answered after {took:?}, timeout {timeout:?}"
     );
     assert_eq!(served.stats.dropped(), 1);
+    served.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_error_routed_nowhere_still_answers_with_its_own_status() {
+    let served = serve(server(), |director, wsgi| {
+        // No `!->` edge back to the server: the error goes to the default error actor.
+        let refuse = director.register_actor(
+            "refuse",
+            from_fn(|_: Event<Body>| async move {
+                Err::<Event<Body>, _>(EventError::forbidden("members only"))
+            }),
+        );
+        director.connect_queue(wsgi, &refuse);
+        director.connect_queue(&refuse, wsgi);
+    });
+    let reply = post_json(served.addr, "/anything", "{}").await;
+    assert_eq!(reply.status, 403);
+    assert_eq!(error_message(&reply), "members only");
     served.stop().await;
 }
 
@@ -547,11 +502,10 @@ async fn a_json_body_comes_back_as_xml_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_xml_is_400_in_xml() {
     let served = echo(server());
-    let reply = send(
+    let reply = post(
         served.addr,
-        Method::POST,
         "/echo",
-        &[("content-type", "application/xml")],
+        "application/xml",
         "<order>\n  <item>widget</order>",
     )
     .await;
@@ -569,19 +523,93 @@ async fn malformed_xml_is_400_in_xml() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn xml_with_an_external_entity_is_refused() {
     let served = echo(server());
-    let reply = send(
-        served.addr,
-        Method::POST,
-        "/echo",
-        &[("content-type", "application/xml")],
-        r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#,
-    )
-    .await;
+    let reply = post(served.addr, "/echo", "application/xml", r#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/hostname">]><r>&x;</r>"#).await;
     assert_eq!(reply.status, 400);
     assert!(reply.text().contains("entit"), "{}", reply.text());
     let hostname = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
     if !hostname.trim().is_empty() {
         assert!(!reply.text().contains(hostname.trim()), "{}", reply.text());
     }
+    served.stop().await;
+}
+
+/// A server with two outboxes: `orders` (the default) and `reports`.
+struct OrderOutboxes {
+    orders: Outbox<Body>,
+    reports: Outbox<Body>,
+}
+
+impl compysition::OutboxSet for OrderOutboxes {
+    type Refs = (compysition::OutPort<Body>, compysition::OutPort<Body>);
+    fn specs() -> Vec<compysition::PortSpec> {
+        vec![
+            compysition::PortSpec::outbox::<Body>("orders"),
+            compysition::PortSpec::outbox::<Body>("reports"),
+        ]
+    }
+    fn refs(actor: &compysition::ActorRef) -> Self::Refs {
+        (
+            compysition::OutPort::new(actor.clone(), Some("orders")),
+            compysition::OutPort::new(actor.clone(), Some("reports")),
+        )
+    }
+    fn assemble(ports: &mut compysition::PortBundle) -> Result<Self, compysition::PortMismatch> {
+        Ok(OrderOutboxes {
+            orders: ports.outbox()?,
+            reports: ports.outbox()?,
+        })
+    }
+}
+
+impl compysition::http::HttpOutboxes for OrderOutboxes {
+    fn outbox(&self, name: Option<&str>) -> Option<&Outbox<Body>> {
+        match name {
+            None | Some("orders") => Some(&self.orders),
+            Some("reports") => Some(&self.reports),
+            Some(_) => None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_route_picks_the_outbox_its_requests_leave_by() {
+    let server = server()
+        .route(
+            Route::new("/reports/{year}")
+                .methods([Method::GET])
+                .outbox("reports"),
+        )
+        .with_outboxes::<OrderOutboxes>();
+    let addr = server.local_addr().expect("bound");
+    let mut director = Director::new();
+    let wsgi = director.register_actor("wsgi", server);
+    let answer = |text: &'static str| {
+        from_fn(move |event: Event<Body>| async move {
+            let year = event.attribute("year").unwrap_or("-").to_string();
+            Ok(event.with_data(Body::Text(format!("{text} {year}"))))
+        })
+    };
+    let orders = director.register_actor("orders", answer("order"));
+    let reports = director.register_actor("reports", answer("report"));
+    let (orders_out, reports_out) = wsgi.outboxes();
+    director.connect_queue(orders_out, &orders);
+    director.connect_queue(reports_out, &reports);
+    director.connect_queue(&orders, &wsgi);
+    director.connect_queue(&reports, &wsgi);
+    let running = Topology::new(director).start().expect("starts");
+    let reply = get(addr, "/reports/2026", &[]).await;
+    assert_eq!(reply.text(), "report 2026");
+    let reply = get(addr, "/orders", &[]).await;
+    assert_eq!(reply.text(), "order -");
+    running.stop().await.expect("stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_does_not_arrive_in_time_is_408() {
+    let served = echo(server().timeout(Duration::from_millis(300)));
+    // Announces ten bytes, sends two, then waits.
+    let request = "POST /echo HTTP/1.1\r\nhost: test\r\ncontent-type: text/plain\r\ncontent-length: 10\r\n\r\nab";
+    let head = raw_request(served.addr, request).await;
+    assert!(head.starts_with("HTTP/1.1 408 "), "{head}");
     served.stop().await;
 }

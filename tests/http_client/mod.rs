@@ -10,6 +10,7 @@ use http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// What came back.
@@ -99,14 +100,48 @@ pub async fn send(
         .await
 }
 
-/// `POST path` with a JSON body.
-pub async fn post_json(addr: SocketAddr, path: &str, json: &str) -> Reply {
+/// `POST path` with a body of `content_type`, on a connection of its own.
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Bytes>,
+) -> Reply {
     send(
         addr,
         Method::POST,
         path,
-        &[("content-type", "application/json")],
-        json.to_owned(),
+        &[("content-type", content_type)],
+        body,
     )
     .await
+}
+
+/// `POST path` with a JSON body.
+pub async fn post_json(addr: SocketAddr, path: &str, json: &str) -> Reply {
+    post(addr, path, "application/json", json.to_owned()).await
+}
+
+/// `GET path` with `headers`, on a connection of its own.
+pub async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    send(addr, Method::GET, path, headers, Bytes::new()).await
+}
+
+/// Writes `request` as it is on a new connection and returns the response's status line and
+/// headers: for requests a well-behaved client would not send (a body that never ends, ...).
+pub async fn raw_request(addr: SocketAddr, request: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("the server accepts");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("request written");
+    let mut response = Vec::new();
+    let mut buffer = [0u8; 4096];
+    // The server may close the connection after the headers; read until they are in.
+    while !response.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buffer).await.expect("reads");
+        assert!(n > 0, "connection closed before a response");
+        response.extend_from_slice(&buffer[..n]);
+    }
+    String::from_utf8_lossy(&response).into_owned()
 }

@@ -22,7 +22,7 @@ pub use auth::{Authenticator, BasicAuth, Credentials, UserTable};
 pub use body::Body;
 pub use method_router::{HttpMethodRouter, MethodOutPorts, MethodOutboxes};
 pub use reply::HttpStats;
-pub(crate) use reply::ReplyHandle;
+pub(crate) use reply::{answer_unrouted_error, ReplyHandle};
 pub use rest::RestTranslator;
 pub use routes::Route;
 pub use server::{HttpOutboxes, HttpServer, DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, REQUEST_ID};

@@ -34,6 +34,34 @@ pub(crate) enum Answer {
     Failed(ErrorEvent),
 }
 
+impl Answer {
+    /// The slot of the request this answers, if it belongs to one.
+    pub(crate) fn reply(&self) -> Option<&ReplyHandle> {
+        match self {
+            Answer::Response(event) => event.http()?.reply.as_ref(),
+            Answer::Failed(event) => event.http()?.reply.as_ref(),
+        }
+    }
+
+    /// The answer's correlation id, for log records.
+    pub(crate) fn meta_id(&self) -> String {
+        match self {
+            Answer::Response(event) => event.meta_id().to_string(),
+            Answer::Failed(event) => event.meta_id().to_string(),
+        }
+    }
+}
+
+/// Answers the request a failed event belongs to, when its error was routed nowhere (the
+/// topology's default error actor calls this after logging it): the client gets the error's own
+/// status instead of the `500` of an event that was dropped.
+pub(crate) fn answer_unrouted_error(event: ErrorEvent) {
+    if let Some(reply) = event.http().and_then(|http| http.reply.clone()) {
+        // Already answered, or nobody waits any more: nothing left to do.
+        let _ = reply.answer(Answer::Failed(event));
+    }
+}
+
 /// The shared one-time slot of one request (cheap to clone: one `Arc`).
 #[derive(Clone)]
 pub(crate) struct ReplyHandle(Arc<ReplySlot>);
@@ -61,8 +89,9 @@ impl ReplyHandle {
         (ReplyHandle(Arc::new(slot)), receiver)
     }
 
-    /// Answers the waiting request, if this is the first answer and someone still waits.
-    pub(crate) fn answer(&self, answer: Answer) -> Result<(), Undelivered> {
+    /// Answers the waiting request, if this is the first answer and someone still waits;
+    /// otherwise the answer comes back with the reason.
+    pub(crate) fn answer(&self, answer: Answer) -> Result<(), (Undelivered, Answer)> {
         // The lock is held for a `take` only; a poisoned lock still holds a valid `Option`.
         let sender = self
             .0
@@ -71,8 +100,10 @@ impl ReplyHandle {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         match sender {
-            Some(sender) => sender.send(answer).map_err(|_| Undelivered::NobodyWaiting),
-            None => Err(Undelivered::AlreadyAnswered),
+            Some(sender) => sender
+                .send(answer)
+                .map_err(|answer| (Undelivered::NobodyWaiting, answer)),
+            None => Err((Undelivered::AlreadyAnswered, answer)),
         }
     }
 }
@@ -180,8 +211,11 @@ mod tests {
     async fn the_first_answer_wins() {
         let (handle, receiver) = ReplyHandle::new();
         let copy = handle.clone();
-        assert_eq!(handle.answer(response()), Ok(()));
-        assert_eq!(copy.answer(response()), Err(Undelivered::AlreadyAnswered));
+        assert!(handle.answer(response()).is_ok());
+        assert!(matches!(
+            copy.answer(response()),
+            Err((Undelivered::AlreadyAnswered, _))
+        ));
         assert!(matches!(receiver.await, Ok(Answer::Response(_))));
     }
 
@@ -198,6 +232,9 @@ mod tests {
     fn an_answer_after_the_wait_ended_is_undelivered() {
         let (handle, receiver) = ReplyHandle::new();
         drop(receiver);
-        assert_eq!(handle.answer(response()), Err(Undelivered::NobodyWaiting));
+        assert!(matches!(
+            handle.answer(response()),
+            Err((Undelivered::NobodyWaiting, _))
+        ));
     }
 }

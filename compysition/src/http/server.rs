@@ -40,7 +40,7 @@ use crate::wiring::AnswersRequests;
 use crate::xml::Xml;
 
 use super::body::Body;
-use super::negotiation::{self, error_body, request_kind, Accept, Format, MediaKind};
+use super::negotiation::{self, error_body, request_kind, Accept, Format, MediaKind, Unsupported};
 use super::reply::{Answer, HttpStats, ReplyHandle, Undelivered};
 use super::routes::{NoRoute, Route, Routes};
 
@@ -139,7 +139,8 @@ impl HttpOutboxes for Outbox<Body> {
 ///   `<errors><error><message>…</message><code>…</code></error></errors>`.
 /// - **Statuses of its own**: `404` unknown route, `405` (with `Allow`) wrong method, `413`
 ///   body above the limit, `415` unsupported content type, `400` a body that does not parse,
-///   `500` the flow dropped the event, `504` the flow did not answer in time.
+///   `408` a body that did not arrive within the timeout, `500` the flow dropped the event,
+///   `504` the flow did not answer in time.
 /// - **Stop**: it stops accepting connections, lets requests in flight finish (or time out),
 ///   then closes its outboxes so the flow drains.
 pub struct HttpServer<O = Outbox<Body>> {
@@ -322,30 +323,24 @@ async fn deliver_answers(
 }
 
 fn deliver(answer: Answer, stats: &HttpStats) {
-    let (reply, meta_id) = match &answer {
-        Answer::Response(event) => (reply_of(event), event.meta_id().to_string()),
-        Answer::Failed(event) => (reply_of(event), event.meta_id().to_string()),
-    };
-    let Some(reply) = reply else {
+    let Some(reply) = answer.reply().cloned() else {
         stats.count_unmatched();
-        tracing::warn!(%meta_id, "an event that belongs to no request reached the server; dropped (keep the request's envelope: use `map` or `with_data`, not a new event)");
+        tracing::warn!(meta_id = %answer.meta_id(), "an event that belongs to no request reached the server; dropped (keep the request's envelope: use `map` or `with_data`, not a new event)");
         return;
     };
     match reply.answer(answer) {
-        Ok(()) => stats.count_answered(),
-        Err(Undelivered::AlreadyAnswered) => {
+        // Counted by the request when it gets the answer, so the count is never behind what
+        // clients have seen.
+        Ok(()) => {}
+        Err((Undelivered::AlreadyAnswered, answer)) => {
             stats.count_late();
-            tracing::debug!(%meta_id, "request already answered by another copy; dropped");
+            tracing::debug!(meta_id = %answer.meta_id(), "request already answered by another copy; dropped");
         }
-        Err(Undelivered::NobodyWaiting) => {
+        Err((Undelivered::NobodyWaiting, answer)) => {
             stats.count_late();
-            tracing::debug!(%meta_id, "answer arrived after the request stopped waiting; dropped");
+            tracing::debug!(meta_id = %answer.meta_id(), "answer arrived after the request stopped waiting; dropped");
         }
     }
-}
-
-fn reply_of<T>(event: &Event<T>) -> Option<ReplyHandle> {
-    event.http()?.reply.clone()
 }
 
 /// Accepts connections until the topology stops, then lets the open ones finish their requests
@@ -486,12 +481,13 @@ async fn handle<O: HttpOutboxes>(
     shared: &Shared<O>,
 ) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
+    let kind = request_kind(&parts.headers);
     let mut answering = Answering {
         accept: Accept::from_headers(&parts.headers),
-        request_kind: request_kind(&parts.headers).ok().flatten(),
+        request_kind: kind.as_ref().ok().copied().flatten(),
         request_id: None,
     };
-    let response = match read_request(parts, body, shared, &mut answering).await {
+    let response = match read_request(parts, body, kind, shared, &mut answering).await {
         Ok(admitted) => await_answer(admitted, shared, &answering).await,
         Err(error) => answering.error(&error),
     };
@@ -503,6 +499,7 @@ async fn handle<O: HttpOutboxes>(
 async fn read_request<O: HttpOutboxes>(
     parts: http::request::Parts,
     body: Incoming,
+    kind: Result<Option<MediaKind>, Unsupported>,
     shared: &Shared<O>,
     answering: &mut Answering,
 ) -> Result<Admitted, EventError> {
@@ -539,7 +536,7 @@ async fn read_request<O: HttpOutboxes>(
     }
 
     let has_body = body.size_hint().exact() != Some(0);
-    let kind = match request_kind(&parts.headers) {
+    let kind = match kind {
         Ok(kind) => kind,
         Err(_) if !has_body => None,
         Err(unsupported) => {
@@ -567,13 +564,24 @@ async fn read_request<O: HttpOutboxes>(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    let bytes = match Limited::new(body, limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.is::<LengthLimitError>() => return Err(too_large()),
-        Err(error) => {
+    // A client that trickles its body must not hold the connection forever.
+    let reading = tokio::time::timeout(shared.config.timeout, Limited::new(body, limit).collect());
+    let bytes = match reading.await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.is::<LengthLimitError>() => return Err(too_large()),
+        Ok(Err(error)) => {
             return Err(EventError::malformed(format!(
                 "the request body could not be read: {error}"
             )))
+        }
+        Err(_elapsed) => {
+            return Err(EventError::new(
+                ErrorKind::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} ms",
+                    shared.config.timeout.as_millis()
+                ),
+            ))
         }
     };
     let payload = if bytes.len() > PARSE_INLINE_LIMIT {
@@ -640,6 +648,9 @@ async fn await_answer<O: HttpOutboxes>(
         answer.await
     })
     .await;
+    if let Ok(Ok(_)) = &outcome {
+        shared.stats.count_answered();
+    }
     match outcome {
         Ok(Ok(Answer::Response(event))) => respond(event, answering),
         Ok(Ok(Answer::Failed(event))) => {

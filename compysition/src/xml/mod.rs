@@ -7,11 +7,57 @@
 //! subset is never loaded, and nesting is bounded.
 //!
 //! Edges convert between `Xml` and the other payloads: text and bytes parse into `Xml`, `Xml`
-//! serialises back unchanged, and `Xml` ↔ [`Json`](crate::Json) follow the xmltodict convention
-//! (see [`XmlToJson`](crate::actors::XmlToJson)).
+//! serialises back unchanged, and `Xml` ↔ [`Json`] follow the xmltodict convention
+//! ([`xml_to_json`], [`json_to_xml`]).
+//!
+//! The actors that work on these payloads live here too and are re-exported from
+//! [`actors`](crate::actors):
+//! - [`XmlToJson`], [`JsonToXml`]: the conversions as steps of a flow;
+//! - `Xslt` (feature `xslt`): XSLT 1.0 + EXSLT on the system libxslt, on a compiled
+//!   `Stylesheet` that can also be used directly;
+//! - `Xsd` (feature `xslt`): XML Schema validation on libxml2;
+//! - `JsonSchema` (feature `json-schema`): JSON Schema validation;
+//! - `XPathAttributeModifier` (feature `xslt`), [`JsonPathAttributeModifier`]: set an event
+//!   attribute from the data.
+//!
+//! Everything that calls into C is in one module (`ffi`, with `csrc/xslt_shim.c`).
+//!
+//! # The xmltodict convention
+//!
+//! The one the Python project's events used.
+//!
+//! XML → JSON:
+//! - the root element is the single top-level key: `<a>1</a>` → `{"a": "1"}`;
+//! - attributes are `@name` keys, listed first; text is the value itself when the element has
+//!   neither attributes nor children, otherwise the `#text` key, listed last;
+//! - an element with nothing in it is `null`; text is stripped of surrounding XML white space;
+//!   the text pieces of mixed content are joined;
+//! - a child element that occurs more than once becomes an array (at the place of its first
+//!   occurrence); all values are strings; comments and processing instructions are dropped;
+//!   names keep their prefixes (`p:item`, `@xmlns:p`).
+//!
+//! JSON → XML is the reverse, plus the envelope: a value that is not an object with exactly one
+//! element key whose value is not an array — an array, a scalar, an object with several keys —
+//! is wrapped in `<jsonified_envelope>` (an array is wrapped twice, its items becoming
+//! `<jsonified_envelope>` elements inside it), and the envelope is unwrapped on the way back.
+//! Numbers and booleans become their JSON text, `null` an empty element.
+//!
+//! The convention loses what XML cannot say: types (everything comes back a string), one-item
+//! arrays (they come back as the item), empty strings and objects (they come back `null`).
 
+#[cfg(feature = "xslt")]
+mod ffi;
+mod json_conversion;
+#[cfg(feature = "json-schema")]
+mod json_schema;
+mod modifiers;
+mod offload;
 mod parse;
 mod xmltodict;
+#[cfg(feature = "xslt")]
+mod xsd;
+#[cfg(feature = "xslt")]
+mod xslt;
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,10 +67,24 @@ use bytes::Bytes;
 use crate::error::EventError;
 use crate::payload::{Convert, Json};
 
+pub use json_conversion::{JsonToXml, XmlToJson};
+#[cfg(feature = "json-schema")]
+pub use json_schema::JsonSchema;
+pub use modifiers::JsonPathAttributeModifier;
+#[cfg(feature = "xslt")]
+pub use modifiers::XPathAttributeModifier;
 pub use parse::MAX_DEPTH;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
+#[cfg(feature = "xslt")]
+pub use xsd::Xsd;
+#[cfg(feature = "xslt")]
+pub use xslt::{
+    OutputMethod, Permissions, ResultShape, Stylesheet, TransformOptions, TransformOutput,
+    Transformed, Xslt, DEFAULT_MAX_DEPTH,
+};
 
-/// A well-formed XML document in UTF-8, cheap to clone.
+/// A well-formed XML document in UTF-8 whose namespace prefixes are all declared, cheap to
+/// clone.
 ///
 /// ```
 /// use compysition::Xml;

@@ -78,6 +78,7 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
     config.allow_unmatched_ends = false;
 
     let mut depth = 0usize;
+    let mut namespaces = Namespaces::default();
     let mut root_seen = false;
     let mut doctype_seen = false;
     loop {
@@ -140,7 +141,7 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
                 ));
             }
             Event::Start(tag) => {
-                check_tag(&tag, start)?;
+                check_tag(&tag, start, &mut namespaces)?;
                 root_seen = true;
                 depth += 1;
                 if depth > MAX_DEPTH {
@@ -151,10 +152,14 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
                 }
             }
             Event::Empty(tag) => {
-                check_tag(&tag, start)?;
+                check_tag(&tag, start, &mut namespaces)?;
+                namespaces.leave();
                 root_seen = true;
             }
-            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                namespaces.leave();
+            }
             Event::Text(text) => {
                 if depth == 0 {
                     if let Some(at) = text.iter().position(|b| !is_xml_space(*b)) {
@@ -217,33 +222,44 @@ fn check_characters(document: &[u8]) -> Result<(), Malformed> {
             "the document is not valid UTF-8",
         ));
     }
-    if let Some(at) = document
-        .iter()
-        .position(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
-    {
-        return Err(Malformed::at(
-            at as u64,
-            format!("character U+{:04X} is not allowed in XML", document[at]),
-        ));
-    }
-    // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
-    let mut from = 0;
-    while let Some(found) = document[from..].iter().position(|&b| b == 0xEF) {
-        let at = from + found;
-        if let [0xEF, 0xBF, 0xBE | 0xBF, ..] = document[at..] {
-            return Err(Malformed::at(
-                at as u64,
-                "characters U+FFFE and U+FFFF are not allowed in XML",
-            ));
+    // A branch-free pass over fixed-size chunks (which the compiler vectorises) finds the chunks
+    // that hold a control character or the lead byte of U+FFFE/U+FFFF; only those are looked at
+    // byte by byte.
+    const CHUNK: usize = 64;
+    let suspicious = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n' && b != b'\r') || b == 0xEF;
+    for (index, chunk) in document.chunks(CHUNK).enumerate() {
+        if !chunk.iter().fold(false, |found, &b| found | suspicious(b)) {
+            continue;
         }
-        from = at + 1;
+        let base = index * CHUNK;
+        for (offset, &b) in chunk.iter().enumerate() {
+            let at = base + offset;
+            if b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r') {
+                return Err(Malformed::at(
+                    at as u64,
+                    format!("character U+{b:04X} is not allowed in XML"),
+                ));
+            }
+            // U+FFFE and U+FFFF are EF BF BE and EF BF BF in UTF-8.
+            if let [0xEF, 0xBF, 0xBE | 0xBF, ..] = document[at..] {
+                return Err(Malformed::at(
+                    at as u64,
+                    "characters U+FFFE and U+FFFF are not allowed in XML",
+                ));
+            }
+        }
     }
     Ok(())
 }
 
 /// An element's name and attributes: names are XML names, attributes are unique, their values
-/// hold no `<` and only references that resolve.
-fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
+/// hold no `<` and only references that resolve, and every namespace prefix is declared. The
+/// element's namespace declarations enter `namespaces` (the caller leaves them at its end).
+fn check_tag(
+    tag: &BytesStart<'_>,
+    start: u64,
+    namespaces: &mut Namespaces,
+) -> Result<(), Malformed> {
     let name = tag.name();
     if !is_name(name.as_ref()) {
         return Err(Malformed::at(
@@ -254,6 +270,8 @@ fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
             ),
         ));
     }
+    namespaces.enter();
+    let mut prefixed_attributes = false;
     for attribute in tag.attributes() {
         let attribute = attribute.map_err(|e| Malformed::at(start, e.to_string()))?;
         let key = attribute.key.as_ref();
@@ -285,8 +303,106 @@ fn check_tag(tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
                 ),
             )
         })?;
+        match split_qname(key) {
+            Some((Some(b"xmlns"), prefix)) => namespaces
+                .declare(prefix, value)
+                .map_err(|message| Malformed::at(start, message))?,
+            Some((Some(_), _)) => prefixed_attributes = true,
+            Some((None, _)) => {}
+            None => return Err(not_a_qname(start, key)),
+        }
+    }
+    // Declarations may follow their use in the same tag: check prefixes once all are in.
+    match split_qname(name.as_ref()) {
+        Some((Some(prefix), _)) => namespaces.check_in_scope(prefix, start)?,
+        Some((None, _)) => {}
+        None => return Err(not_a_qname(start, name.as_ref())),
+    }
+    if prefixed_attributes {
+        for attribute in tag.attributes().with_checks(false).flatten() {
+            if let Some((Some(prefix), _)) = split_qname(attribute.key.as_ref()) {
+                if prefix != b"xmlns" {
+                    namespaces.check_in_scope(prefix, start)?;
+                }
+            }
+        }
     }
     Ok(())
+}
+
+/// `prefix:local` or `local`; `None` when the name is not a qualified name (`a:b:c`, `:a`, `a:`).
+fn split_qname(name: &[u8]) -> Option<(Option<&[u8]>, &[u8])> {
+    match name.iter().position(|&b| b == b':') {
+        None => Some((None, name)),
+        Some(colon) => {
+            let (prefix, local) = (&name[..colon], &name[colon + 1..]);
+            let valid = !prefix.is_empty() && !local.is_empty() && !local.contains(&b':');
+            valid.then_some((Some(prefix), local))
+        }
+    }
+}
+
+fn not_a_qname(start: u64, name: &[u8]) -> Malformed {
+    Malformed::at(
+        start,
+        format!(
+            "\"{}\" is not a qualified name (prefix:local)",
+            String::from_utf8_lossy(name)
+        ),
+    )
+}
+
+/// The namespace prefixes in scope, innermost last.
+#[derive(Default)]
+struct Namespaces {
+    declared: Vec<Vec<u8>>,
+    /// How many of `declared` each open element added.
+    per_element: Vec<usize>,
+}
+
+impl Namespaces {
+    fn enter(&mut self) {
+        self.per_element.push(0);
+    }
+
+    fn leave(&mut self) {
+        if let Some(count) = self.per_element.pop() {
+            self.declared.truncate(self.declared.len() - count);
+        }
+    }
+
+    fn declare(&mut self, prefix: &[u8], uri: &[u8]) -> Result<(), String> {
+        let shown = String::from_utf8_lossy(prefix);
+        if prefix == b"xmlns" {
+            return Err("the prefix xmlns cannot be declared".into());
+        }
+        if prefix == b"xml" && uri != b"http://www.w3.org/XML/1998/namespace" {
+            return Err("the prefix xml is bound to its own namespace only".into());
+        }
+        if uri.is_empty() {
+            return Err(format!(
+                "the prefix {shown} is declared with an empty namespace"
+            ));
+        }
+        self.declared.push(prefix.to_vec());
+        if let Some(count) = self.per_element.last_mut() {
+            *count += 1;
+        }
+        Ok(())
+    }
+
+    fn check_in_scope(&self, prefix: &[u8], start: u64) -> Result<(), Malformed> {
+        if prefix == b"xml" || self.declared.iter().any(|p| p == prefix) {
+            return Ok(());
+        }
+        Err(Malformed::at(
+            start,
+            format!(
+                "the namespace prefix {} is not declared",
+                String::from_utf8_lossy(prefix)
+            ),
+        ))
+    }
 }
 
 /// A reference in text (`quick-xml` hands over the part between `&` and `;`).
@@ -384,13 +500,28 @@ fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// `NameStartChar` (bit 0) and `NameChar` (bit 1) for each ASCII byte.
+const ASCII_NAME: [u8; 128] = {
+    let mut table = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        let start = c == b':' || c == b'_' || c.is_ascii_alphabetic();
+        let other = start || c == b'-' || c == b'.' || c.is_ascii_digit();
+        table[b] = (start as u8) | ((other as u8) << 1);
+        b += 1;
+    }
+    table
+};
+
 /// Whether `name` is an XML 1.0 `Name`.
 pub(crate) fn is_name(name: &[u8]) -> bool {
     // ASCII names, by far the most common, need no decoding.
     if name.is_ascii() {
         return match name.split_first() {
             Some((&first, rest)) => {
-                is_name_start(first as char) && rest.iter().all(|&b| is_name_char(b as char))
+                ASCII_NAME[first as usize] & 1 != 0
+                    && rest.iter().all(|&b| ASCII_NAME[b as usize] & 2 != 0)
             }
             None => false,
         };
@@ -447,6 +578,23 @@ mod tests {
     }
 
     #[test]
+    fn namespace_prefixes_must_be_declared() {
+        assert!(error("<p:a/>").contains("prefix p is not declared"));
+        assert!(error("<a p:x='1'/>").contains("prefix p is not declared"));
+        assert!(error("<a><p:b xmlns:p='u'/><p:c/></a>").contains("prefix p is not declared"));
+        assert!(error("<a xmlns:p=''/>").contains("empty namespace"));
+        assert!(error("<a:b:c xmlns:a='u'/>").contains("not a qualified name"));
+        for fine in [
+            "<p:a xmlns:p='u' p:x='1'/>",
+            "<p:a p:x='1' xmlns:p='u'><p:b/></p:a>",
+            "<a xml:lang='en'/>",
+            "<a xmlns='u'><b/></a>",
+        ] {
+            assert!(check_well_formed(fine.as_bytes()).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
     fn entity_declarations_are_refused() {
         let message = error("<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/hostname\">]><a>&x;</a>");
         assert!(message.contains("declares entities"), "{message}");
@@ -481,6 +629,29 @@ mod tests {
             .into_event_error(invalid);
         assert!(message.message().contains("line 1, column 4"), "{message}");
         assert!(message.message().contains("UTF-8"), "{message}");
+    }
+
+    #[test]
+    fn the_ascii_name_table_agrees_with_the_grammar() {
+        for b in 0u8..128 {
+            let c = b as char;
+            assert_eq!(is_name(&[b]), is_name_start(c), "{c:?}");
+            assert_eq!(is_name(&[b'a', b]), is_name_char(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_control_character_is_found_in_any_chunk() {
+        let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
+        document[200] = 0x0B;
+        let error = check_well_formed(&document).expect_err("control character");
+        assert_eq!(error.offset, 200);
+        let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
+        document[126..129].copy_from_slice("\u{FFFF}".as_bytes());
+        assert_eq!(
+            check_well_formed(&document).expect_err("U+FFFF").offset,
+            126
+        );
     }
 
     #[test]

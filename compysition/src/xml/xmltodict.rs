@@ -1,27 +1,10 @@
-//! `Xml` ↔ `Json` by the xmltodict convention, the one the Python project's events used.
-//!
-//! XML → JSON:
-//! - the root element is the single top-level key: `<a>1</a>` → `{"a": "1"}`;
-//! - attributes are `@name` keys, listed first; text is the value itself when the element has
-//!   neither attributes nor children, otherwise the `#text` key, listed last;
-//! - an element with nothing in it is `null`; text is stripped of surrounding XML white space;
-//!   the text pieces of mixed content are joined;
-//! - a child element that occurs more than once becomes an array (at the place of its first
-//!   occurrence); all values are strings; comments and processing instructions are dropped;
-//!   names keep their prefixes (`p:item`, `@xmlns:p`).
-//!
-//! JSON → XML is the reverse, plus the envelope: a value that is not an object with exactly one
-//! element key whose value is not an array — an array, a scalar, an object with several keys —
-//! is wrapped in `<jsonified_envelope>` (an array is wrapped twice, its items becoming
-//! `<jsonified_envelope>` elements inside it), and the envelope is unwrapped on the way back.
-//! Numbers and booleans become their JSON text, `null` an empty element.
-//!
-//! The convention loses what XML cannot say: types (everything comes back a string), one-item
-//! arrays (they come back as the item), empty strings and objects (they come back `null`).
+//! `Xml` ↔ `Json` by the xmltodict convention, the one the Python project's events used; the
+//! convention itself is described in the [`xml`](crate::xml) module docs.
 
 use bytes::Bytes;
 use quick_xml::events::Event;
 use quick_xml::{Reader, XmlVersion};
+use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
 use super::parse::{is_name, is_xml_space, MAX_DEPTH};
@@ -32,7 +15,7 @@ use crate::payload::Json;
 /// The element that wraps JSON without a single root key on its way to XML.
 pub const ENVELOPE: &str = "jsonified_envelope";
 
-/// Converts a document to JSON by the xmltodict convention (see the [module docs](self)).
+/// Converts a document to JSON by the xmltodict convention (see [the module docs](crate::xml)).
 pub fn xml_to_json(xml: &Xml) -> Json {
     let value = read_document(xml.as_bytes());
     Json::new(unwrap_envelope(value))
@@ -64,16 +47,13 @@ impl Open {
     }
 
     fn into_value(mut self) -> (String, Value) {
-        let text = self
-            .text
-            .trim_matches(|c: char| c.is_ascii() && is_xml_space(c as u8));
+        let text = trimmed(std::mem::take(&mut self.text));
         let value = match (self.fields.is_empty(), text.is_empty()) {
             (true, true) => Value::Null,
-            (true, false) => Value::String(text.to_owned()),
+            (true, false) => Value::String(text),
             (false, empty) => {
                 if !empty {
-                    self.fields
-                        .insert("#text".to_owned(), Value::String(text.to_owned()));
+                    self.fields.insert("#text".to_owned(), Value::String(text));
                 }
                 Value::Object(self.fields)
             }
@@ -82,18 +62,31 @@ impl Open {
     }
 }
 
+/// The text without surrounding XML white space, reusing its buffer when nothing is cut.
+fn trimmed(text: String) -> String {
+    let is_space = |c: char| c.is_ascii() && is_xml_space(c as u8);
+    let inner = text.trim_matches(is_space);
+    if inner.len() == text.len() {
+        text
+    } else {
+        inner.to_owned()
+    }
+}
+
 /// Adds a child's value under its name; a repeated name turns into an array.
 fn add_child(fields: &mut Map<String, Value>, name: String, value: Value) {
-    match fields.get_mut(&name) {
-        None => {
-            fields.insert(name, value);
+    match fields.entry(name) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
         }
-        // Element values are never arrays themselves, so an array here is a repetition.
-        Some(Value::Array(items)) => items.push(value),
-        Some(first) => {
-            let first = std::mem::take(first);
-            fields.insert(name, Value::Array(vec![first, value]));
-        }
+        Entry::Occupied(mut slot) => match slot.get_mut() {
+            // Element values are never arrays themselves, so an array here is a repetition.
+            Value::Array(items) => items.push(value),
+            first => {
+                let first = std::mem::take(first);
+                *slot.get_mut() = Value::Array(vec![first, value]);
+            }
+        },
     }
 }
 
@@ -193,13 +186,14 @@ fn unwrap_envelope(value: Value) -> Value {
     }
 }
 
-/// Converts JSON to a document by the xmltodict convention (see the [module docs](self)).
+/// Converts JSON to a document by the xmltodict convention (see [the module docs](crate::xml)).
 ///
 /// A 400 when the JSON has no XML form: a key that is not an XML name, an array directly
 /// inside an array, an object or array as an attribute or `#text` value, or nesting deeper than
 /// [`MAX_DEPTH`].
 pub fn json_to_xml(json: &Value) -> Result<Xml, EventError> {
     let mut out = Vec::with_capacity(256);
+    let mut scope = Vec::new();
     let root_key = match json {
         Value::Object(fields) if fields.len() == 1 => fields
             .iter()
@@ -208,13 +202,15 @@ pub fn json_to_xml(json: &Value) -> Result<Xml, EventError> {
         _ => None,
     };
     match (root_key, json) {
-        (Some((name, value)), _) => write_element(&mut out, name, value, 1, &format!("/{name}"))?,
+        (Some((name, value)), _) => {
+            write_element(&mut out, name, value, 1, &format!("/{name}"), &mut scope)?
+        }
         (None, Value::Array(_)) => {
             out.extend_from_slice(b"<jsonified_envelope>");
-            write_element(&mut out, ENVELOPE, json, 2, "")?;
+            write_element(&mut out, ENVELOPE, json, 2, "", &mut scope)?;
             out.extend_from_slice(b"</jsonified_envelope>");
         }
-        (None, _) => write_element(&mut out, ENVELOPE, json, 1, "")?,
+        (None, _) => write_element(&mut out, ENVELOPE, json, 1, "", &mut scope)?,
     }
     Ok(Xml::from_well_formed(Bytes::from(out)))
 }
@@ -231,12 +227,88 @@ fn write_element(
     value: &Value,
     depth: usize,
     path: &str,
+    scope: &mut Vec<String>,
 ) -> Result<(), EventError> {
     if !is_name(name.as_bytes()) {
         return Err(no_xml_form(
             path,
             &format!("\"{name}\" is not an element name"),
         ));
+    }
+    // An object may declare namespaces (`@xmlns:p`) for its own name and everything inside.
+    let declared = match value {
+        Value::Object(fields) => declare_namespaces(fields, scope, path)?,
+        _ => 0,
+    };
+    let written = write_declared_element(out, name, value, depth, path, scope);
+    scope.truncate(scope.len() - declared);
+    written
+}
+
+/// Adds the prefixes an object declares to `scope`; how many.
+fn declare_namespaces(
+    fields: &Map<String, Value>,
+    scope: &mut Vec<String>,
+    path: &str,
+) -> Result<usize, EventError> {
+    let mut declared = 0;
+    for (key, value) in fields {
+        if let Some(prefix) = key.strip_prefix("@xmlns:") {
+            match value.as_str() {
+                Some(uri)
+                    if !uri.is_empty()
+                        && prefix != "xmlns"
+                        && (prefix != "xml" || uri == "http://www.w3.org/XML/1998/namespace") => {}
+                _ => {
+                    return Err(no_xml_form(
+                        path,
+                        &format!("\"{key}\" does not declare a namespace (a non-empty URI)"),
+                    ))
+                }
+            }
+            scope.push(prefix.to_owned());
+            declared += 1;
+        }
+    }
+    Ok(declared)
+}
+
+/// Checks that the prefix of `name`, if any, is declared (`xmlns:` only starts attributes).
+fn check_prefix(
+    name: &str,
+    attribute: bool,
+    scope: &[String],
+    path: &str,
+) -> Result<(), EventError> {
+    let Some((prefix, local)) = name.split_once(':') else {
+        return Ok(());
+    };
+    if prefix.is_empty() || local.is_empty() || local.contains(':') {
+        return Err(no_xml_form(
+            path,
+            &format!("\"{name}\" is not a qualified name (prefix:local)"),
+        ));
+    }
+    if prefix == "xml" || (attribute && prefix == "xmlns") || scope.iter().any(|p| p == prefix) {
+        Ok(())
+    } else {
+        Err(no_xml_form(
+            path,
+            &format!("the namespace prefix of \"{name}\" is not declared (no \"@xmlns:{prefix}\")"),
+        ))
+    }
+}
+
+fn write_declared_element(
+    out: &mut Vec<u8>,
+    name: &str,
+    value: &Value,
+    depth: usize,
+    path: &str,
+    scope: &mut Vec<String>,
+) -> Result<(), EventError> {
+    if !value.is_array() {
+        check_prefix(name, false, scope, path)?;
     }
     if depth > MAX_DEPTH {
         return Err(no_xml_form(
@@ -253,7 +325,7 @@ fn write_element(
                         "an array directly inside an array",
                     ));
                 }
-                write_element(out, name, item, depth, &format!("{path}/{i}"))?;
+                write_element(out, name, item, depth, &format!("{path}/{i}"), scope)?;
             }
         }
         Value::Null => {
@@ -272,6 +344,7 @@ fn write_element(
                             &format!("\"{attribute}\" is not an attribute name"),
                         ));
                     }
+                    check_prefix(attribute, true, scope, path)?;
                     let value = scalar_text(field).ok_or_else(|| {
                         no_xml_form(path, &format!("attribute \"{key}\" is not a scalar"))
                     })?;
@@ -299,7 +372,7 @@ fn write_element(
                 if key.starts_with('@') || key == "#text" {
                     continue;
                 }
-                write_element(out, key, field, depth + 1, &format!("{path}/{key}"))?;
+                write_element(out, key, field, depth + 1, &format!("{path}/{key}"), scope)?;
             }
             if let Some(text) = text {
                 escape_into(out, &text, false);
@@ -459,6 +532,17 @@ mod tests {
     }
 
     #[test]
+    fn namespace_declarations_scope_prefixed_names() {
+        let value = json!({"p:r": {"@xmlns:p": "urn:p", "@p:x": "1", "p:a": ["1", "2"], "b": {"p:c": null}}});
+        let xml = json_to_xml(&value).expect("declared prefixes");
+        assert_eq!(
+            xml.as_str(),
+            "<p:r xmlns:p=\"urn:p\" p:x=\"1\"><p:a>1</p:a><p:a>2</p:a><b><p:c/></b></p:r>"
+        );
+        assert_eq!(*xml_to_json(&xml), value);
+    }
+
+    #[test]
     fn attributes_and_text_keys_write_attributes_and_text() {
         assert_eq!(
             to_xml(json!({"a": {"@x": "<\"&", "#text": "t>", "b": null, "n": 1.5, "t": true}})),
@@ -473,6 +557,19 @@ mod tests {
             (json!({"r": {"x": [[1], [2]]}}), "/r/x/0"),
             (json!({"r": {"@x": {"y": 1}}}), "attribute \"@x\""),
             (json!({"r": {"#text": [1]}}), "\"#text\" is not a scalar"),
+            (json!({"p:r": "1"}), "prefix of \"p:r\" is not declared"),
+            (
+                json!({"xmlns:r": "1"}),
+                "prefix of \"xmlns:r\" is not declared",
+            ),
+            (
+                json!({"r": {"@p:x": "1", "@xmlns:q": "u"}}),
+                "prefix of \"p:x\" is not declared",
+            ),
+            (
+                json!({"r": {"@xmlns:p": ""}}),
+                "does not declare a namespace",
+            ),
         ] {
             let error = json_to_xml(&value).expect_err("no XML form");
             assert_eq!(error.status().as_u16(), 400);

@@ -1,0 +1,341 @@
+//! Attribute modifiers: actors that set an event attribute from the event's data, so that
+//! routing and logging can use a value buried in the payload without parsing it again.
+//!
+//! [`XPathAttributeModifier`] evaluates an XPath 1.0 expression (libxml2) on `Xml` events;
+//! [`JsonPathAttributeModifier`] follows a JSON path on `Json` events. Both are compiled once.
+
+#[cfg(feature = "xslt")]
+use std::ffi::CString;
+#[cfg(feature = "xslt")]
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+#[cfg(feature = "xslt")]
+use super::ffi::{namespace_strings, parse_option, RawXPath};
+#[cfg(feature = "xslt")]
+use super::offload::Offload;
+#[cfg(feature = "xslt")]
+use super::Xml;
+use crate::actor::{Actor, Context};
+use crate::error::{Error, EventError};
+use crate::payload::Json;
+use crate::port::{Inbox, Outbox};
+
+/// Sets an attribute to the string value of an XPath expression on each `Xml` event.
+///
+/// The string value is XPath's `string()`: the text of the first node selected, a number or
+/// boolean as text, `""` when nothing matches. With [`required`](Self::required), an empty
+/// value is a 400 instead.
+///
+/// ```
+/// use compysition::actors::XPathAttributeModifier;
+///
+/// let order_id = XPathAttributeModifier::new("order_id", "/p:order/@id")?
+///     .namespace("p", "urn:orders")?
+///     .required(true);
+/// # let _ = order_id;
+/// # Ok::<(), compysition::Error>(())
+/// ```
+#[cfg(feature = "xslt")]
+#[derive(Clone)]
+pub struct XPathAttributeModifier {
+    attribute: Arc<str>,
+    expression: Arc<str>,
+    xpath: Arc<RawXPath>,
+    namespaces: Arc<Vec<CString>>,
+    required: bool,
+}
+
+#[cfg(feature = "xslt")]
+impl fmt::Debug for XPathAttributeModifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("XPathAttributeModifier")
+            .field("attribute", &self.attribute)
+            .field("expression", &self.expression)
+            .field("required", &self.required)
+            .finish()
+    }
+}
+
+#[cfg(feature = "xslt")]
+impl XPathAttributeModifier {
+    /// Sets `attribute` from `expression`; `Error::Setup` if it does not compile.
+    pub fn new(attribute: &str, expression: &str) -> crate::Result<Self> {
+        let xpath = RawXPath::compile(expression).map_err(|messages| {
+            Error::Setup(format!(
+                "XPath expression \"{expression}\" does not compile:\n{messages}"
+            ))
+        })?;
+        Ok(XPathAttributeModifier {
+            attribute: Arc::from(attribute),
+            expression: Arc::from(expression),
+            xpath: Arc::new(xpath),
+            namespaces: Arc::new(Vec::new()),
+            required: false,
+        })
+    }
+
+    /// Binds a namespace prefix for the expression.
+    pub fn namespace(mut self, prefix: &str, uri: &str) -> crate::Result<Self> {
+        let pair =
+            namespace_strings(&[(prefix.to_owned(), uri.to_owned())]).map_err(Error::Setup)?;
+        Arc::make_mut(&mut self.namespaces).extend(pair);
+        Ok(self)
+    }
+
+    /// Whether an empty value is an error (400) rather than an empty attribute.
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// The value for one document.
+    pub fn evaluate(&self, document: &Xml) -> Result<String, EventError> {
+        let value = self
+            .xpath
+            .string_value(document.as_bytes(), parse_option::NONET, &self.namespaces)
+            .map_err(|messages| {
+                EventError::malformed(format!(
+                    "XPath \"{}\" could not be evaluated:\n{messages}",
+                    self.expression
+                ))
+            })?;
+        if self.required && value.is_empty() {
+            return Err(EventError::malformed(format!(
+                "XPath \"{}\" selects nothing in the document (attribute \"{}\" is required)",
+                self.expression, self.attribute
+            )));
+        }
+        Ok(value)
+    }
+}
+
+#[cfg(feature = "xslt")]
+impl Actor for XPathAttributeModifier {
+    type Inboxes = Inbox<Xml>;
+    type Outboxes = Outbox<Xml>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
+        let this = &self;
+        let outbox = &outbox;
+        let offload = &Offload::per_cpu();
+        ctx.serve(inbox, |mut event| async move {
+            let modifier = this.clone();
+            let document = event.data.clone();
+            // Evaluating parses the whole document: CPU work, off the async workers.
+            let value = offload.run(move || modifier.evaluate(&document)).await?;
+            event.set_attribute(&*this.attribute, value);
+            outbox.send(event).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// One step of a JSON path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Step {
+    Key(String),
+    Index(i64),
+}
+
+/// Sets an attribute from the value a JSON path selects in each `Json` event.
+///
+/// Paths start at `$` and step by `.name`, `['name']` / `["name"]` or `[index]` (a negative
+/// index counts from the end): `$.order.items[0].sku`. A string is taken as it is, a number,
+/// boolean or `null` as its JSON text, an object or array as compact JSON. A path that selects
+/// nothing leaves the attribute unset, or is a 400 with [`required`](Self::required).
+///
+/// ```
+/// use compysition::actors::JsonPathAttributeModifier;
+/// use compysition::Json;
+/// use serde_json::json;
+///
+/// let sku = JsonPathAttributeModifier::new("sku", "$.order.items[-1]['sku']")?;
+/// let order = Json::new(json!({"order": {"items": [{"sku": "A1"}, {"sku": "B2"}]}}));
+/// assert_eq!(sku.evaluate(&order), Some("B2".to_string()));
+/// # Ok::<(), compysition::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct JsonPathAttributeModifier {
+    attribute: Arc<str>,
+    path: Arc<str>,
+    steps: Arc<[Step]>,
+    required: bool,
+}
+
+impl JsonPathAttributeModifier {
+    /// Sets `attribute` from `path`; `Error::Setup` if the path does not parse.
+    pub fn new(attribute: &str, path: &str) -> crate::Result<Self> {
+        let steps = parse_json_path(path)
+            .map_err(|why| Error::Setup(format!("JSON path \"{path}\" does not parse: {why}")))?;
+        Ok(JsonPathAttributeModifier {
+            attribute: Arc::from(attribute),
+            path: Arc::from(path),
+            steps: steps.into(),
+            required: false,
+        })
+    }
+
+    /// Whether a path that selects nothing is an error (400) rather than no attribute.
+    pub fn required(mut self, required: bool) -> Self {
+        self.required = required;
+        self
+    }
+
+    /// The value for one document, if the path selects one.
+    pub fn evaluate(&self, document: &Json) -> Option<String> {
+        let mut value: &Value = document;
+        for step in self.steps.iter() {
+            value = match (step, value) {
+                (Step::Key(key), Value::Object(fields)) => fields.get(key)?,
+                (Step::Index(index), Value::Array(items)) => {
+                    let at = if *index < 0 {
+                        items.len().checked_sub(index.unsigned_abs() as usize)?
+                    } else {
+                        usize::try_from(*index).ok()?
+                    };
+                    items.get(at)?
+                }
+                _ => return None,
+            };
+        }
+        Some(match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        })
+    }
+}
+
+impl Actor for JsonPathAttributeModifier {
+    type Inboxes = Inbox<Json>;
+    type Outboxes = Outbox<Json>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Json>, outbox: Outbox<Json>) {
+        let this = &self;
+        let outbox = &outbox;
+        ctx.serve(inbox, |mut event| async move {
+            match this.evaluate(&event.data) {
+                Some(value) => {
+                    event.set_attribute(&*this.attribute, value);
+                }
+                None if this.required => {
+                    return Err(EventError::malformed(format!(
+                        "JSON path \"{}\" selects nothing in the document (attribute \"{}\" is required)",
+                        this.path, this.attribute
+                    )))
+                }
+                None => {}
+            }
+            outbox.send(event).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn parse_json_path(path: &str) -> Result<Vec<Step>, String> {
+    let Some(mut rest) = path.strip_prefix('$') else {
+        return Err("a path starts with `$`".into());
+    };
+    let mut steps = Vec::new();
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            let key = &after[..end];
+            if key.is_empty() {
+                return Err("an empty name after `.`".into());
+            }
+            steps.push(Step::Key(key.to_owned()));
+            rest = &after[end..];
+        } else if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']').ok_or("a `[` without `]`")?;
+            let inside = after[..close].trim();
+            let quoted = inside
+                .strip_prefix('\'')
+                .and_then(|s| s.strip_suffix('\''))
+                .or_else(|| inside.strip_prefix('"').and_then(|s| s.strip_suffix('"')));
+            match quoted {
+                Some(key) => steps.push(Step::Key(key.to_owned())),
+                None => steps.push(Step::Index(inside.parse().map_err(|_| {
+                    format!("`[{inside}]` is neither a quoted name nor an index")
+                })?)),
+            }
+            rest = &after[close + 1..];
+        } else {
+            return Err(format!("unexpected `{rest}`"));
+        }
+    }
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn json_paths_parse_into_steps() {
+        assert_eq!(
+            parse_json_path("$.a['b c'][2][\"d\"][-1]").expect("parses"),
+            [
+                Step::Key("a".into()),
+                Step::Key("b c".into()),
+                Step::Index(2),
+                Step::Key("d".into()),
+                Step::Index(-1)
+            ]
+        );
+        assert!(parse_json_path("a.b").is_err());
+        assert!(parse_json_path("$.a[").is_err());
+        assert!(parse_json_path("$.a[x]").is_err());
+    }
+
+    #[test]
+    fn json_path_values_are_text() {
+        let document = Json::new(json!({"a": {"n": 1.5, "t": true, "o": {"k": [1]}, "s": "x"}}));
+        let value = |path: &str| {
+            JsonPathAttributeModifier::new("v", path)
+                .expect("parses")
+                .evaluate(&document)
+        };
+        assert_eq!(value("$.a.n").as_deref(), Some("1.5"));
+        assert_eq!(value("$.a.t").as_deref(), Some("true"));
+        assert_eq!(value("$.a.o").as_deref(), Some("{\"k\":[1]}"));
+        assert_eq!(value("$.a.s").as_deref(), Some("x"));
+        assert_eq!(value("$.a.missing"), None);
+        assert_eq!(value("$.a.o.k[-2]"), None);
+    }
+
+    #[cfg(feature = "xslt")]
+    #[test]
+    fn xpath_values_use_namespaces() {
+        let modifier = XPathAttributeModifier::new("id", "/p:order/@id")
+            .expect("compiles")
+            .namespace("p", "urn:orders")
+            .expect("valid prefix");
+        let document = Xml::parse(b"<order xmlns='urn:orders' id='42'/>").expect("xml");
+        assert_eq!(modifier.evaluate(&document).expect("evaluates"), "42");
+    }
+
+    #[cfg(feature = "xslt")]
+    #[test]
+    fn a_required_xpath_value_that_is_missing_is_a_400() {
+        let modifier = XPathAttributeModifier::new("id", "/order/@id")
+            .expect("compiles")
+            .required(true);
+        let document = Xml::parse(b"<order/>").expect("xml");
+        let error = modifier.evaluate(&document).expect_err("nothing selected");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[cfg(feature = "xslt")]
+    #[test]
+    fn a_broken_xpath_is_a_setup_error() {
+        let error = XPathAttributeModifier::new("id", "/order[").expect_err("does not compile");
+        assert!(error.to_string().contains("does not compile"), "{error}");
+    }
+}
