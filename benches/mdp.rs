@@ -17,7 +17,7 @@
 //! workers started once per configuration, client sockets connected once per side. After a
 //! warm-up round on each side, `ROUNDS` rounds alternate baseline and broker, `ROUND` each;
 //! `rps` and `baseline_rps` are the medians of the rounds and `ratio` the median of the
-//! per-round ratios (each pairs two measurements taken seconds apart, so a change of machine
+//! per-round ratios (each pairs two measurements taken a second apart, so a change of machine
 //! load between rounds does not skew it).
 //!
 //! ```text
@@ -26,10 +26,10 @@
 //! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=4
 //! ```
 //!
-//! Each RESULT line is followed (on Linux) by the CPU time the process spent per round trip on
-//! each side, medians again: unlike a rate it does not move when other processes load the
-//! machine. A last line gives the latency-bound case for context: one client, one request in
-//! flight.
+//! Each RESULT line is followed (on Linux) by the CPU time, user and system, the whole process
+//! (clients included, on both sides) spent per round trip, medians again, and the ratio of the
+//! two: it moves far less than a rate when other processes load the machine. A last line gives
+//! the latency-bound case for context: one client, one request in flight.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
