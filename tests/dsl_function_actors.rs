@@ -1,13 +1,13 @@
 //! `#[actor]` on functions: every return shape, async and plain, in `topology!` and on a
 //! `Director`.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::Collect;
 use compysition::actors::EventGenerator;
 use compysition::prelude::*;
+use support::collect;
 
 /// Doubles a number.
 #[actor]
@@ -36,7 +36,7 @@ fn refuse_three(event: Event<u32>) -> Result<Option<Event<u32>>, EventError> {
 
 #[tokio::test]
 async fn a_function_actor_transforms_every_event() {
-    let (sink, kept) = Collect::new();
+    let (sink, mut kept) = collect();
     let topology = topology! {
         source = EventGenerator::once(21u32);
         doubler = double;
@@ -44,12 +44,12 @@ async fn a_function_actor_transforms_every_event() {
         source -> doubler -> sink;
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), [42]);
+    assert_eq!(kept.payloads().await, [42]);
 }
 
 #[tokio::test]
 async fn a_plain_function_changes_the_payload_type() {
-    let (sink, kept) = Collect::<String>::new();
+    let (sink, mut kept) = collect::<String>();
     let topology = topology! {
         source = EventGenerator::once(7u32);
         describe = describe;
@@ -57,12 +57,12 @@ async fn a_plain_function_changes_the_payload_type() {
         source -> describe -> sink;
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), ["n=7".to_string()]);
+    assert_eq!(kept.payloads().await, ["n=7".to_string()]);
 }
 
 #[tokio::test]
 async fn returning_none_drops_the_event_on_purpose() {
-    let (sink, kept) = Collect::new();
+    let (sink, mut kept) = collect();
     let numbers = [1u32, 2, 3, 4];
     let topology = topology! {
         one = EventGenerator::once(numbers[0]);
@@ -74,15 +74,15 @@ async fn returning_none_drops_the_event_on_purpose() {
         [one, two, three, four] -> filter -> sink;
     };
     topology.run().await.expect("runs");
-    let mut kept = kept.payloads();
+    let mut kept = kept.payloads().await;
     kept.sort_unstable();
     assert_eq!(kept, [2, 4]);
 }
 
 #[tokio::test]
 async fn an_err_goes_to_the_error_edge_and_none_to_nowhere() {
-    let (sink, kept) = Collect::new();
-    let (errors, failures) = Collect::<u32>::new();
+    let (sink, mut kept) = collect();
+    let (errors, mut failures) = collect::<u32>();
     let topology = topology! {
         three = EventGenerator::once(3u32);
         four = EventGenerator::once(4u32);
@@ -94,14 +94,14 @@ async fn an_err_goes_to_the_error_edge_and_none_to_nowhere() {
         gate !-> errors;
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), [4]);
-    assert_eq!(failures.errors(), ["three is refused"]);
-    assert!(failures.payloads().is_empty());
+    assert_eq!(kept.payloads().await, [4]);
+    assert_eq!(failures.error_messages().await, ["three is refused"]);
+    assert!(failures.payloads().await.is_empty());
 }
 
 #[tokio::test]
 async fn the_generated_actor_registers_on_a_director_too() {
-    let (sink, kept) = Collect::new();
+    let (sink, mut kept) = collect();
     let mut director = Director::new();
     let source = director.register_actor(
         "source",
@@ -115,7 +115,7 @@ async fn the_generated_actor_registers_on_a_director_too() {
     director.connect_queue(&doubler, &sink);
     director.start().expect("starts");
     director.wait().await.expect("runs");
-    assert_eq!(kept.payloads(), [10, 10, 10]);
+    assert_eq!(kept.payloads().await, [10, 10, 10]);
 }
 
 #[tokio::test]

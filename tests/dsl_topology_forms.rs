@@ -1,14 +1,14 @@
 //! `topology!`'s statement forms run as written: chains, fan-out, fan-in, error edges, the log
 //! actor, capacities, cycles through an actor that answers requests, and the graph it draws.
 
-mod common;
+mod support;
 
 use std::time::Duration;
 
-use common::Collect;
 use compysition::actors::{EventGenerator, Null};
 use compysition::prelude::*;
 use compysition::wiring::AnswersRequests;
+use support::collect;
 
 #[actor]
 async fn shout(event: Event<String>) -> Event<String> {
@@ -28,7 +28,7 @@ async fn refuse(event: Event<String>) -> Result<Event<String>, EventError> {
 
 #[tokio::test]
 async fn a_chain_delivers_through_every_stage() {
-    let (sink, kept) = Collect::<String>::new();
+    let (sink, mut kept) = collect::<String>();
     let topology = topology! {
         source = EventGenerator::once("hello".to_string());
         loud = shout;
@@ -37,12 +37,12 @@ async fn a_chain_delivers_through_every_stage() {
         source -> loud -> louder -> sink;
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), ["HELLO"]);
+    assert_eq!(kept.payloads().await, ["HELLO"]);
 }
 
 #[tokio::test]
 async fn statement_order_does_not_matter() {
-    let (sink, kept) = Collect::<String>::new();
+    let (sink, mut kept) = collect::<String>();
     let topology = topology! {
         source -> loud -> sink;
         sink = sink;
@@ -50,14 +50,14 @@ async fn statement_order_does_not_matter() {
         source = EventGenerator::once("late".to_string());
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), ["LATE"]);
+    assert_eq!(kept.payloads().await, ["LATE"]);
 }
 
 #[tokio::test]
 async fn a_fan_out_copies_every_event_to_each_inbox() {
-    let (one, kept_one) = Collect::<String>::new();
-    let (two, kept_two) = Collect::<String>::new();
-    let (three, kept_three) = Collect::<String>::new();
+    let (one, kept_one) = collect::<String>();
+    let (two, kept_two) = collect::<String>();
+    let (three, kept_three) = collect::<String>();
     let topology = topology! {
         source = EventGenerator::once("copy".to_string());
         one = one;
@@ -67,14 +67,14 @@ async fn a_fan_out_copies_every_event_to_each_inbox() {
         source -> three;
     };
     topology.run().await.expect("runs");
-    for kept in [kept_one, kept_two, kept_three] {
-        assert_eq!(kept.payloads(), ["copy"]);
+    for mut kept in [kept_one, kept_two, kept_three] {
+        assert_eq!(kept.payloads().await, ["copy"]);
     }
 }
 
 #[tokio::test]
 async fn a_group_feeds_every_member_to_the_next_stage() {
-    let (sink, kept) = Collect::<String>::new();
+    let (sink, mut kept) = collect::<String>();
     let topology = topology! {
         a = EventGenerator::once("a".to_string());
         b = EventGenerator::once("b".to_string());
@@ -84,7 +84,7 @@ async fn a_group_feeds_every_member_to_the_next_stage() {
         [a, b] -> [left, right] -> sink;
     };
     topology.run().await.expect("runs");
-    let mut kept = kept.payloads();
+    let mut kept = kept.payloads().await;
     kept.sort();
     // Each source feeds both members, and both feed the sink: 2 × 2 events.
     assert_eq!(kept, ["A", "A", "B", "B"]);
@@ -92,8 +92,8 @@ async fn a_group_feeds_every_member_to_the_next_stage() {
 
 #[tokio::test]
 async fn an_error_edge_carries_failures_to_its_target() {
-    let (sink, kept) = Collect::<String>::new();
-    let (errors, failures) = Collect::<String>::new();
+    let (sink, mut kept) = collect::<String>();
+    let (errors, mut failures) = collect::<String>();
     let topology = topology! {
         source = EventGenerator::once("input".to_string());
         picky = refuse;
@@ -103,13 +103,13 @@ async fn an_error_edge_carries_failures_to_its_target() {
         picky !-> errors;
     };
     topology.run().await.expect("runs");
-    assert!(kept.payloads().is_empty());
-    assert_eq!(failures.errors(), ["cannot take input"]);
+    assert!(kept.payloads().await.is_empty());
+    assert_eq!(failures.error_messages().await, ["cannot take input"]);
 }
 
 #[tokio::test]
 async fn the_log_actor_receives_the_topologys_log_records() {
-    let (log, records) = Collect::<String>::new();
+    let (log, mut records) = collect::<String>();
     let topology = topology! {
         log = log;
         source = EventGenerator::once("news".to_string());
@@ -118,7 +118,7 @@ async fn the_log_actor_receives_the_topologys_log_records() {
         source -> herald -> sink;
     };
     topology.run().await.expect("runs to the end");
-    let records = records.payloads();
+    let records = records.payloads().await;
     assert!(
         records
             .iter()
@@ -129,7 +129,7 @@ async fn the_log_actor_receives_the_topologys_log_records() {
 
 #[tokio::test]
 async fn small_capacities_still_deliver_everything_in_order() {
-    let (sink, kept) = Collect::<u32>::new();
+    let (sink, mut kept) = collect::<u32>();
     let topology = topology! {
         #![capacity = 1]
         source = EventGenerator::every(Duration::from_micros(1)).data(1u32).count(50);
@@ -138,7 +138,7 @@ async fn small_capacities_still_deliver_everything_in_order() {
         source -> sink;
     };
     topology.run().await.expect("runs");
-    assert_eq!(kept.payloads(), vec![1; 50]);
+    assert_eq!(kept.payloads().await, vec![1; 50]);
 }
 
 /// Sends `count` requests and finishes once every one came back answered.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use compysition::prelude::*;
 use compysition::{ErrorKind, Json};
-use support::{collect, drain, feed};
+use support::{collect, feed};
 
 #[tokio::test]
 async fn fan_out_gives_every_inbox_its_own_copy() {
@@ -38,10 +38,7 @@ async fn fan_out_gives_every_inbox_its_own_copy() {
     drop(tx);
     director.wait().await.expect("finishes by itself");
 
-    let (a, b) = (
-        drain(&mut got_a.events).await,
-        drain(&mut got_b.events).await,
-    );
+    let (a, b) = (got_a.events().await, got_b.events().await);
     assert_eq!((a.len(), b.len()), (1, 1));
     assert_eq!((a[0].id(), b[0].id()), (id, id), "copies keep the envelope");
     assert_eq!(a[0].data, "HELLO");
@@ -74,11 +71,7 @@ async fn funnels_merge_many_edges_into_one_inbox() {
     }
     drop((tx_one, tx_two));
     director.wait().await.expect("finishes");
-    let mut data: Vec<String> = drain(&mut got.events)
-        .await
-        .into_iter()
-        .map(|e| e.data)
-        .collect();
+    let mut data: Vec<String> = got.events().await.into_iter().map(|e| e.data).collect();
     data.sort();
     let mut expected: Vec<String> = (0..50)
         .flat_map(|i| [format!("one-{i}"), format!("two-{i}")])
@@ -121,7 +114,7 @@ async fn error_edges_carry_the_error_with_the_envelope() {
     drop(tx);
     director.wait().await.expect("finishes");
 
-    let errors = drain(&mut failed.errors).await;
+    let errors = failed.error_events().await;
     assert_eq!(errors.len(), 1);
     let error = errors[0].error().expect("an error event carries its error");
     assert_eq!(error.kind(), &ErrorKind::Unprocessable);
@@ -130,11 +123,7 @@ async fn error_edges_carry_the_error_with_the_envelope() {
     assert_eq!(error.actor(), Some("check"));
     assert_eq!(errors[0].id(), bad_id);
     assert_eq!(errors[0].meta_id(), "order-7");
-    let passed: Vec<String> = drain(&mut got.events)
-        .await
-        .into_iter()
-        .map(|e| e.data)
-        .collect();
+    let passed: Vec<String> = got.events().await.into_iter().map(|e| e.data).collect();
     assert_eq!(passed, ["fine"]);
 }
 
@@ -174,13 +163,9 @@ async fn a_panicking_handler_yields_an_error_event_and_the_actor_serves_the_next
     drop(tx);
     director.wait().await.expect("finishes");
 
-    let passed: Vec<String> = drain(&mut got.events)
-        .await
-        .into_iter()
-        .map(|e| e.data)
-        .collect();
+    let passed: Vec<String> = got.events().await.into_iter().map(|e| e.data).collect();
     assert_eq!(passed, ["a", "c"], "the actor kept serving after the panic");
-    let errors = drain(&mut failed.errors).await;
+    let errors = failed.error_events().await;
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].id(), boom_id);
     let error = errors[0].error().expect("error set");
@@ -219,10 +204,10 @@ async fn a_failed_conversion_goes_to_the_receivers_error_outbox_as_400() {
     drop(tx);
     director.wait().await.expect("finishes");
 
-    let parsed = drain(&mut got.events).await;
+    let parsed = got.events().await;
     assert_eq!(parsed.len(), 1);
     assert_eq!(parsed[0].data["n"], 1);
-    let errors = drain(&mut failed.errors).await;
+    let errors = failed.error_events().await;
     assert_eq!(errors.len(), 1);
     let error = errors[0].error().expect("error set");
     assert_eq!(error.status().as_u16(), 400);
@@ -264,11 +249,7 @@ async fn ordered_actors_keep_arrival_order() {
     }
     drop(tx);
     director.wait().await.expect("finishes");
-    let order: Vec<u64> = drain(&mut got.events)
-        .await
-        .into_iter()
-        .map(|e| e.data)
-        .collect();
+    let order: Vec<u64> = got.events().await.into_iter().map(|e| e.data).collect();
     assert_eq!(order, (0..50).collect::<Vec<_>>());
 }
 
@@ -304,7 +285,7 @@ async fn concurrency_is_bounded_per_actor() {
     }
     drop(tx);
     director.wait().await.expect("finishes");
-    assert_eq!(drain(&mut got.events).await.len(), 40);
+    assert_eq!(got.events().await.len(), 40);
     assert_eq!(
         most.load(Ordering::SeqCst),
         4,
@@ -328,8 +309,8 @@ async fn tuple_fan_out_converts_per_inbox() {
         .expect("running");
     drop(tx);
     director.wait().await.expect("finishes");
-    assert_eq!(drain(&mut text.events).await[0].data, "[1, 2]");
-    assert_eq!(drain(&mut json.events).await[0].data[1], 2);
+    assert_eq!(text.events().await[0].data, "[1, 2]");
+    assert_eq!(json.events().await[0].data[1], 2);
 }
 
 /// Two named inboxes, written by hand (what `#[actor]` generates).
@@ -420,7 +401,7 @@ async fn the_concurrency_limit_counts_handlers_of_every_inbox_of_an_actor() {
     }
     drop((tx_left, tx_right));
     director.wait().await.expect("finishes");
-    assert_eq!(drain(&mut got.events).await.len(), 60);
+    assert_eq!(got.events().await.len(), 60);
     assert_eq!(
         peak.load(Ordering::SeqCst),
         3,

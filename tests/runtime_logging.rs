@@ -9,7 +9,7 @@ use std::time::Duration;
 use compysition::actors::{Data, EventGenerator, EventLogger, Stdout};
 use compysition::prelude::*;
 use compysition::LogRecord;
-use support::{collect, drain, feed};
+use support::{collect, feed};
 
 #[tokio::test]
 async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
@@ -41,7 +41,7 @@ async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
     drop(tx);
     director.wait().await.expect("finishes");
 
-    let records = drain(&mut records.events).await;
+    let records = records.events().await;
     let handled = records
         .iter()
         .map(|r| &r.data)
@@ -194,7 +194,7 @@ async fn data_and_event_logger_keep_the_envelope() {
     tx.send(event).await.expect("running");
     drop(tx);
     director.wait().await.expect("finishes");
-    let got = drain(&mut got.events).await;
+    let got = got.events().await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].data, "Hello, this has been a test");
     assert_eq!(got[0].id(), id);
@@ -213,5 +213,5 @@ async fn a_generator_stops_emitting_when_the_topology_stops() {
     // Paused time: advances exactly 2.5 s of generator ticks (at 0, 1 and 2 s).
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     director.stop().await.expect("stops");
-    assert_eq!(drain(&mut got.events).await.len(), 3);
+    assert_eq!(got.events().await.len(), 3);
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use compysition::prelude::*;
 use compysition::Error;
-use support::{collect, drain};
+use support::collect;
 use tokio::sync::Semaphore;
 
 /// A source that emits numbered events as fast as the graph takes them, counting every send that
@@ -129,13 +129,13 @@ async fn graceful_stop_delivers_every_accepted_event_through_three_stages() {
     // Stop in the middle of the flow.
     let mut received = Vec::new();
     while received.len() < 20_000 {
-        match got.events.recv().await {
+        match got.recv().await {
             Some(event) => received.push(event.data),
             None => break,
         }
     }
     director.stop().await.expect("stops gracefully");
-    received.extend(drain(&mut got.events).await.into_iter().map(|e| e.data));
+    received.extend(got.events().await.into_iter().map(|e| e.data));
 
     let accepted = sent.load(Ordering::SeqCst);
     assert!(accepted >= 20_000, "the source was running: {accepted}");
@@ -167,7 +167,7 @@ async fn a_flow_that_runs_dry_ends_by_itself_with_every_event_delivered() {
         .wait()
         .await
         .expect("ends when the source is exhausted");
-    assert_eq!(drain(&mut got.events).await.len(), 100_000);
+    assert_eq!(got.events().await.len(), 100_000);
 }
 
 /// A source and sink in one actor, like an HTTP server: it emits requests and counts the

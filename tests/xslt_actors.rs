@@ -45,8 +45,8 @@ where
     drop(sender);
     director.wait().await.expect("drains");
     Outcome {
-        events: support::drain(&mut collected.events).await,
-        errors: support::drain(&mut collected.errors).await,
+        events: collected.events().await,
+        errors: collected.error_events().await,
     }
 }
 

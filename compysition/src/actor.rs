@@ -117,7 +117,8 @@ pub struct Context {
     error_inbox: Option<Inbox<AnyPayload>>,
     stop: watch::Receiver<bool>,
     concurrency: Concurrency,
-    /// Handlers running now, across every `serve` loop of this actor.
+    /// Handlers running now, across every `serve` loop of this actor (all of them run in the
+    /// actor's task, so only that task ever changes it).
     running: AtomicUsize,
     /// A loop found the actor at its limit and waits to be polled again.
     starved: AtomicBool,
@@ -209,7 +210,7 @@ impl Context {
         let run_one = |event: Event<T>| {
             // The envelope stays here while the handler owns the event, so that a failure can
             // still be routed to whoever waits for this event.
-            let envelope = event.envelope_only();
+            let envelope = event.keep_envelope();
             // Checking the global level first keeps a flow without logging at INFO from paying
             // for a span per event.
             let span = if tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO {
@@ -236,7 +237,7 @@ impl Context {
                     }
                 };
                 tracing::debug!(actor = %self.name, meta_id = %envelope.meta_id(), error = %failure, "handler failed");
-                let mut failed = envelope.with_data(AnyPayload::none());
+                let mut failed = envelope.into_event().with_data(AnyPayload::none());
                 failed.set_error(failure);
                 self.errors.send(failed).await;
             }
@@ -275,10 +276,11 @@ impl Context {
             if open && !blocked {
                 // The loops of one actor run in one task, so checking and then counting is
                 // not a race.
-                if self.running.load(Ordering::Relaxed) < limit {
+                let running = self.running.load(Ordering::Relaxed);
+                if running < limit {
                     match inbox.poll_recv(cx) {
                         Poll::Ready(Some(event)) => {
-                            self.running.fetch_add(1, Ordering::Relaxed);
+                            self.running.store(running + 1, Ordering::Relaxed);
                             let work = run_one(event);
                             if inline.is_none() {
                                 inline.set(Some(work));
@@ -305,8 +307,13 @@ impl Context {
 
     /// A handler finished: free its slot, and wake a loop of this actor that found none.
     fn finished_one(&self, cx: &mut std::task::Context<'_>) {
-        self.running.fetch_sub(1, Ordering::Relaxed);
-        if self.starved.swap(false, Ordering::Relaxed) {
+        // Only this actor's task changes the count, so a load and a store do (no locked
+        // read-modify-write on the hot path).
+        let running = self.running.load(Ordering::Relaxed);
+        self.running
+            .store(running.saturating_sub(1), Ordering::Relaxed);
+        if self.starved.load(Ordering::Relaxed) {
+            self.starved.store(false, Ordering::Relaxed);
             // All loops of the actor share this task: waking it polls the starved one again.
             cx.waker().wake_by_ref();
         }

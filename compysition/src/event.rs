@@ -232,17 +232,66 @@ impl<T> Event<T> {
         self.data
     }
 
-    /// A payload-less event sharing this event's envelope (used to keep an envelope while a
-    /// handler works on the event).
-    pub(crate) fn envelope_only(&self) -> Event<()> {
-        Event {
-            envelope: Arc::clone(&self.envelope),
-            data: (),
+    /// What a handler loop keeps of the envelope while the handler owns the event, so that a
+    /// failure can still be routed (and an HTTP request still answered).
+    pub(crate) fn keep_envelope(&self) -> KeptEnvelope {
+        let envelope = &*self.envelope;
+        let plain = envelope.meta_id.is_none()
+            && envelope.service.is_none()
+            && envelope.attributes.is_empty()
+            && envelope.http.is_none()
+            && envelope.error.is_none();
+        if plain {
+            KeptEnvelope::Plain {
+                id: envelope.id,
+                created: envelope.created,
+            }
+        } else {
+            KeptEnvelope::Shared(Arc::clone(&self.envelope))
         }
     }
 
     fn envelope_mut(&mut self) -> &mut Envelope {
         Arc::make_mut(&mut self.envelope)
+    }
+}
+
+/// An envelope kept aside; see [`Event::keep_envelope`].
+pub(crate) enum KeptEnvelope {
+    /// Nothing but an id and a creation time: copied, so the hot path touches no reference
+    /// count and the handler stays the envelope's only owner (changing it copies nothing).
+    Plain { id: EventId, created: SystemTime },
+    /// Anything more is shared; an HTTP context's waiting request stays tied to it.
+    Shared(Arc<Envelope>),
+}
+
+impl KeptEnvelope {
+    /// The kept envelope's business correlation id.
+    pub(crate) fn meta_id(&self) -> MetaId<'_> {
+        match self {
+            KeptEnvelope::Plain { id, .. } => MetaId::Own(*id),
+            KeptEnvelope::Shared(envelope) => match &envelope.meta_id {
+                Some(given) => MetaId::Given(given),
+                None => MetaId::Own(envelope.id),
+            },
+        }
+    }
+
+    /// The envelope as a payload-less event again.
+    pub(crate) fn into_event(self) -> Event<()> {
+        let envelope = match self {
+            KeptEnvelope::Plain { id, created } => Arc::new(Envelope {
+                id,
+                meta_id: None,
+                service: None,
+                created,
+                attributes: Attributes::new(),
+                http: None,
+                error: None,
+            }),
+            KeptEnvelope::Shared(envelope) => envelope,
+        };
+        Event { envelope, data: () }
     }
 }
 

@@ -22,10 +22,13 @@ pub mod actors;
 mod director;
 mod error;
 mod event;
+mod graph;
 #[cfg(feature = "http")]
 pub mod http;
 mod id;
 pub mod logging;
+#[cfg(feature = "mdp")]
+pub mod mdp;
 mod payload;
 mod port;
 mod timestamp;
@@ -38,11 +41,12 @@ pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
 };
 pub use director::{
-    shutdown_signal, ActorHandle, Director, ErrorTarget, Graph, GraphEdge, IntoActorRef,
-    IntoInPort, IntoOutPort, Node, StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
+    shutdown_signal, ActorHandle, Director, ErrorTarget, IntoActorRef, IntoInPort, IntoOutPort,
+    StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErrors};
 pub use event::{Attributes, Event, HttpContext, MetaId};
+pub use graph::{Graph, GraphEdge, Node};
 pub use id::{EventId, ParseEventIdError};
 pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};

@@ -1,8 +1,9 @@
 //! [`Topology`]: a wired graph of actors, ready to run. `topology!` evaluates to one; a
 //! [`Director`] becomes one with [`Topology::new`].
 
-use crate::director::{Director, Graph, StopHandle};
+use crate::director::{Director, StopHandle};
 use crate::error::Result;
+use crate::graph::Graph;
 
 /// A wired graph of actors, not yet running.
 pub struct Topology {

@@ -41,12 +41,13 @@ pub struct Collect<T> {
     errors: mpsc::UnboundedSender<ErrorEvent>,
 }
 
-/// What a [`Collect`] sink received.
+/// What a [`Collect`] sink received, read while the topology runs or after it ended.
 pub struct Collected<T> {
-    pub events: mpsc::UnboundedReceiver<Event<T>>,
-    pub errors: mpsc::UnboundedReceiver<ErrorEvent>,
+    events: mpsc::UnboundedReceiver<Event<T>>,
+    errors: mpsc::UnboundedReceiver<ErrorEvent>,
 }
 
+/// A sink for a test, and what it will have received.
 pub fn collect<T>() -> (Collect<T>, Collected<T>) {
     let (events_tx, events) = mpsc::unbounded_channel();
     let (errors_tx, errors) = mpsc::unbounded_channel();
@@ -57,6 +58,49 @@ pub fn collect<T>() -> (Collect<T>, Collected<T>) {
         },
         Collected { events, errors },
     )
+}
+
+impl<T> Collected<T> {
+    /// The next event; `None` once the sink is gone and everything was read.
+    pub async fn recv(&mut self) -> Option<Event<T>> {
+        self.events.recv().await
+    }
+
+    /// Every event not read yet, waiting until the sink is gone.
+    pub async fn events(&mut self) -> Vec<Event<T>> {
+        let mut all = Vec::new();
+        while let Some(event) = self.events.recv().await {
+            all.push(event);
+        }
+        all
+    }
+
+    /// Every error event not read yet, waiting until the sink is gone.
+    pub async fn error_events(&mut self) -> Vec<ErrorEvent> {
+        let mut all = Vec::new();
+        while let Some(event) = self.errors.recv().await {
+            all.push(event);
+        }
+        all
+    }
+
+    /// The payloads of [`events`](Self::events).
+    pub async fn payloads(&mut self) -> Vec<T> {
+        self.events().await.into_iter().map(|e| e.data).collect()
+    }
+
+    /// The error messages of [`error_events`](Self::error_events).
+    pub async fn error_messages(&mut self) -> Vec<String> {
+        self.error_events()
+            .await
+            .iter()
+            .map(|e| {
+                e.error()
+                    .map(|e| e.message().to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
 }
 
 impl<T: Payload> Actor for Collect<T> {
@@ -83,12 +127,3 @@ impl<T: Payload> Actor for Collect<T> {
 }
 
 impl<T: Payload> TakesErrors for Collect<T> {}
-
-/// Everything left in a receiver once its senders are gone.
-pub async fn drain<T>(receiver: &mut mpsc::UnboundedReceiver<T>) -> Vec<T> {
-    let mut all = Vec::new();
-    while let Some(item) = receiver.recv().await {
-        all.push(item);
-    }
-    all
-}

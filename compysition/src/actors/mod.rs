@@ -3,6 +3,7 @@
 //! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
 //! - XML/JSON (features `xml`, `xslt`, `json-schema`): `Xslt`, `Xsd`, `JsonSchema`, `XmlToJson`,
 //!   `JsonToXml`, `XPathAttributeModifier`, `JsonPathAttributeModifier`.
+//! - ZeroMQ (feature `mdp`): `MdpBroker`, `MdpClient`, `MdpWorker`, `MdpBrokerRegistrationService`.
 //! - HTTP (feature `http`): `HttpServer`, `BasicAuth`, `RestTranslator`, `HttpMethodRouter`.
 
 mod data;
@@ -25,3 +26,5 @@ pub use stdout::Stdout;
 
 #[cfg(feature = "http")]
 pub use crate::http::{BasicAuth, HttpMethodRouter, HttpServer, RestTranslator};
+#[cfg(feature = "mdp")]
+pub use crate::mdp::{MdpBroker, MdpBrokerRegistrationService, MdpClient, MdpWorker};

@@ -1,0 +1,268 @@
+//! Request/reply round trips per second through our MDP broker, against a direct DEALER↔ROUTER
+//! echo with the same `zeromq` crate (no broker), measured in the same run.
+//!
+//! **Load (identical on both sides).** `CLIENTS` DEALER sockets of the `zeromq` crate, each
+//! with one request in flight at a time (the 7/MDP client dialogue), all sending the same
+//! request: `"" MDPC01 echo BODY`. The baseline's ROUTER sends every message straight back, so
+//! requests and replies have the same frames and sizes on both sides.
+//!
+//! **What "N workers" means.** N `MdpWorker` actors, each configured as a user would for this
+//! load: `MdpWorker::connect(broker, "echo").connections(CLIENTS)` (an MDP worker takes its next
+//! request only after replying, so one worker keeps `CLIENTS` requests in flight over that many
+//! broker connections), its outbox wired to its own inbox so that every request comes back as
+//! its reply. Through the broker a request costs four socket hops (client → broker → worker →
+//! broker → client) where the echo costs two, plus the worker's trip through its flow.
+//!
+//! **Method.** Everything runs in one tokio runtime with two worker threads, broker and
+//! workers started once per configuration, client sockets connected once per side. After a
+//! warm-up round on each side, `ROUNDS` rounds alternate baseline and broker, `ROUND` each;
+//! `rps` and `baseline_rps` are the medians of the rounds and `ratio` the median of the
+//! per-round ratios (each pairs two measurements taken a second apart, so a change of machine
+//! load between rounds does not skew it).
+//!
+//! ```text
+//! cargo bench --bench mdp
+//! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=1
+//! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=4
+//! ```
+//!
+//! Each RESULT line is followed (on Linux) by the CPU time, user and system, the whole process
+//! (clients included, on both sides) spent per round trip, medians again, and the ratio of the
+//! two: it moves far less than a rate when other processes load the machine. A last line gives
+//! the latency-bound case for context: one client, one request in flight.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use compysition::actors::{MdpBroker, MdpWorker};
+use compysition::Director;
+use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
+
+/// Requests in flight at once, one per client socket.
+const CLIENTS: usize = 8;
+const ROUNDS: usize = 5;
+const ROUND: Duration = Duration::from_secs(1);
+const BODY: &[u8] = b"benchmark request body";
+
+fn request() -> ZmqMessage {
+    ZmqMessage::try_from(vec![
+        Bytes::new(),
+        Bytes::from_static(b"MDPC01"),
+        Bytes::from_static(b"echo"),
+        Bytes::from_static(BODY),
+    ])
+    .expect("frames")
+}
+
+/// Client sockets connected to one endpoint, kept from round to round.
+struct Clients(Vec<DealerSocket>);
+
+impl Clients {
+    async fn connect(endpoint: &str, count: usize) -> Self {
+        let mut sockets = Vec::with_capacity(count);
+        for _ in 0..count {
+            let mut socket = DealerSocket::new();
+            socket.connect(endpoint).await.expect("connects");
+            sockets.push(socket);
+        }
+        Clients(sockets)
+    }
+
+    /// Every client sends, waits for the reply, sends again, for `length`: round trips per
+    /// second, and the CPU time the process spent per round trip (where Linux tells it).
+    async fn round(&mut self, length: Duration) -> (f64, Option<f64>) {
+        let cpu_before = process_cpu();
+        let stop = Arc::new(AtomicBool::new(false));
+        let tasks: Vec<_> = self
+            .0
+            .drain(..)
+            .map(|mut socket| {
+                let stop = Arc::clone(&stop);
+                tokio::spawn(async move {
+                    let mut done = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        socket.send(request()).await.expect("sent");
+                        socket.recv().await.expect("answered");
+                        done += 1;
+                    }
+                    (socket, done)
+                })
+            })
+            .collect();
+        let started = Instant::now();
+        tokio::time::sleep(length).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut done = 0;
+        for task in tasks {
+            let (socket, count) = task.await.expect("client runs");
+            self.0.push(socket);
+            done += count;
+        }
+        let elapsed = started.elapsed();
+        let cpu = cpu_before
+            .zip(process_cpu())
+            .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / done.max(1) as f64);
+        (done as f64 / elapsed.as_secs_f64(), cpu)
+    }
+}
+
+/// The CPU time (user and system) all threads of this process have run so far, from Linux's
+/// per-thread scheduler statistics; `None` elsewhere. Other processes loading the machine do
+/// not count in it, which makes it steadier than wall-clock rates on a shared machine.
+fn process_cpu() -> Option<Duration> {
+    let mut total = 0u64;
+    for thread in std::fs::read_dir("/proc/self/task").ok()? {
+        let stats = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
+        total += stats.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
+}
+
+/// The direct echo: a ROUTER that sends every message back to its sender.
+async fn echo_server() -> (String, tokio::task::JoinHandle<()>) {
+    let mut router = RouterSocket::new();
+    let endpoint = router
+        .bind("tcp://127.0.0.1:0")
+        .await
+        .expect("binds")
+        .to_string();
+    let task = tokio::spawn(async move {
+        while let Ok(message) = router.recv().await {
+            if router.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    (endpoint, task)
+}
+
+/// Our broker with `workers` echo `MdpWorker` actors, each with `connections` connections.
+struct Brokered {
+    endpoint: String,
+    stop_broker: tokio::sync::oneshot::Sender<()>,
+    broker: tokio::task::JoinHandle<compysition::Result<()>>,
+    workers: Director,
+}
+
+impl Brokered {
+    async fn start(workers: usize, connections: usize) -> Self {
+        let broker = MdpBroker::bind("tcp://127.0.0.1:0").expect("a free port");
+        let endpoint = broker.endpoint().to_string();
+        let stats = broker.stats();
+        let (stop_broker, stopped) = tokio::sync::oneshot::channel::<()>();
+        let broker = tokio::spawn(broker.run_until(async {
+            let _ = stopped.await;
+        }));
+        let mut director = Director::new();
+        for index in 0..workers {
+            let worker = MdpWorker::connect(&endpoint, "echo")
+                .expect("valid worker")
+                .connections(connections);
+            let worker = director.register_actor(format!("worker_{index}"), worker);
+            director.connect_queue(&worker, &worker);
+        }
+        director.start().expect("workers start");
+        let registered = (workers * connections) as u64;
+        while stats.snapshot().workers < registered {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Brokered {
+            endpoint,
+            stop_broker,
+            broker,
+            workers: director,
+        }
+    }
+
+    async fn stop(mut self) {
+        self.workers.stop().await.expect("workers stop");
+        let _ = self.stop_broker.send(());
+        let _ = self.broker.await;
+    }
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Medians over the rounds of one comparison.
+struct Comparison {
+    rps: f64,
+    baseline_rps: f64,
+    ratio: f64,
+    /// CPU microseconds per round trip: ours, the baseline's.
+    cpu: Option<(f64, f64)>,
+}
+
+/// Alternating rounds of the baseline and the broker; medians of rps and of the ratios.
+async fn compare(baseline: &mut Clients, brokered: &mut Clients) -> Comparison {
+    baseline.round(ROUND / 2).await;
+    brokered.round(ROUND / 2).await;
+    let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut our_cpu, mut their_cpu) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let (base, base_cpu) = baseline.round(ROUND).await;
+        let (mdp, mdp_cpu) = brokered.round(ROUND).await;
+        theirs.push(base);
+        ours.push(mdp);
+        ratios.push(mdp / base);
+        our_cpu.extend(mdp_cpu);
+        their_cpu.extend(base_cpu);
+    }
+    let cpu = (our_cpu.len() == ROUNDS && their_cpu.len() == ROUNDS)
+        .then(|| (median(&mut our_cpu), median(&mut their_cpu)));
+    Comparison {
+        rps: median(&mut ours),
+        baseline_rps: median(&mut theirs),
+        ratio: median(&mut ratios),
+        cpu,
+    }
+}
+
+fn report_cpu(comparison: &Comparison, label: &str) {
+    if let Some((ours, theirs)) = comparison.cpu {
+        println!(
+            "{label}: CPU per round trip {ours:.1} µs through the broker, {theirs:.1} µs direct (ratio {:.2})",
+            theirs / ours
+        );
+    }
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let (echo, echo_task) = echo_server().await;
+        for workers in [1, 4] {
+            let brokered = Brokered::start(workers, CLIENTS).await;
+            let mut baseline_clients = Clients::connect(&echo, CLIENTS).await;
+            let mut brokered_clients = Clients::connect(&brokered.endpoint, CLIENTS).await;
+            let result = compare(&mut baseline_clients, &mut brokered_clients).await;
+            println!(
+                "RESULT mdp_broker rps={:.0} baseline_rps={:.0} ratio={:.2} workers={workers}",
+                result.rps, result.baseline_rps, result.ratio
+            );
+            report_cpu(&result, &format!("workers={workers}"));
+            drop(brokered_clients);
+            brokered.stop().await;
+        }
+        // For context: one request in flight, where only latency counts (four hops against two).
+        let brokered = Brokered::start(1, 1).await;
+        let mut baseline_clients = Clients::connect(&echo, 1).await;
+        let mut brokered_clients = Clients::connect(&brokered.endpoint, 1).await;
+        let result = compare(&mut baseline_clients, &mut brokered_clients).await;
+        println!(
+            "latency-bound, one request in flight: mdp {:.0}/s, direct echo {:.0}/s, ratio {:.2}",
+            result.rps, result.baseline_rps, result.ratio
+        );
+        drop(brokered_clients);
+        brokered.stop().await;
+        echo_task.abort();
+    });
+}

@@ -1,0 +1,620 @@
+//! `MdpBroker`: the 7/MDP broker, with the 8/MMI management services.
+//!
+//! One ROUTER socket serves clients (`MDPC01`) and workers (`MDPW01`). Requests wait in one
+//! queue per service and go to that service's idle workers in the order the workers became
+//! idle (least recently used first, which is round robin over equally busy workers). Services
+//! starting with `mmi.` are answered by the broker itself.
+//!
+//! The broker trusts nothing it receives. The socket is our own [`Router`], which bounds every
+//! frame before memory is set aside for it and never waits on one peer; every message is then
+//! validated by [`protocol`](super::protocol). A malformed message is dropped and counted (and
+//! a worker that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a
+//! peer as invalid); a valid command that makes no sense in the worker's state (a second READY,
+//! a REPLY nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered
+//! with DISCONNECT, as 7/MDP requires.
+//!
+//! The hot path copies no body and allocates nothing: a request that finds an idle worker is
+//! encoded straight from the received frames into the worker's output buffer, and a reply
+//! straight into the client's. Only a request that has to wait is copied out of the read
+//! buffer (so that a small queued request does not keep a whole read buffer alive).
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
+use super::registration::Announcer;
+use super::router::{Inbound, Peers, Router, Sent};
+use super::transport::{bind_tcp, check_connect_endpoint};
+use crate::actor::{Actor, Context};
+use crate::error::{Error, Result};
+
+/// The heartbeat interval 7/MDP peers agree on by default.
+pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2500);
+/// How many heartbeat intervals may pass in silence before a peer counts as gone.
+pub const DEFAULT_LIVENESS: u32 = 3;
+/// The largest message (all frames together) a broker accepts by default: 16 MiB.
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// How long a stopping broker gives its peers to take what it still has for them (the
+/// DISCONNECTs to its workers).
+const CLOSE_GRACE: Duration = Duration::from_millis(500);
+
+/// The Majordomo broker: an actor without ports that serves until the topology stops, or a
+/// standalone server through [`MdpBroker::run_until`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use compysition::actors::MdpBroker;
+///
+/// # async fn example() -> compysition::Result<()> {
+/// let broker = MdpBroker::bind("tcp://*:5555")?
+///     .heartbeat_interval(Duration::from_millis(2500))
+///     .heartbeat_liveness(3)
+///     .request_expiry(Duration::from_secs(30));
+/// broker.run_until(compysition::shutdown_signal()).await
+/// # }
+/// ```
+pub struct MdpBroker {
+    listener: TcpListener,
+    endpoint: String,
+    options: BrokerOptions,
+    stats: Arc<BrokerStats>,
+    announce: Option<Announcer>,
+}
+
+#[derive(Clone, Debug)]
+struct BrokerOptions {
+    heartbeat: Duration,
+    liveness: u32,
+    request_expiry: Duration,
+    max_queued: usize,
+    max_message: usize,
+}
+
+impl MdpBroker {
+    /// A broker listening on `endpoint` (`tcp://host:port`; `*` as host listens on every
+    /// interface; port `0` picks a free port, see [`MdpBroker::endpoint`]). The port is bound
+    /// now, so a taken port or a bad address is reported here.
+    pub fn bind(endpoint: &str) -> Result<Self> {
+        let (listener, endpoint) = bind_tcp(endpoint)?;
+        Ok(MdpBroker {
+            listener,
+            endpoint,
+            options: BrokerOptions {
+                heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
+                liveness: DEFAULT_LIVENESS,
+                request_expiry: Duration::from_secs(30),
+                max_queued: 100_000,
+                max_message: DEFAULT_MAX_MESSAGE_SIZE,
+            },
+            stats: Arc::new(BrokerStats::default()),
+            announce: None,
+        })
+    }
+
+    /// The endpoint the broker is bound to, with the actual port.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s). Workers must use
+    /// the same interval.
+    pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
+        self.options.heartbeat = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many intervals a worker may stay silent before it is dropped (default 3).
+    pub fn heartbeat_liveness(mut self, liveness: u32) -> Self {
+        self.options.liveness = liveness.max(1);
+        self
+    }
+
+    /// How long a request waits for a worker of its service before it is dropped (default
+    /// 30 s). The client sees a timeout.
+    pub fn request_expiry(mut self, expiry: Duration) -> Self {
+        self.options.request_expiry = expiry;
+        self
+    }
+
+    /// How many requests may wait for workers, over all services (default 100 000); past it new
+    /// requests are dropped and counted, which bounds the broker's memory.
+    pub fn max_queued_requests(mut self, max: usize) -> Self {
+        self.options.max_queued = max;
+        self
+    }
+
+    /// The largest message, all frames together, the broker takes (default 16 MiB). A peer
+    /// that announces a longer one is disconnected as soon as the frame header arrives, before
+    /// any memory is set aside for it; a peer that does not take what the broker sends it gets
+    /// no more once this much waits for it.
+    pub fn max_message_size(mut self, octets: usize) -> Self {
+        self.options.max_message = octets.max(1024);
+        self
+    }
+
+    /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
+    /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
+    ///
+    /// [`MdpBrokerRegistrationService`]: super::MdpBrokerRegistrationService
+    pub fn announce_to(mut self, registry: &str, advertised: &str) -> Result<Self> {
+        check_connect_endpoint(registry)?;
+        check_connect_endpoint(advertised)?;
+        self.announce = Some(Announcer::new(registry, advertised, self.options.heartbeat));
+        Ok(self)
+    }
+
+    /// The broker's counters, readable while it runs.
+    pub fn stats(&self) -> Arc<BrokerStats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
+    pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
+        let refused = Arc::clone(&self.stats.refused_connections);
+        let mut router = Router::new(self.listener, self.options.max_message, refused)
+            .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
+        tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
+        let mut broker = BrokerState {
+            services: HashMap::new(),
+            workers: HashMap::new(),
+            queued: 0,
+            lifetime: self.options.heartbeat * self.options.liveness,
+            options: self.options.clone(),
+            stats: self.stats,
+        };
+        let announcing = async {
+            match self.announce {
+                Some(announcer) => announcer.run().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut tick = tokio::time::interval(self.options.heartbeat);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        tokio::pin!(stop, announcing);
+        loop {
+            // What the last round queued goes out in one write per peer.
+            router.flush();
+            tokio::select! {
+                biased;
+                () = &mut stop => break,
+                _ = tick.tick() => broker.on_tick(Instant::now(), router.peers()),
+                () = router.arrived() => {
+                    let now = Instant::now();
+                    while let Some((inbound, peers)) = router.take() {
+                        broker.on_inbound(inbound, peers, now);
+                    }
+                }
+                () = &mut announcing => {}
+            }
+        }
+        broker.disconnect_all(router.peers());
+        router.close(CLOSE_GRACE).await;
+        tracing::info!(endpoint = %self.endpoint, "MDP broker stopped");
+        Ok(())
+    }
+}
+
+impl Actor for MdpBroker {
+    type Inboxes = ();
+    type Outboxes = ();
+
+    async fn run(self, ctx: Context, (): (), (): ()) {
+        let endpoint = self.endpoint.clone();
+        if let Err(error) = self.run_until(ctx.stopped()).await {
+            tracing::error!(actor = ctx.name(), %endpoint, %error, "MDP broker failed");
+        }
+    }
+}
+
+/// What the broker has seen, counted since it started. Read with [`BrokerStats::snapshot`].
+#[derive(Debug, Default)]
+pub struct BrokerStats {
+    requests: AtomicU64,
+    replies: AtomicU64,
+    mmi_requests: AtomicU64,
+    malformed: AtomicU64,
+    disconnects_sent: AtomicU64,
+    expired_requests: AtomicU64,
+    expired_workers: AtomicU64,
+    rejected_requests: AtomicU64,
+    undeliverable: AtomicU64,
+    disconnected_workers: AtomicU64,
+    refused_connections: Arc<AtomicU64>,
+    workers: AtomicU64,
+}
+
+/// A copy of a broker's counters at one moment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrokerCounters {
+    /// Client requests accepted for a worker service.
+    pub requests: u64,
+    /// Replies passed from workers to clients.
+    pub replies: u64,
+    /// `mmi.*` requests answered by the broker.
+    pub mmi_requests: u64,
+    /// Messages dropped because they were not valid MDP.
+    pub malformed: u64,
+    /// DISCONNECTs sent for unexpected commands and to registered workers that sent invalid
+    /// messages (those sent at shutdown are not counted).
+    pub disconnects_sent: u64,
+    /// Requests dropped because no worker took them within the request expiry.
+    pub expired_requests: u64,
+    /// Workers dropped because they stayed silent past their liveness.
+    pub expired_workers: u64,
+    /// Requests dropped because the queue was full.
+    pub rejected_requests: u64,
+    /// Messages that could not be delivered (the peer was gone or did not take what was sent
+    /// to it before).
+    pub undeliverable: u64,
+    /// Workers dropped because their connection closed.
+    pub disconnected_workers: u64,
+    /// Connections the broker closed because they broke ZMTP or a limit: not ZMTP 3 with NULL
+    /// security, a frame or message over the maximum message size, a taken identity, no
+    /// handshake within 10 seconds.
+    pub refused_connections: u64,
+    /// Workers registered now.
+    pub workers: u64,
+}
+
+impl BrokerStats {
+    /// The counters now.
+    pub fn snapshot(&self) -> BrokerCounters {
+        let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        BrokerCounters {
+            requests: get(&self.requests),
+            replies: get(&self.replies),
+            mmi_requests: get(&self.mmi_requests),
+            malformed: get(&self.malformed),
+            disconnects_sent: get(&self.disconnects_sent),
+            expired_requests: get(&self.expired_requests),
+            expired_workers: get(&self.expired_workers),
+            rejected_requests: get(&self.rejected_requests),
+            undeliverable: get(&self.undeliverable),
+            disconnected_workers: get(&self.disconnected_workers),
+            refused_connections: get(&self.refused_connections),
+            workers: get(&self.workers),
+        }
+    }
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+struct BrokerState {
+    services: HashMap<Bytes, Service>,
+    workers: HashMap<Bytes, Worker>,
+    /// Requests waiting over all services.
+    queued: usize,
+    /// How long a worker may stay silent.
+    lifetime: Duration,
+    options: BrokerOptions,
+    stats: Arc<BrokerStats>,
+}
+
+#[derive(Default)]
+struct Service {
+    requests: VecDeque<Queued>,
+    /// Idle workers, the longest idle first.
+    idle: VecDeque<Bytes>,
+    workers: usize,
+}
+
+/// A request waiting for a worker, copied out of the read buffer.
+struct Queued {
+    client: Bytes,
+    body: Vec<Bytes>,
+    expires: Instant,
+}
+
+struct Worker {
+    service: Bytes,
+    expires: Instant,
+    /// The client whose request the worker is handling.
+    serving: Option<Bytes>,
+}
+
+/// Whether a worker that is removed is told so.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Farewell {
+    Disconnect,
+    Silent,
+}
+
+impl BrokerState {
+    fn on_inbound(&mut self, inbound: Inbound<'_>, peers: &mut Peers, now: Instant) {
+        match inbound {
+            Inbound::Message { peer, frames } => self.on_message(peer, frames, peers, now),
+            Inbound::Gone(peer) => {
+                if self.workers.contains_key(&peer) {
+                    bump(&self.stats.disconnected_workers);
+                    self.remove_worker(&peer, Farewell::Silent, peers);
+                }
+            }
+        }
+    }
+
+    fn on_message(&mut self, peer: &Bytes, frames: &[Bytes], peers: &mut Peers, now: Instant) {
+        match protocol::parse_broker_inbound(frames) {
+            Ok(BrokerInbound::Request { service, body }) => {
+                self.on_client_request(peer, service, body, peers, now)
+            }
+            Ok(BrokerInbound::Worker(command)) => self.on_worker_command(peer, command, peers, now),
+            Err(malformed) => {
+                bump(&self.stats.malformed);
+                tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
+                if self.workers.contains_key(peer) {
+                    bump(&self.stats.disconnects_sent);
+                    self.remove_worker(peer, Farewell::Disconnect, peers);
+                }
+            }
+        }
+    }
+
+    fn on_client_request(
+        &mut self,
+        client: &Bytes,
+        service: &Bytes,
+        body: &[Bytes],
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        if service.starts_with(MMI_PREFIX) {
+            bump(&self.stats.mmi_requests);
+            let answer: &'static [u8] = if &service[..] == b"mmi.service" {
+                match self.services.get(&body[0][..]) {
+                    Some(known) if known.workers > 0 => b"200",
+                    _ => b"404",
+                }
+            } else {
+                b"501"
+            };
+            let head = protocol::client_reply_head(service);
+            self.send(peers, client, &head, &[Bytes::from_static(answer)]);
+            return;
+        }
+        if self.queued >= self.options.max_queued {
+            bump(&self.stats.rejected_requests);
+            return;
+        }
+        bump(&self.stats.requests);
+        // The usual case: an idle worker and nobody ahead. The body goes from the read buffer
+        // straight into the worker's output buffer.
+        let head = protocol::worker_request_head(client);
+        while let Some(entry) = self.services.get_mut(&service[..]) {
+            if !entry.requests.is_empty() {
+                break;
+            }
+            let Some(worker) = entry.idle.pop_front() else {
+                break;
+            };
+            match peers.send(&worker, &head, body) {
+                Sent::Queued => {
+                    if let Some(serving) = self.workers.get_mut(&worker) {
+                        serving.serving = Some(client.clone());
+                    }
+                    return;
+                }
+                Sent::Gone | Sent::Full => {
+                    // Gone or not reading: forget it and try the next idle worker.
+                    bump(&self.stats.undeliverable);
+                    self.remove_worker(&worker, Farewell::Silent, peers);
+                }
+            }
+        }
+        self.queue(client, service, body, peers, now);
+    }
+
+    /// Queues a request for `service` (copying it out of the read buffer), then dispatches.
+    fn queue(
+        &mut self,
+        client: &Bytes,
+        service: &Bytes,
+        body: &[Bytes],
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        self.queued += 1;
+        let request = Queued {
+            client: client.clone(),
+            body: body.iter().map(|f| Bytes::copy_from_slice(f)).collect(),
+            expires: now + self.options.request_expiry,
+        };
+        match self.services.get_mut(&service[..]) {
+            Some(entry) => entry.requests.push_back(request),
+            None => {
+                let mut entry = Service::default();
+                entry.requests.push_back(request);
+                self.services.insert(Bytes::copy_from_slice(service), entry);
+            }
+        }
+        self.dispatch(service, peers);
+    }
+
+    fn on_worker_command(
+        &mut self,
+        identity: &Bytes,
+        command: WorkerInbound<'_>,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        let Some(worker) = self.workers.get_mut(identity) else {
+            return self.on_stranger_command(identity, command, peers, now);
+        };
+        worker.expires = now + self.lifetime;
+        match command {
+            WorkerInbound::Reply { client, body } if worker.serving.as_ref() == Some(client) => {
+                worker.serving = None;
+                bump(&self.stats.replies);
+                let head = protocol::client_reply_head(&worker.service);
+                if peers.send(client, &head, body) != Sent::Queued {
+                    bump(&self.stats.undeliverable);
+                }
+                let Some(entry) = self.services.get_mut(&worker.service) else {
+                    return;
+                };
+                entry.idle.push_back(identity.clone());
+                if !entry.requests.is_empty() {
+                    let service = worker.service.clone();
+                    self.dispatch(&service, peers);
+                }
+            }
+            WorkerInbound::Heartbeat => {}
+            WorkerInbound::Disconnect => self.remove_worker(identity, Farewell::Silent, peers),
+            // READY twice, a REPLY nobody asked for, a REQUEST from a worker: valid, but
+            // unexpected.
+            _ => self.unexpected(identity, peers),
+        }
+    }
+
+    /// A worker command from a peer that has not registered: only READY makes sense.
+    fn on_stranger_command(
+        &mut self,
+        identity: &Bytes,
+        command: WorkerInbound<'_>,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        match command {
+            WorkerInbound::Ready { service } if !service.starts_with(MMI_PREFIX) => {
+                let service = Bytes::copy_from_slice(service);
+                self.workers.insert(
+                    identity.clone(),
+                    Worker {
+                        service: service.clone(),
+                        expires: now + self.lifetime,
+                        serving: None,
+                    },
+                );
+                self.stats.workers.fetch_add(1, Ordering::Relaxed);
+                let entry = self.services.entry(service.clone()).or_default();
+                entry.workers += 1;
+                entry.idle.push_back(identity.clone());
+                self.dispatch(&service, peers);
+            }
+            // Leaving without having registered needs no answer.
+            WorkerInbound::Disconnect => {}
+            // READY for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST from a
+            // worker: valid, but unexpected.
+            _ => self.unexpected(identity, peers),
+        }
+    }
+
+    /// 7/MDP: "The broker MUST respond to any valid but unexpected command by sending
+    /// DISCONNECT and then no further commands to that worker."
+    fn unexpected(&mut self, identity: &Bytes, peers: &mut Peers) {
+        bump(&self.stats.disconnects_sent);
+        if self.workers.contains_key(identity) {
+            self.remove_worker(identity, Farewell::Disconnect, peers);
+        } else {
+            let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
+            self.send(peers, identity, &disconnect, &[]);
+        }
+    }
+
+    fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell, peers: &mut Peers) {
+        let Some(worker) = self.workers.remove(identity) else {
+            return;
+        };
+        self.stats.workers.fetch_sub(1, Ordering::Relaxed);
+        if let Some(entry) = self.services.get_mut(&worker.service) {
+            entry.workers -= 1;
+            if worker.serving.is_none() {
+                entry.idle.retain(|idle| idle != identity);
+            }
+        }
+        if farewell == Farewell::Disconnect {
+            let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
+            self.send(peers, identity, &disconnect, &[]);
+        }
+    }
+
+    /// Hands queued requests of `service` to its idle workers.
+    fn dispatch(&mut self, service: &Bytes, peers: &mut Peers) {
+        loop {
+            let Some(entry) = self.services.get_mut(&service[..]) else {
+                return;
+            };
+            if entry.requests.is_empty() {
+                return;
+            }
+            let Some(worker_id) = entry.idle.pop_front() else {
+                return;
+            };
+            let Some(request) = entry.requests.pop_front() else {
+                return;
+            };
+            let head = protocol::worker_request_head(&request.client);
+            match peers.send(&worker_id, &head, &request.body) {
+                Sent::Queued => {
+                    self.queued -= 1;
+                    if let Some(worker) = self.workers.get_mut(&worker_id) {
+                        worker.serving = Some(request.client);
+                    }
+                }
+                Sent::Gone | Sent::Full => {
+                    // The worker is gone or does not read: forget it and give the request to
+                    // the next one, since it never left the broker.
+                    entry.requests.push_front(request);
+                    bump(&self.stats.undeliverable);
+                    self.remove_worker(&worker_id, Farewell::Silent, peers);
+                }
+            }
+        }
+    }
+
+    fn send(&self, peers: &mut Peers, peer: &[u8], head: &[&[u8]], body: &[Bytes]) {
+        if peers.send(peer, head, body) != Sent::Queued {
+            bump(&self.stats.undeliverable);
+        }
+    }
+
+    /// Heartbeats to every worker, then expiry of silent workers and of requests nobody took.
+    fn on_tick(&mut self, now: Instant, peers: &mut Peers) {
+        let expired: Vec<Bytes> = self
+            .workers
+            .iter()
+            .filter(|(_, worker)| worker.expires <= now)
+            .map(|(identity, _)| identity.clone())
+            .collect();
+        for identity in &expired {
+            bump(&self.stats.expired_workers);
+            tracing::debug!("MDP broker dropped a silent worker");
+            self.remove_worker(identity, Farewell::Silent, peers);
+        }
+        let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
+        for identity in self.workers.keys() {
+            self.send(peers, identity, &heartbeat, &[]);
+        }
+        let stats = &self.stats;
+        let mut expired_requests = 0;
+        self.services.retain(|_, service| {
+            let before = service.requests.len();
+            service.requests.retain(|request| request.expires > now);
+            let dropped = before - service.requests.len();
+            expired_requests += dropped;
+            stats
+                .expired_requests
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            // Forget services nobody serves or waits for, so that made-up names cost nothing.
+            service.workers > 0 || !service.requests.is_empty()
+        });
+        self.queued -= expired_requests;
+    }
+
+    fn disconnect_all(&mut self, peers: &mut Peers) {
+        let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
+        for identity in identities {
+            self.remove_worker(&identity, Farewell::Disconnect, peers);
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! `MdpClient`: turns each event into a 7/MDP request and the reply back into the event.
+//!
+//! # Many requests in flight over a protocol with one
+//!
+//! An MDP/Client dialogue is strictly request–reply: a REPLY names the service but carries no
+//! correlation id, and replies for one service from several workers can arrive in any order.
+//! Adding an id to the body would make every worker see it, so the client multiplexes on
+//! connections instead: each request in flight owns one DEALER socket for its whole exchange,
+//! which makes "the next message on this socket" exactly "the reply to this request". Sockets
+//! are kept in a pool and reused, so a steady load opens as many connections as it has requests
+//! in flight (the actor's concurrency, 64 by default) and no more.
+//!
+//! A request that gets no reply in time is retried on a *new* socket (the late reply, if it
+//! ever comes, goes to the closed one and cannot be taken for the answer to a later request) —
+//! the recovery 7/MDP recommends. After the last attempt the event goes to the error outbox:
+//! `503` when no broker could be reached or the broker says (through `mmi.service`) that no
+//! worker serves the service, `504` when the service was there but did not answer in time.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+use zeromq::{DealerSocket, SocketRecv, SocketSend};
+
+use super::frames::Frames;
+use super::protocol::{self, valid_service_name, Malformed};
+use super::registration::{BrokerDirectory, BrokerSource};
+use super::transport::{check_connect_endpoint, connect_dealer};
+use crate::actor::{Actor, Context};
+use crate::error::{EventError, Result};
+use crate::event::Event;
+use crate::port::{Inbox, Outbox};
+
+/// Sends every event as a request to the service `prefix + event.service() + postfix` and
+/// emits the same event, envelope kept, with the reply body as payload.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use compysition::actors::MdpClient;
+/// use compysition::ActorExt;
+///
+/// # fn example() -> compysition::Result<()> {
+/// let client = MdpClient::connect("tcp://127.0.0.1:5555")?
+///     .prefix("billing.")
+///     .timeout(Duration::from_secs(2))
+///     .retries(2)
+///     .with_concurrency(128); // requests in flight at once
+/// # let _ = client;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct MdpClient {
+    brokers: BrokerSource,
+    prefix: String,
+    postfix: String,
+    timeout: Duration,
+    retries: u32,
+    discovery_interval: Duration,
+}
+
+impl MdpClient {
+    /// A client of the broker at `endpoint` (`tcp://host:port`).
+    pub fn connect(endpoint: &str) -> Result<Self> {
+        check_connect_endpoint(endpoint)?;
+        Ok(Self::with_source(BrokerSource::Fixed(
+            std::sync::Arc::from([endpoint.to_string()]),
+        )))
+    }
+
+    /// A client of every broker the registration service at `registry` knows, each new
+    /// connection going to the next broker in turn (our extension, see
+    /// [`MdpBrokerRegistrationService`](super::MdpBrokerRegistrationService)).
+    pub fn discover(registry: &str) -> Result<Self> {
+        check_connect_endpoint(registry)?;
+        Ok(Self::with_source(BrokerSource::Registry(
+            registry.to_string(),
+        )))
+    }
+
+    fn with_source(brokers: BrokerSource) -> Self {
+        MdpClient {
+            brokers,
+            prefix: String::new(),
+            postfix: String::new(),
+            timeout: Duration::from_secs(5),
+            retries: 1,
+            discovery_interval: super::broker::DEFAULT_HEARTBEAT_INTERVAL,
+        }
+    }
+
+    /// Put before the event's service to name the MDP service.
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Put after the event's service to name the MDP service.
+    pub fn postfix(mut self, postfix: impl Into<String>) -> Self {
+        self.postfix = postfix.into();
+        self
+    }
+
+    /// How long one attempt waits for its reply (default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many times a request is sent again after a timeout (default 1). Majordomo workers
+    /// are meant to be idempotent, which is what makes a retry safe.
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// How often the broker list is asked from the registration service (default 2.5 s).
+    pub fn discovery_interval(mut self, interval: Duration) -> Self {
+        self.discovery_interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    fn service_for<T>(&self, event: &Event<T>) -> Result<Bytes, EventError> {
+        let middle = event.service().unwrap_or_default();
+        let mut name = String::with_capacity(self.prefix.len() + middle.len() + self.postfix.len());
+        name.push_str(&self.prefix);
+        name.push_str(middle);
+        name.push_str(&self.postfix);
+        if valid_service_name(name.as_bytes()) {
+            Ok(Bytes::from(name))
+        } else {
+            Err(EventError::malformed(format!(
+                "`{name}` cannot be an MDP service name (1 to 255 bytes of printable text)"
+            )))
+        }
+    }
+}
+
+impl Actor for MdpClient {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        let directory = BrokerDirectory::new(self.brokers.clone(), self.discovery_interval);
+        let pool = SocketPool::default();
+        let exchange = Exchange {
+            directory: &directory,
+            pool: &pool,
+            timeout: self.timeout,
+        };
+        let serving = ctx.serve(inbox, |event| {
+            let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
+            async move {
+                let service = match client.service_for(&event) {
+                    Ok(service) => service,
+                    Err(error) => {
+                        ctx.fail(event, error).await;
+                        return Ok(());
+                    }
+                };
+                match exchange.call(&service, &event.data, client.retries).await {
+                    Ok(reply) => outbox.send(event.with_data(reply)).await,
+                    Err(error) => ctx.fail(event, error).await,
+                }
+                Ok(())
+            }
+        });
+        tokio::select! {
+            () = serving => {}
+            () = async { directory.keep_updated().await; std::future::pending().await } => {}
+        }
+    }
+}
+
+/// Idle connections, each to one broker, ready for the next request.
+#[derive(Default)]
+struct SocketPool {
+    idle: Mutex<Vec<(String, DealerSocket)>>,
+}
+
+impl SocketPool {
+    fn take(&self, directory: &BrokerDirectory) -> Option<(String, DealerSocket)> {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        while let Some((broker, socket)) = idle.pop() {
+            if directory.contains(&broker) {
+                return Some((broker, socket));
+            }
+        }
+        None
+    }
+
+    fn put(&self, broker: String, socket: DealerSocket) {
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        idle.push((broker, socket));
+    }
+}
+
+/// Why an attempt failed.
+enum Failure {
+    NoBroker,
+    Unreachable(String),
+    Timeout,
+    Malformed(Malformed),
+}
+
+struct Exchange<'a> {
+    directory: &'a BrokerDirectory,
+    pool: &'a SocketPool,
+    timeout: Duration,
+}
+
+impl Exchange<'_> {
+    /// One request, with its retries: the reply body, or the error for the event.
+    async fn call(
+        &self,
+        service: &Bytes,
+        body: &Frames,
+        retries: u32,
+    ) -> Result<Frames, EventError> {
+        let mut failure = Failure::NoBroker;
+        for _ in 0..=retries {
+            // Built per attempt (the body's frames are shared, not copied): the usual single
+            // attempt makes no spare copy.
+            let request = protocol::client_request(service, body);
+            match self.attempt(service, request).await {
+                Ok(reply) => return Ok(reply),
+                Err(this) => failure = this,
+            }
+        }
+        Err(self.explain(service, failure, retries).await)
+    }
+
+    async fn attempt(
+        &self,
+        service: &Bytes,
+        request: zeromq::ZmqMessage,
+    ) -> Result<Frames, Failure> {
+        let (broker, mut socket) = match self.pool.take(self.directory) {
+            Some(idle) => idle,
+            None => {
+                let broker = match self.directory.next() {
+                    Some(broker) => broker,
+                    None => {
+                        // A registration service may not have answered yet.
+                        let found =
+                            tokio::time::timeout(self.timeout, self.directory.wait_for_any()).await;
+                        match (found, self.directory.next()) {
+                            (Ok(()), Some(broker)) => broker,
+                            _ => return Err(Failure::NoBroker),
+                        }
+                    }
+                };
+                let socket = connect_dealer(&broker, self.timeout)
+                    .await
+                    .map_err(Failure::Unreachable)?;
+                (broker, socket)
+            }
+        };
+        if socket.send(request).await.is_err() {
+            return Err(Failure::Unreachable(format!("connection to {broker} lost")));
+        }
+        match tokio::time::timeout(self.timeout, socket.recv()).await {
+            Ok(Ok(reply)) => match protocol::parse_client_reply(&reply.into_vec(), service) {
+                Ok(body) => {
+                    let body = Frames::from(body);
+                    self.pool.put(broker, socket);
+                    Ok(body)
+                }
+                Err(malformed) => Err(Failure::Malformed(malformed)),
+            },
+            Ok(Err(_)) => Err(Failure::Unreachable(format!("connection to {broker} lost"))),
+            Err(_) => Err(Failure::Timeout),
+        }
+    }
+
+    /// The error for a request whose attempts all failed. After timeouts the broker is asked
+    /// through `mmi.service` whether anybody serves the service, to tell 503 from 504.
+    async fn explain(&self, service: &Bytes, failure: Failure, retries: u32) -> EventError {
+        let name = String::from_utf8_lossy(service);
+        match failure {
+            Failure::NoBroker => EventError::unavailable("no MDP broker is known"),
+            Failure::Unreachable(why) => {
+                EventError::unavailable(format!("MDP broker unreachable: {why}"))
+            }
+            Failure::Malformed(malformed) => EventError::unavailable(format!(
+                "MDP broker answered `{name}` with a malformed reply: {malformed}"
+            )),
+            Failure::Timeout => {
+                let probe = Exchange {
+                    timeout: self.timeout.min(Duration::from_secs(1)),
+                    ..*self
+                };
+                let mmi = Bytes::from_static(b"mmi.service");
+                let asked = protocol::client_request(&mmi, &Frames::single(service.clone()));
+                let attempts = retries + 1;
+                match probe.attempt(&mmi, asked).await {
+                    Ok(answer) if answer.get(0).is_some_and(|code| code == "404") => {
+                        EventError::unavailable(format!(
+                            "no MDP worker serves `{name}` (no reply in {attempts} attempts)"
+                        ))
+                    }
+                    _ => EventError::timeout(format!(
+                        "MDP service `{name}` did not reply within {:?} ({attempts} attempts)",
+                        self.timeout
+                    )),
+                }
+            }
+        }
+    }
+}
+
+impl Clone for Exchange<'_> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl Copy for Exchange<'_> {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_service_name_wraps_the_event_service() {
+        let client = MdpClient::connect("tcp://127.0.0.1:5555")
+            .expect("valid endpoint")
+            .prefix("app.")
+            .postfix(".v1");
+        let event = Event::new(Frames::default()).with_service("orders");
+        assert_eq!(
+            client.service_for(&event).expect("valid name"),
+            Bytes::from_static(b"app.orders.v1")
+        );
+    }
+
+    #[test]
+    fn an_event_without_any_service_name_is_a_400() {
+        let client = MdpClient::connect("tcp://127.0.0.1:5555").expect("valid endpoint");
+        let error = client
+            .service_for(&Event::new(Frames::default()))
+            .expect_err("empty name");
+        assert_eq!(error.status().as_u16(), 400);
+    }
+
+    #[test]
+    fn a_bad_endpoint_is_a_setup_error() {
+        assert!(MdpClient::connect("localhost:5555").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Endpoints and connections of the Majordomo pieces.
+//!
+//! - [`bind_tcp`] binds a listener synchronously, so that an actor can report a bad address or
+//!   a taken port when it is built and a test can bind port 0 and read the port back (the
+//!   listening side then runs on our [`Router`](super::router::Router));
+//! - clients and the registration dialogue connect with the `zeromq` crate's DEALER (workers
+//!   with our own [`Dealer`](super::dealer::Dealer)). Its `connect` retries until
+//!   its own connect timeout (30 s by default) and a DEALER never reconnects once its peer is
+//!   gone: [`connect_dealer`] bounds the attempt and callers make a new socket for every new
+//!   logical connection;
+//! - only `tcp://` endpoints are used (the crate has no `inproc`).
+
+use std::net::{TcpListener, ToSocketAddrs};
+use std::time::Duration;
+
+use zeromq::{DealerSocket, Socket, SocketOptions};
+
+use crate::error::Error;
+
+/// Binds a TCP listener for a `tcp://host:port` endpoint (`*` as host means every interface)
+/// and returns it with the endpoint it is bound to (the port resolved when `0` was asked).
+pub(crate) fn bind_tcp(endpoint: &str) -> Result<(TcpListener, String), Error> {
+    let address = endpoint.strip_prefix("tcp://").ok_or_else(|| {
+        Error::Setup(format!(
+            "MDP endpoint `{endpoint}`: only tcp://host:port endpoints are supported"
+        ))
+    })?;
+    let address = match address.strip_prefix("*:") {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => address.to_string(),
+    };
+    let resolved = address
+        .to_socket_addrs()
+        .map_err(|e| Error::Setup(format!("MDP endpoint `{endpoint}`: {e}")))?
+        .next()
+        .ok_or_else(|| Error::Setup(format!("MDP endpoint `{endpoint}`: no address")))?;
+    let listener = TcpListener::bind(resolved)
+        .map_err(|e| Error::Setup(format!("MDP endpoint `{endpoint}`: cannot bind: {e}")))?;
+    let local = listener.local_addr()?;
+    Ok((listener, format!("tcp://{local}")))
+}
+
+/// Checks that an endpoint to connect to has the form the crate understands.
+pub(crate) fn check_connect_endpoint(endpoint: &str) -> Result<(), Error> {
+    match endpoint.strip_prefix("tcp://") {
+        Some(rest)
+            if rest
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| port.parse::<u16>().is_ok()) =>
+        {
+            Ok(())
+        }
+        _ => Err(Error::Setup(format!(
+            "MDP endpoint `{endpoint}`: expected tcp://host:port"
+        ))),
+    }
+}
+
+/// A new DEALER socket connected to `endpoint`, or why not within `within`.
+pub(crate) async fn connect_dealer(
+    endpoint: &str,
+    within: Duration,
+) -> Result<DealerSocket, String> {
+    let mut options = SocketOptions::default();
+    options.connect_timeout(within);
+    let mut socket = DealerSocket::with_options(options);
+    match tokio::time::timeout(within, socket.connect(endpoint)).await {
+        Ok(Ok(())) => Ok(socket),
+        Ok(Err(error)) => Err(format!("cannot connect to {endpoint}: {error}")),
+        Err(_) => Err(format!("cannot connect to {endpoint} within {within:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn port_zero_resolves_to_the_bound_port() {
+        let (listener, endpoint) = bind_tcp("tcp://127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("bound").port();
+        assert_ne!(port, 0);
+        assert_eq!(endpoint, format!("tcp://127.0.0.1:{port}"));
+    }
+
+    #[test]
+    fn only_tcp_endpoints_are_accepted() {
+        let error = bind_tcp("ipc:///tmp/x").expect_err("not tcp");
+        assert!(error.to_string().contains("only tcp://"), "{error}");
+        assert!(check_connect_endpoint("tcp://localhost:5555").is_ok());
+        assert!(check_connect_endpoint("tcp://localhost").is_err());
+        assert!(check_connect_endpoint("inproc://x").is_err());
+    }
+
+    #[test]
+    fn a_taken_port_is_a_setup_error() {
+        let (_held, endpoint) = bind_tcp("tcp://127.0.0.1:0").expect("bind");
+        let error = bind_tcp(&endpoint).expect_err("port taken");
+        assert!(error.to_string().contains("cannot bind"), "{error}");
+    }
+}

@@ -1,0 +1,311 @@
+//! One ZMTP connection's byte stream, as both of our sockets use it — the broker's ROUTER
+//! ([`Router`](super::router::Router)) and the worker's DEALER ([`Dealer`](super::dealer::Dealer)):
+//! the handshake steps, reading frames under the limits of [`zmtp`](super::zmtp) into chunks of
+//! complete messages, and taking a chunk apart message by message.
+//!
+//! Reading never sets memory aside for octets that are only announced, and makes one `read`
+//! per readiness where it can: a read shorter than the room offered drained the socket, and
+//! tokio is told so without an extra empty read.
+
+use std::io;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::net::TcpStream;
+
+use super::zmtp::{self, Header, Scanner, Violation, GREETING_LEN, MAX_COMMAND};
+
+/// A read asks the kernel for at least this much, and at most `READ_MAX` at once.
+const READ_MIN: usize = 8 * 1024;
+const READ_MAX: usize = 64 * 1024;
+/// An idle buffer larger than this is given back rather than kept for the next message.
+pub(crate) const KEEP_CAPACITY: usize = 64 * 1024;
+
+/// What a read of a connection produced.
+pub(crate) enum ReadOutcome {
+    /// Complete messages (and commands), as they came on the wire.
+    Chunk(Bytes),
+    /// The connection ended, or broke a limit.
+    Closed(Option<Violation>),
+}
+
+/// The receiving side of a connection: what has arrived and how far it is checked.
+pub(crate) struct FrameReader {
+    buffer: BytesMut,
+    scanner: Scanner,
+}
+
+impl FrameReader {
+    /// A reader for messages of at most `max_message` octets, starting with what the
+    /// handshake read past the peer's READY.
+    pub(crate) fn new(leftover: BytesMut, max_message: usize) -> Self {
+        FrameReader {
+            buffer: leftover,
+            scanner: Scanner::new(max_message),
+        }
+    }
+
+    /// Reads until complete messages are buffered (and returns them) or the connection ends.
+    pub(crate) fn poll_chunk(
+        &mut self,
+        stream: &TcpStream,
+        cx: &mut Context<'_>,
+    ) -> Poll<ReadOutcome> {
+        // What the handshake or the last read left may already hold messages.
+        let mut fresh = !self.buffer.is_empty();
+        loop {
+            if fresh {
+                match self.scanner.scan(&self.buffer) {
+                    Err(violation) => return Poll::Ready(ReadOutcome::Closed(Some(violation))),
+                    Ok(0) => {}
+                    Ok(complete) => {
+                        let chunk = self.buffer.split_to(complete).freeze();
+                        self.scanner.taken(complete);
+                        return Poll::Ready(ReadOutcome::Chunk(chunk));
+                    }
+                }
+            }
+            if self.buffer.is_empty() && self.buffer.capacity() > KEEP_CAPACITY {
+                self.buffer = BytesMut::new();
+            }
+            match stream.poll_read_ready(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Err(_)) => return Poll::Ready(ReadOutcome::Closed(None)),
+                Poll::Ready(Ok(())) => {}
+            }
+            // Room for what the frame being read still needs, within bounds: a length that
+            // is only announced never sets memory aside. The room left after the last message
+            // is used first, so small messages share one allocation.
+            let wanted = self.scanner.wanted(self.buffer.len());
+            if self.buffer.capacity() - self.buffer.len() < wanted.min(READ_MIN) {
+                self.buffer.reserve(wanted.clamp(READ_MIN, READ_MAX));
+            }
+            match read_some(stream, &mut self.buffer) {
+                Ok(0) => return Poll::Ready(ReadOutcome::Closed(None)),
+                Ok(_) => fresh = true,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => fresh = false,
+                Err(_) => return Poll::Ready(ReadOutcome::Closed(None)),
+            }
+        }
+    }
+}
+
+/// Reads what the socket holds into the room `buffer` has. A read shorter than that room
+/// drained the socket: it tells tokio so, as an empty read would, without making one. The
+/// readiness it clears is the one seen before the read, so data that arrives after it wakes
+/// the connection again (tokio compares the readiness tick).
+fn read_some(stream: &TcpStream, buffer: &mut BytesMut) -> io::Result<usize> {
+    let mut read = 0;
+    let outcome = stream.try_io(Interest::READABLE, || {
+        let room = buffer.capacity() - buffer.len();
+        read = stream.try_read_buf(buffer)?;
+        if read > 0 && read < room {
+            Err(io::ErrorKind::WouldBlock.into())
+        } else {
+            Ok(read)
+        }
+    });
+    match outcome {
+        Err(error) if error.kind() == io::ErrorKind::WouldBlock && read > 0 => Ok(read),
+        other => other,
+    }
+}
+
+/// A chunk of complete messages being taken apart. The frames are slices of the chunk: taking
+/// a message apart copies nothing.
+pub(crate) struct Chunk {
+    bytes: Bytes,
+    offset: usize,
+}
+
+impl Chunk {
+    pub(crate) fn new(bytes: Bytes) -> Self {
+        Chunk { bytes, offset: 0 }
+    }
+
+    /// Puts the frames of the next message into `frames` (cleared first) and returns true, or
+    /// returns false once the chunk is used up. Commands met on the way go to `command`.
+    pub(crate) fn next_message(
+        &mut self,
+        frames: &mut Vec<Bytes>,
+        mut command: impl FnMut(&[u8]),
+    ) -> bool {
+        frames.clear();
+        // The scanner checked every header of the chunk, which ends at a message boundary.
+        while let Ok(Some(header)) = Header::parse(&self.bytes[self.offset..]) {
+            let start = self.offset + header.len;
+            let end = start + header.body;
+            self.offset = end;
+            if header.is_command() {
+                command(&self.bytes[start..end]);
+                continue;
+            }
+            frames.push(self.bytes.slice(start..end));
+            if !header.has_more() {
+                return true;
+            }
+        }
+        false
+    }
+}
+
+/// The PONG that answers a command, if it is a PING (ZMTP 3.1); other commands (PONG, ERROR,
+/// a late READY) need no answer.
+pub(crate) fn answer_to(command: &[u8]) -> Option<Vec<u8>> {
+    let (b"PING", data) = zmtp::split_command(command)? else {
+        return None;
+    };
+    // PING carries a 2-octet TTL and up to 16 octets of context, which PONG echoes.
+    let context = data.get(2..).unwrap_or_default();
+    Some(zmtp::command(b"PONG", &context[..context.len().min(16)]))
+}
+
+/// What went wrong in a handshake: `None` when the connection failed, the rule the peer broke
+/// otherwise.
+pub(crate) type HandshakeError = Option<Violation>;
+
+/// What a peer's READY told: its socket type and the identity it asks for (empty if none).
+pub(crate) struct Ready {
+    pub(crate) socket_type: Bytes,
+    pub(crate) identity: Bytes,
+}
+
+/// The handshake of a connection from our side: our greeting, theirs, our READY for
+/// `socket_type`, theirs. Returns their READY and what they sent after it.
+pub(crate) async fn handshake(
+    stream: &mut TcpStream,
+    socket_type: &str,
+) -> Result<(Ready, BytesMut), HandshakeError> {
+    stream.set_nodelay(true).map_err(|_| None)?;
+    stream
+        .write_all(&zmtp::greeting())
+        .await
+        .map_err(|_| None)?;
+    let mut buffer = BytesMut::with_capacity(256);
+    // The signature's first and tenth octets tell a stranger (an HTTP client, a port scanner)
+    // without waiting for 64 octets that may never come.
+    fill(stream, &mut buffer, 1).await?;
+    if buffer[0] != 0xFF {
+        return Err(Some(Violation::NotZmtp));
+    }
+    fill(stream, &mut buffer, 10).await?;
+    if buffer[9] != 0x7F {
+        return Err(Some(Violation::NotZmtp));
+    }
+    fill(stream, &mut buffer, GREETING_LEN).await?;
+    let mut greeting = [0u8; GREETING_LEN];
+    greeting.copy_from_slice(&buffer[..GREETING_LEN]);
+    zmtp::check_greeting(&greeting)?;
+    buffer.advance(GREETING_LEN);
+    stream
+        .write_all(&zmtp::ready(socket_type))
+        .await
+        .map_err(|_| None)?;
+    let header = loop {
+        match Header::parse(&buffer)? {
+            Some(header) => break header,
+            None => {
+                let more = buffer.len() + 1;
+                fill(stream, &mut buffer, more).await?
+            }
+        }
+    };
+    if !header.is_command() || header.has_more() || header.body > MAX_COMMAND {
+        return Err(Some(Violation::BadReady));
+    }
+    fill(stream, &mut buffer, header.len + header.body).await?;
+    let ready = zmtp::parse_ready(&buffer[header.len..header.len + header.body])?;
+    if ready.identity.len() > 255 {
+        return Err(Some(Violation::BadIdentity));
+    }
+    let ready = Ready {
+        socket_type: Bytes::copy_from_slice(ready.socket_type),
+        identity: Bytes::copy_from_slice(ready.identity),
+    };
+    buffer.advance(header.len + header.body);
+    Ok((ready, buffer))
+}
+
+/// Reads until `buffer` holds at least `len` octets (never reserving more than that).
+async fn fill(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+    len: usize,
+) -> Result<(), HandshakeError> {
+    while buffer.len() < len {
+        buffer.reserve(len - buffer.len());
+        match stream.read_buf(buffer).await {
+            Ok(0) | Err(_) => return Err(None),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Appends a message to `out`: the frames of `head`, then those of `tail`.
+pub(crate) fn encode(out: &mut BytesMut, head: &[&[u8]], tail: &[Bytes]) {
+    let count = head.len() + tail.len();
+    let frames = head.iter().copied().chain(tail.iter().map(|f| &f[..]));
+    let size: usize = frames.clone().map(|f| zmtp::MAX_HEADER + f.len()).sum();
+    out.reserve(size);
+    for (index, frame) in frames.enumerate() {
+        let flags = if index + 1 < count { zmtp::MORE } else { 0 };
+        zmtp::put_header(out, flags, frame.len());
+        out.extend_from_slice(frame);
+    }
+}
+
+/// Writes as much of `out` as the kernel takes now; true when all of it went.
+pub(crate) fn write_now(stream: &TcpStream, out: &mut BytesMut) -> io::Result<bool> {
+    while !out.is_empty() {
+        match stream.try_write(out) {
+            Ok(written) => out.advance(written),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+            Err(error) => return Err(error),
+        }
+    }
+    if out.capacity() > KEEP_CAPACITY {
+        *out = BytesMut::new();
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn wire(frames: &[(u8, &[u8])]) -> Bytes {
+        let mut out = Vec::new();
+        for (flags, body) in frames {
+            zmtp::put_header(&mut out, *flags, body.len());
+            out.extend_from_slice(body);
+        }
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn a_chunk_yields_its_messages_and_hands_commands_over() {
+        let ping = zmtp::command(b"PING", b"\x00\x01c");
+        let mut bytes = wire(&[(zmtp::MORE, b"a"), (0, b"b")]).to_vec();
+        bytes.extend_from_slice(&ping);
+        bytes.extend_from_slice(&wire(&[(0, b"c")]));
+        let mut chunk = Chunk::new(Bytes::from(bytes));
+        let mut frames = Vec::new();
+        let mut commands = Vec::new();
+        assert!(chunk.next_message(&mut frames, |c| commands.push(c.to_vec())));
+        assert_eq!(frames, ["a", "b"]);
+        assert!(chunk.next_message(&mut frames, |c| commands.push(c.to_vec())));
+        assert_eq!(frames, ["c"]);
+        assert_eq!(commands, [ping[2..].to_vec()]);
+        assert!(!chunk.next_message(&mut frames, |_| {}));
+    }
+
+    #[test]
+    fn a_ping_gets_a_pong_with_its_context_and_nothing_else_is_answered() {
+        let ping = zmtp::command(b"PING", b"\x00\x0actx");
+        assert_eq!(answer_to(&ping[2..]), Some(zmtp::command(b"PONG", b"ctx")));
+        let pong = zmtp::command(b"PONG", b"ctx");
+        assert_eq!(answer_to(&pong[2..]), None);
+    }
+}

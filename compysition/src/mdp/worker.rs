@@ -1,0 +1,546 @@
+//! `MdpWorker`: registers a service with 7/MDP brokers and lets a flow answer its requests.
+//!
+//! Each request becomes an event (its service set to the worker's service) on the outbox; the
+//! flow's answer comes back on the inbox and is matched to its request by event id. A 7/MDP
+//! worker gets its next request only after it has replied, so one broker connection means one
+//! request at a time: the worker opens [`MdpWorker::connections`] connections (1 by default) to
+//! have that many requests in flight — the standard way to keep a Majordomo worker busy. The
+//! table of requests waiting for their answer therefore never holds more entries than there
+//! are connections, and an entry leaves it when its answer comes, when it times out, or when
+//! its connection is lost: nothing accumulates.
+//!
+//! A connection heartbeats as 7/MDP asks and counts the broker as gone after `liveness` silent
+//! intervals; after that, or after a DISCONNECT from the broker, it opens a new socket and sends
+//! READY again. When the flow does not answer in time (or routes a failure back to the worker's
+//! error inbox), MDP has no way to say so: the connection re-registers instead, so that the
+//! broker does not wait for a reply forever, and the client sees a timeout.
+//!
+//! The per-request path does no timer work and polls only the connection it concerns: the
+//! connections run in one set that wakes each on its own, each keeps one receive in flight for
+//! its whole session, and its stop, heartbeat and reply-deadline timers sit in a set of their
+//! own that is polled only when one fires. Heartbeat bookkeeping per message is two flags
+//! ("heard", "said" since the last beat); the reply deadline is one timer, moved on to the
+//! current request's deadline only when it fires.
+//!
+//! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
+//! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
+use super::dealer::Dealer;
+use super::frames::Frames;
+use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
+use super::registration::{BrokerDirectory, BrokerSource};
+use super::transport::check_connect_endpoint;
+use crate::actor::{Actor, Context, TakesErrors};
+use crate::error::{Error, Result};
+use crate::event::Event;
+use crate::id::EventId;
+use crate::payload::AnyPayload;
+use crate::port::{Inbox, Outbox};
+
+/// A Majordomo worker for one service.
+///
+/// ```no_run
+/// use compysition::actors::MdpWorker;
+///
+/// # fn example() -> compysition::Result<()> {
+/// let worker = MdpWorker::connect("tcp://127.0.0.1:5555", "test_service")?.connections(4);
+/// # let _ = worker;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone, Debug)]
+pub struct MdpWorker {
+    brokers: BrokerSource,
+    service: Bytes,
+    service_name: Arc<str>,
+    connections: usize,
+    heartbeat: Duration,
+    liveness: u32,
+    reconnect_delay: Duration,
+    reply_timeout: Duration,
+    max_message: usize,
+}
+
+impl MdpWorker {
+    /// A worker for `service` at the broker at `endpoint` (`tcp://host:port`). Service names
+    /// starting with `mmi.` belong to the broker (8/MMI) and are refused.
+    pub fn connect(endpoint: &str, service: &str) -> Result<Self> {
+        check_connect_endpoint(endpoint)?;
+        Self::with_source(
+            BrokerSource::Fixed(Arc::from([endpoint.to_string()])),
+            service,
+        )
+    }
+
+    /// A worker for `service` at the brokers the registration service at `registry` knows, its
+    /// connections dealt out over them (our extension, see
+    /// [`MdpBrokerRegistrationService`](super::MdpBrokerRegistrationService)).
+    pub fn discover(registry: &str, service: &str) -> Result<Self> {
+        check_connect_endpoint(registry)?;
+        Self::with_source(BrokerSource::Registry(registry.to_string()), service)
+    }
+
+    fn with_source(brokers: BrokerSource, service: &str) -> Result<Self> {
+        if !valid_service_name(service.as_bytes()) || service.as_bytes().starts_with(MMI_PREFIX) {
+            return Err(Error::Setup(format!(
+                "`{service}` cannot be an MDP worker service (1 to 255 bytes of printable text, not `mmi.*`)"
+            )));
+        }
+        Ok(MdpWorker {
+            brokers,
+            service: Bytes::copy_from_slice(service.as_bytes()),
+            service_name: Arc::from(service),
+            connections: 1,
+            heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
+            liveness: DEFAULT_LIVENESS,
+            reconnect_delay: Duration::from_millis(500),
+            reply_timeout: Duration::from_secs(30),
+            max_message: DEFAULT_MAX_MESSAGE_SIZE,
+        })
+    }
+
+    /// How many broker connections (and so requests in flight) the worker has (default 1).
+    pub fn connections(mut self, connections: usize) -> Self {
+        self.connections = connections.max(1);
+        self
+    }
+
+    /// The heartbeat interval (default 2.5 s) and how many silent intervals mean the broker is
+    /// gone (default 3). Must match the broker's interval.
+    pub fn heartbeat(mut self, interval: Duration, liveness: u32) -> Self {
+        self.heartbeat = interval.max(Duration::from_millis(1));
+        self.liveness = liveness.max(1);
+        self
+    }
+
+    /// How long to wait before connecting again after losing the broker (default 500 ms).
+    pub fn reconnect_delay(mut self, delay: Duration) -> Self {
+        self.reconnect_delay = delay;
+        self
+    }
+
+    /// The largest request, all frames together, the worker takes from its broker (default
+    /// 16 MiB, as the broker's); a broker that announces a longer one is disconnected before
+    /// any memory is set aside for it.
+    pub fn max_message_size(mut self, octets: usize) -> Self {
+        self.max_message = octets.max(1024);
+        self
+    }
+
+    /// How long the flow may take to answer a request (default 30 s).
+    pub fn reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+}
+
+/// The flow's answer to a request, routed to the connection that received it.
+enum Answer {
+    Reply(EventId, Frames),
+    Failed(EventId),
+}
+
+/// Which connection waits for which event.
+type Pending = Mutex<HashMap<EventId, usize>>;
+
+impl Actor for MdpWorker {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+    const ERROR_INBOX: bool = true;
+
+    async fn run(self, mut ctx: Context, mut inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        let mut errors = ctx.take_error_inbox();
+        let directory = BrokerDirectory::new(self.brokers.clone(), self.heartbeat);
+        let pending: Pending = Mutex::new(HashMap::with_capacity(self.connections));
+        let mut answer_senders = Vec::with_capacity(self.connections);
+        let mut answer_receivers = Vec::with_capacity(self.connections);
+        for _ in 0..self.connections {
+            // Unbounded, yet never holds more than one answer: only the answer to a connection's
+            // current request is routed to it (the pending entry is removed on the way).
+            let (sender, receiver) = mpsc::unbounded_channel();
+            answer_senders.push(sender);
+            answer_receivers.push(receiver);
+        }
+
+        let worker = &self;
+        let (ctx, directory, pending) = (&ctx, &directory, &pending);
+        let producing = async move {
+            let outbox = outbox;
+            let connections = answer_receivers
+                .into_iter()
+                .enumerate()
+                .map(|(index, answers)| {
+                    Connection {
+                        worker,
+                        index,
+                        ctx,
+                        outbox: &outbox,
+                        directory,
+                        pending,
+                        answers,
+                    }
+                    .run()
+                });
+            // A set that polls a connection only when something happened to it.
+            let mut connections: FuturesUnordered<_> = connections.collect();
+            while connections.next().await.is_some() {}
+            // The outbox is dropped here: the flow behind the worker can drain.
+        };
+        let answer_senders = &answer_senders;
+        let routing = async move {
+            let route = |id: EventId, answer: Answer| {
+                let connection = pending
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(&id);
+                match connection.and_then(|index| answer_senders.get(index)) {
+                    Some(sender) => {
+                        if sender.send(answer).is_err() {
+                            tracing::warn!(event = %id, "MDP worker connection cannot take the answer; dropped");
+                        }
+                    }
+                    None => {
+                        tracing::debug!(event = %id, "answer for no pending MDP request (timed out?); dropped")
+                    }
+                }
+            };
+            loop {
+                tokio::select! {
+                    event = inbox.recv() => match event {
+                        Some(event) => route(event.id(), Answer::Reply(event.id(), event.data)),
+                        None => break,
+                    },
+                    failed = recv_error(&mut errors) => match failed {
+                        Some(failed) => route(failed.id(), Answer::Failed(failed.id())),
+                        None => errors = None,
+                    },
+                }
+            }
+        };
+        tokio::join!(producing, routing);
+    }
+}
+
+impl TakesErrors for MdpWorker {}
+
+/// Every request it emits must come back to it: `topology!` checks the path back exists.
+impl crate::wiring::AnswersRequests for MdpWorker {}
+
+async fn recv_error(errors: &mut Option<Inbox<AnyPayload>>) -> Option<Event<AnyPayload>> {
+    match errors {
+        Some(inbox) => inbox.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// One logical connection to a broker, re-established whenever it is lost.
+struct Connection<'a> {
+    worker: &'a MdpWorker,
+    index: usize,
+    ctx: &'a Context,
+    outbox: &'a Outbox<Frames>,
+    directory: &'a BrokerDirectory,
+    pending: &'a Pending,
+    answers: mpsc::UnboundedReceiver<Answer>,
+}
+
+/// What wakes a session besides its traffic.
+enum Wake {
+    Stopped,
+    Beat,
+    Deadline,
+}
+
+fn beat_after<'a>(interval: Duration) -> BoxFuture<'a, Wake> {
+    async move {
+        tokio::time::sleep(interval).await;
+        Wake::Beat
+    }
+    .boxed()
+}
+
+fn deadline_at<'a>(due: Instant) -> BoxFuture<'a, Wake> {
+    async move {
+        tokio::time::sleep_until(due).await;
+        Wake::Deadline
+    }
+    .boxed()
+}
+
+/// The request a connection handles.
+struct Job {
+    event: EventId,
+    client: Bytes,
+    deadline: Instant,
+}
+
+/// How a session with one broker ended.
+enum SessionEnd {
+    /// Connect again (after the reconnect delay), to the next broker in turn.
+    Reconnect,
+    /// The broker list changed: connect at once to the broker this connection is dealt.
+    Rebalance,
+    /// The worker is stopping and has nothing left to answer.
+    Stopped,
+}
+
+impl Connection<'_> {
+    async fn run(mut self) {
+        let mut attempt = self.index;
+        let (index, directory) = (self.index, self.directory);
+        let keep_directory = async move {
+            // Only the first connection asks the registration service; all share the answer.
+            if index == 0 {
+                directory.keep_updated().await;
+            }
+            std::future::pending::<()>().await
+        };
+        tokio::pin!(keep_directory);
+        loop {
+            let session = async {
+                if self.ctx.is_stopping() {
+                    return SessionEnd::Stopped;
+                }
+                let Some(broker) = self.directory.nth(attempt) else {
+                    tokio::select! {
+                        () = self.directory.wait_for_any() => {}
+                        () = self.ctx.stopped() => return SessionEnd::Stopped,
+                    }
+                    return SessionEnd::Reconnect;
+                };
+                self.session(&broker).await
+            };
+            let end = tokio::select! {
+                biased;
+                end = session => end,
+                () = &mut keep_directory => SessionEnd::Stopped,
+            };
+            match end {
+                SessionEnd::Stopped => return,
+                SessionEnd::Rebalance => attempt = self.index,
+                SessionEnd::Reconnect => {
+                    attempt += self.worker.connections;
+                    tokio::select! {
+                        () = tokio::time::sleep(self.worker.reconnect_delay) => {}
+                        () = self.ctx.stopped() => return,
+                    }
+                }
+            }
+        }
+    }
+
+    /// READY, then requests and heartbeats until the broker is lost or the worker stops.
+    async fn session(&mut self, broker: &str) -> SessionEnd {
+        let worker = self.worker;
+        let liveness = worker.heartbeat * worker.liveness;
+        let mut dealer = match Dealer::connect(broker, liveness, worker.max_message).await {
+            Ok(dealer) => dealer,
+            Err(error) => {
+                tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");
+                return SessionEnd::Reconnect;
+            }
+        };
+        if dealer
+            .send(&protocol::worker_ready(&worker.service), &[])
+            .is_err()
+        {
+            return SessionEnd::Reconnect;
+        }
+        tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
+        // Stop, heartbeat and reply deadline sit in a set that polls each only when it fires:
+        // the per-request path never touches them.
+        let ctx = self.ctx;
+        let mut wakes: FuturesUnordered<BoxFuture<'_, Wake>> = FuturesUnordered::new();
+        wakes.push(
+            async move {
+                ctx.stopped().await;
+                Wake::Stopped
+            }
+            .boxed(),
+        );
+        wakes.push(beat_after(worker.heartbeat));
+        // Heartbeat bookkeeping per message is two flags: "heard" and "said" since the last beat.
+        let (mut heard, mut said, mut silent_beats) = (false, true, 0u32);
+        // The reply deadline is armed when a job starts and none is armed, and moved on to the
+        // current job's deadline only when it fires.
+        let mut deadline_armed = false;
+        let mut job: Option<Job> = None;
+        let mut stopping = false;
+        let mut misplaced = false;
+        loop {
+            if misplaced && job.is_none() && !stopping {
+                self.leave(dealer);
+                return SessionEnd::Rebalance;
+            }
+            tokio::select! {
+                biased;
+                received = dealer.recv() => {
+                    let Ok(frames) = received else {
+                        self.forget(&mut job);
+                        return SessionEnd::Reconnect;
+                    };
+                    heard = true;
+                    match protocol::parse_worker_outbound(&frames) {
+                        Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
+                            let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
+                            let id = event.id();
+                            self.pending
+                                .lock()
+                                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                                .insert(id, self.index);
+                            let due = Instant::now() + worker.reply_timeout;
+                            if !deadline_armed {
+                                wakes.push(deadline_at(due));
+                                deadline_armed = true;
+                            }
+                            job = Some(Job { event: id, client: client.clone(), deadline: due });
+                            self.outbox.send(event).await;
+                        }
+                        Ok(WorkerOutbound::Request { .. }) => {
+                            tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
+                        }
+                        Ok(WorkerOutbound::Heartbeat) => {}
+                        Ok(WorkerOutbound::Disconnect) => {
+                            tracing::info!(%broker, service = %worker.service_name, "MDP broker said DISCONNECT; reconnecting");
+                            self.forget(&mut job);
+                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                        }
+                        Ok(WorkerOutbound::Unexpected) => {
+                            tracing::debug!("MDP worker dropped a command only workers send");
+                        }
+                        Err(malformed) => {
+                            tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
+                        }
+                    }
+                }
+                answer = self.answers.recv() => {
+                    // The senders live as long as the actor runs.
+                    let Some(answer) = answer else { continue };
+                    let (id, reply) = match answer {
+                        Answer::Reply(id, body) => (id, Some(body)),
+                        Answer::Failed(id) => (id, None),
+                    };
+                    let Some(current) = job.take_if(|job| job.event == id) else {
+                        continue;
+                    };
+                    match reply {
+                        Some(body) => {
+                            let head = protocol::worker_reply_head(&current.client);
+                            // The wire needs a body frame: an empty body is one empty frame.
+                            let sent = if body.is_empty() {
+                                dealer.send(&head, &[Bytes::new()])
+                            } else {
+                                dealer.send(&head, body.as_slice())
+                            };
+                            if sent.is_err() {
+                                return SessionEnd::Reconnect;
+                            }
+                            said = true;
+                            if stopping {
+                                return self.leave(dealer);
+                            }
+                        }
+                        None => {
+                            tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
+                            return self.restart(dealer, stopping);
+                        }
+                    }
+                }
+                Some(wake) = wakes.next() => match wake {
+                    Wake::Stopped => {
+                        stopping = true;
+                        if job.is_none() {
+                            return self.leave(dealer);
+                        }
+                    }
+                    Wake::Deadline => match &job {
+                        Some(current) if current.deadline <= Instant::now() => {
+                            tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
+                            self.forget(&mut job);
+                            return self.restart(dealer, stopping);
+                        }
+                        Some(current) => wakes.push(deadline_at(current.deadline)),
+                        None => deadline_armed = false,
+                    },
+                    Wake::Beat => {
+                        wakes.push(beat_after(worker.heartbeat));
+                        if heard {
+                            silent_beats = 0;
+                        } else {
+                            silent_beats += 1;
+                            if silent_beats >= worker.liveness {
+                                tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
+                                self.forget(&mut job);
+                                return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
+                            }
+                        }
+                        // 7/MDP: no HEARTBEAT while other commands are being sent.
+                        if !said && dealer.send(&protocol::worker_command(WorkerCommand::Heartbeat), &[]).is_err() {
+                            self.forget(&mut job);
+                            return SessionEnd::Reconnect;
+                        }
+                        (heard, said) = (false, false);
+                        // With brokers from a registration service, a connection moves (when
+                        // idle) to the broker it is dealt whenever the list changes, so
+                        // connections spread over new brokers.
+                        misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
+                    }
+                },
+            }
+        }
+    }
+
+    /// Drops the pending entry of an abandoned request.
+    fn forget(&self, job: &mut Option<Job>) {
+        if let Some(job) = job.take() {
+            self.pending
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&job.event);
+        }
+    }
+
+    /// Ends this registration so the broker stops waiting for a reply, then registers anew.
+    fn restart(&self, dealer: Dealer, stopping: bool) -> SessionEnd {
+        self.leave(dealer);
+        if stopping {
+            SessionEnd::Stopped
+        } else {
+            SessionEnd::Reconnect
+        }
+    }
+
+    /// Says DISCONNECT (as far as the kernel takes it at once) and closes the connection.
+    fn leave(&self, mut dealer: Dealer) -> SessionEnd {
+        let _ = dealer.send(&protocol::worker_command(WorkerCommand::Disconnect), &[]);
+        SessionEnd::Stopped
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mmi_services_cannot_be_registered() {
+        let error = MdpWorker::connect("tcp://127.0.0.1:5555", "mmi.service").expect_err("mmi");
+        assert!(error.to_string().contains("mmi."), "{error}");
+    }
+
+    #[test]
+    fn an_empty_service_name_is_refused() {
+        assert!(MdpWorker::connect("tcp://127.0.0.1:5555", "").is_err());
+    }
+}

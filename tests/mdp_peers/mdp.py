@@ -1,0 +1,54 @@
+"""Shared constants and helpers of the independent 7/MDP peers (pyzmq / libzmq).
+
+Written from the published specifications 7/MDP (MDP/0.1) and 8/MMI, to check the Rust
+implementation against a peer that shares none of its code. The peers talk to the test that
+started them through stdin/stdout, one JSON object per line, with frames as hex strings.
+"""
+
+import json
+import sys
+import time
+
+import zmq
+
+CLIENT = b"MDPC01"
+WORKER = b"MDPW01"
+READY, REQUEST, REPLY, HEARTBEAT, DISCONNECT = (bytes([n]) for n in range(1, 6))
+
+
+def say(**fields):
+    """One JSON line to the test."""
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def frames_from_hex(items):
+    return [bytes.fromhex(item) for item in items]
+
+
+def frames_to_hex(frames):
+    return [frame.hex() for frame in frames]
+
+
+def now():
+    return time.monotonic()
+
+
+def new_context():
+    context = zmq.Context.instance()
+    return context
+
+
+def plain_socket(context, kind):
+    """A socket with linger 0 and no ZMTP heartbeats (the Rust zeromq crate does not answer them)."""
+    socket = context.socket(kind)
+    socket.setsockopt(zmq.LINGER, 0)
+    return socket
+
+
+def arguments(argv, defaults):
+    """`--name value` pairs over defaults (no argparse magic: the tests pass every flag)."""
+    values = dict(defaults)
+    for name, value in zip(argv[::2], argv[1::2]):
+        values[name.lstrip("-").replace("-", "_")] = value
+    return values
