@@ -7,7 +7,8 @@
 //! answered: by the flow, by an error status, by `504` when the flow takes longer than the
 //! configured timeout, or by `500` as soon as the flow drops the event.
 //!
-//! Each connection runs as a task of its own (HTTP/1.1 with keep-alive), so requests are read,
+//! Each connection runs as a task of its own (HTTP/1.1 with keep-alive; with the `http2` feature
+//! also HTTP/2 over cleartext TCP for clients that start with its preface), so requests are read,
 //! parsed and answered on every worker thread; the actor's own task only accepts connections and
 //! hands answers over.
 
@@ -22,6 +23,7 @@ use http::header::{HeaderMap, HeaderName, HeaderValue, ALLOW, CONTENT_LENGTH, CO
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
+#[cfg(not(feature = "http2"))]
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -413,10 +415,28 @@ async fn serve_connection<O: HttpOutboxes>(
         let shared = Arc::clone(&shared);
         async move { Ok::<_, Infallible>(handle(request, &shared).await) }
     });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    #[cfg(not(feature = "http2"))]
+    let builder = {
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        builder
+    };
+    // HTTP/1.1 or HTTP/2, by what the client sends first (the HTTP/2 preface or a request line).
+    #[cfg(feature = "http2")]
+    let builder = {
+        let mut builder = hyper_util::server::conn::auto::Builder::new(http2::StreamExecutor);
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(http2::MAX_CONCURRENT_STREAMS);
+        builder
+    };
     let connection = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let stop = async move {
@@ -432,6 +452,34 @@ async fn serve_connection<O: HttpOutboxes>(
     };
     if let Err(error) = result {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+#[cfg(feature = "http2")]
+mod http2 {
+    use std::future::Future;
+
+    use tracing::instrument::WithSubscriber;
+    use tracing::Instrument;
+
+    /// Streams one HTTP/2 client may have open at once: each is a request in the flow, so this
+    /// bounds what one connection can put into it, as keep-alive does for HTTP/1.1.
+    pub(super) const MAX_CONCURRENT_STREAMS: u32 = 128;
+
+    /// Runs each HTTP/2 stream as a task of its own, in the connection's span and with the
+    /// topology's log dispatch, so its log records carry the same context as HTTP/1.1 ones.
+    #[derive(Clone, Copy)]
+    pub(super) struct StreamExecutor;
+
+    impl<F> hyper::rt::Executor<F> for StreamExecutor
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        fn execute(&self, stream: F) {
+            // Called from the connection's task: its span and dispatch are the current ones.
+            tokio::spawn(stream.in_current_span().with_current_subscriber());
+        }
     }
 }
 
