@@ -26,10 +26,23 @@
 //! RESULT mdp_broker rps=<n> baseline_rps=<n> ratio=<r> workers=4
 //! ```
 //!
-//! Each RESULT line is followed (on Linux) by the CPU time, user and system, the whole process
-//! (clients included, on both sides) spent per round trip, medians again, and the ratio of the
-//! two: it moves far less than a rate when other processes load the machine. A last line gives
-//! the latency-bound case for context: one client, one request in flight.
+//! A third RESULT line shows how the broker spreads requests over workers: plain 7/MDP workers
+//! that each handle one request at a time (`connections(1)`), four against one under the same
+//! clients (there `baseline_rps` is the one worker's rate):
+//!
+//! ```text
+//! RESULT mdp_broker_spread rps=<n> baseline_rps=<n> ratio=<r> workers=4 against 1, one request at a time each
+//! ```
+//!
+//! On two cores the first two lines differ little: a worker with `CLIENTS` connections already
+//! keeps every request in flight, and broker, workers and clients share the same two cores, so
+//! more workers cannot add CPU. Where a worker is the narrow part — one request at a time, as
+//! the spec's worker — four of them do.
+//!
+//! Each of the first two RESULT lines is followed (on Linux) by the CPU time, user and system,
+//! the whole process (clients included, on both sides) spent per round trip, medians again, and
+//! the ratio of the two: it moves far less than a rate when other processes load the machine. A
+//! last line gives the latency-bound case for context: one client, one request in flight.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -252,6 +265,20 @@ fn main() {
             drop(brokered_clients);
             brokered.stop().await;
         }
+        // How the broker spreads load: standard one-request-at-a-time workers (one connection
+        // each), four against one, under the same clients.
+        let one = Brokered::start(1, 1).await;
+        let four = Brokered::start(4, 1).await;
+        let mut to_one = Clients::connect(&one.endpoint, CLIENTS).await;
+        let mut to_four = Clients::connect(&four.endpoint, CLIENTS).await;
+        let spread = compare(&mut to_one, &mut to_four).await;
+        println!(
+            "RESULT mdp_broker_spread rps={:.0} baseline_rps={:.0} ratio={:.2} workers=4 against 1, one request at a time each",
+            spread.rps, spread.baseline_rps, spread.ratio
+        );
+        drop((to_one, to_four));
+        one.stop().await;
+        four.stop().await;
         // For context: one request in flight, where only latency counts (four hops against two).
         let brokered = Brokered::start(1, 1).await;
         let mut baseline_clients = Clients::connect(&echo, 1).await;
