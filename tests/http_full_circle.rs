@@ -146,9 +146,7 @@ async fn text_that_is_not_xml_is_400_on_the_edge_into_the_transform() {
 
 /// An HTTP/2 connection with prior knowledge (no upgrade from HTTP/1.1).
 async fn connect_h2(addr: SocketAddr) -> SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr)
-        .await
-        .expect("the server accepts");
+    let stream = TcpStream::connect(addr).await.expect("the server accepts");
     let (sender, connection) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
             .await

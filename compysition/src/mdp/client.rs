@@ -5,12 +5,12 @@
 //! An MDP/Client dialogue is strictly request–reply: a REPLY names the service but carries no
 //! correlation id, and replies for one service from several workers can arrive in any order.
 //! Adding an id to the body would make every worker see it, so the client multiplexes on
-//! connections instead: each request in flight owns one DEALER socket for its whole exchange,
-//! which makes "the next message on this socket" exactly "the reply to this request". Sockets
-//! are kept in a pool and reused, so a steady load opens as many connections as it has requests
+//! connections instead: each request in flight owns one DEALER connection for its whole
+//! exchange, which makes "the next message on this connection" exactly "the reply to this
+//! request". Connections are kept in a pool and reused, so a steady load opens as many connections as it has requests
 //! in flight (the actor's concurrency, 64 by default) and no more.
 //!
-//! A request that gets no reply in time is retried on a *new* socket (the late reply, if it
+//! A request that gets no reply in time is retried on a *new* connection (the late reply, if it
 //! ever comes, goes to the closed one and cannot be taken for the answer to a later request) —
 //! the recovery 7/MDP recommends. After the last attempt the event goes to the error outbox:
 //! `503` when no broker could be reached or the broker says (through `mmi.service`) that no
@@ -20,12 +20,13 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
-use zeromq::{DealerSocket, SocketRecv, SocketSend};
 
+use super::broker::DEFAULT_MAX_MESSAGE_SIZE;
+use super::dealer::Dealer;
 use super::frames::Frames;
 use super::protocol::{self, valid_service_name, Malformed};
 use super::registration::{BrokerDirectory, BrokerSource};
-use super::transport::{check_connect_endpoint, connect_dealer};
+use super::transport::check_connect_endpoint;
 use crate::actor::{Actor, Context};
 use crate::error::{EventError, Result};
 use crate::event::Event;
@@ -57,6 +58,7 @@ pub struct MdpClient {
     timeout: Duration,
     retries: u32,
     discovery_interval: Duration,
+    max_message: usize,
 }
 
 impl MdpClient {
@@ -86,6 +88,7 @@ impl MdpClient {
             timeout: Duration::from_secs(5),
             retries: 1,
             discovery_interval: super::broker::DEFAULT_HEARTBEAT_INTERVAL,
+            max_message: DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 
@@ -120,6 +123,14 @@ impl MdpClient {
         self
     }
 
+    /// The largest reply accepted, in octets (default 16 MiB, at least 1 KiB). A broker that
+    /// announces a larger message loses the connection (the request is retried or fails as
+    /// unreachable); nothing is set aside for a length that is only announced.
+    pub fn max_message_size(mut self, octets: usize) -> Self {
+        self.max_message = octets.max(1024);
+        self
+    }
+
     fn service_for<T>(&self, event: &Event<T>) -> Result<Bytes, EventError> {
         let middle = event.service().unwrap_or_default();
         let mut name = String::with_capacity(self.prefix.len() + middle.len() + self.postfix.len());
@@ -147,6 +158,7 @@ impl Actor for MdpClient {
             directory: &directory,
             pool: &pool,
             timeout: self.timeout,
+            max_message: self.max_message,
         };
         let serving = ctx.serve(inbox, |event| {
             let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
@@ -175,11 +187,11 @@ impl Actor for MdpClient {
 /// Idle connections, each to one broker, ready for the next request.
 #[derive(Default)]
 struct SocketPool {
-    idle: Mutex<Vec<(String, DealerSocket)>>,
+    idle: Mutex<Vec<(String, Dealer)>>,
 }
 
 impl SocketPool {
-    fn take(&self, directory: &BrokerDirectory) -> Option<(String, DealerSocket)> {
+    fn take(&self, directory: &BrokerDirectory) -> Option<(String, Dealer)> {
         let mut idle = self
             .idle
             .lock()
@@ -192,7 +204,7 @@ impl SocketPool {
         None
     }
 
-    fn put(&self, broker: String, socket: DealerSocket) {
+    fn put(&self, broker: String, socket: Dealer) {
         let mut idle = self
             .idle
             .lock()
@@ -213,6 +225,7 @@ struct Exchange<'a> {
     directory: &'a BrokerDirectory,
     pool: &'a SocketPool,
     timeout: Duration,
+    max_message: usize,
 }
 
 impl Exchange<'_> {
@@ -225,10 +238,7 @@ impl Exchange<'_> {
     ) -> Result<Frames, EventError> {
         let mut failure = Failure::NoBroker;
         for _ in 0..=retries {
-            // Built per attempt (the body's frames are shared, not copied): the usual single
-            // attempt makes no spare copy.
-            let request = protocol::client_request(service, body);
-            match self.attempt(service, request).await {
+            match self.attempt(service, body).await {
                 Ok(reply) => return Ok(reply),
                 Err(this) => failure = this,
             }
@@ -236,11 +246,7 @@ impl Exchange<'_> {
         Err(self.explain(service, failure, retries).await)
     }
 
-    async fn attempt(
-        &self,
-        service: &Bytes,
-        request: zeromq::ZmqMessage,
-    ) -> Result<Frames, Failure> {
+    async fn attempt(&self, service: &Bytes, body: &Frames) -> Result<Frames, Failure> {
         let (broker, mut socket) = match self.pool.take(self.directory) {
             Some(idle) => idle,
             None => {
@@ -256,17 +262,18 @@ impl Exchange<'_> {
                         }
                     }
                 };
-                let socket = connect_dealer(&broker, self.timeout)
+                let socket = Dealer::connect(&broker, self.timeout, self.max_message)
                     .await
                     .map_err(Failure::Unreachable)?;
                 (broker, socket)
             }
         };
-        if socket.send(request).await.is_err() {
+        let head = protocol::client_request_head(service);
+        if socket.send(&head, protocol::body_frames(body)).is_err() {
             return Err(Failure::Unreachable(format!("connection to {broker} lost")));
         }
         match tokio::time::timeout(self.timeout, socket.recv()).await {
-            Ok(Ok(reply)) => match protocol::parse_client_reply(&reply.into_vec(), service) {
+            Ok(Ok(reply)) => match protocol::parse_client_reply(&reply, service) {
                 Ok(body) => {
                     let body = Frames::from(body);
                     self.pool.put(broker, socket);
@@ -274,7 +281,7 @@ impl Exchange<'_> {
                 }
                 Err(malformed) => Err(Failure::Malformed(malformed)),
             },
-            Ok(Err(_)) => Err(Failure::Unreachable(format!("connection to {broker} lost"))),
+            Ok(Err(error)) => Err(Failure::Unreachable(format!("{broker}: {error}"))),
             Err(_) => Err(Failure::Timeout),
         }
     }
@@ -297,9 +304,9 @@ impl Exchange<'_> {
                     ..*self
                 };
                 let mmi = Bytes::from_static(b"mmi.service");
-                let asked = protocol::client_request(&mmi, &Frames::single(service.clone()));
+                let asked = Frames::single(service.clone());
                 let attempts = retries + 1;
-                match probe.attempt(&mmi, asked).await {
+                match probe.attempt(&mmi, &asked).await {
                     Ok(answer) if answer.get(0).is_some_and(|code| code == "404") => {
                         EventError::unavailable(format!(
                             "no MDP worker serves `{name}` (no reply in {attempts} attempts)"
@@ -325,7 +332,12 @@ impl Copy for Exchange<'_> {}
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::Arc;
+
     use super::*;
+    use crate::mdp::router::{Inbound, Router};
+    use crate::mdp::zmtp;
 
     #[test]
     fn the_service_name_wraps_the_event_service() {
@@ -352,5 +364,81 @@ mod tests {
     #[test]
     fn a_bad_endpoint_is_a_setup_error() {
         assert!(MdpClient::connect("localhost:5555").is_err());
+    }
+
+    /// A broker on our own ROUTER, and an exchange that asks it with at most 1 KiB replies.
+    fn broker_and_exchange() -> (Router, BrokerDirectory) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
+        let router = Router::new(listener, 1 << 20, Arc::new(AtomicU64::new(0))).expect("router");
+        let directory = BrokerDirectory::new(
+            BrokerSource::Fixed(Arc::from([endpoint])),
+            Duration::from_secs(1),
+        );
+        (router, directory)
+    }
+
+    /// Drives `router` until a message arrives; its sender and frames.
+    async fn request_at(router: &mut Router) -> (Bytes, Vec<Bytes>) {
+        loop {
+            router.arrived().await;
+            if let Some((Inbound::Message { peer, frames }, _)) = router.take() {
+                return (peer.clone(), frames.to_vec());
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reply_comes_back_as_the_body_and_the_connection_is_reused() {
+        let (mut router, directory) = broker_and_exchange();
+        let pool = SocketPool::default();
+        let exchange = Exchange {
+            directory: &directory,
+            pool: &pool,
+            timeout: Duration::from_secs(5),
+            max_message: 1024,
+        };
+        let service = Bytes::from_static(b"echo");
+        let body = Frames::new(["a", ""]);
+        let asking = exchange.call(&service, &body, 0);
+        let answering = async {
+            let (peer, frames) = request_at(&mut router).await;
+            assert_eq!(frames, ["", "MDPC01", "echo", "a", ""]);
+            router
+                .peers()
+                .send(&peer, &[b"", b"MDPC01", b"echo"], &frames[3..]);
+            router.flush();
+        };
+        let (reply, ()) = tokio::join!(asking, answering);
+        assert_eq!(reply.expect("a reply").as_slice(), ["a", ""]);
+        assert_eq!(pool.idle.lock().expect("pool").len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_broker_announcing_a_huge_reply_costs_the_connection_not_the_process() {
+        let (mut router, directory) = broker_and_exchange();
+        let pool = SocketPool::default();
+        let exchange = Exchange {
+            directory: &directory,
+            pool: &pool,
+            timeout: Duration::from_secs(5),
+            max_message: 1024,
+        };
+        let service = Bytes::from_static(b"echo");
+        let body = Frames::single("x");
+        let asking = exchange.call(&service, &body, 0);
+        let answering = async {
+            let (peer, _) = request_at(&mut router).await;
+            // A frame header announcing 2^40 octets, and nothing after it.
+            let mut header = vec![zmtp::LONG];
+            header.extend_from_slice(&(1u64 << 40).to_be_bytes());
+            router.peers().send_raw(&peer, &header);
+            router.flush();
+        };
+        let (reply, ()) = tokio::join!(asking, answering);
+        let error = reply.expect_err("no reply");
+        assert_eq!(error.status().as_u16(), 503, "{error:?}");
+        assert!(error.message().contains("over the size limit"), "{error:?}");
+        assert!(pool.idle.lock().expect("pool").is_empty());
     }
 }

@@ -1,14 +1,15 @@
-//! [`Dealer`]: a worker's connection to its broker, on the same ZMTP code as the broker's own
-//! socket ([`wire`](super::wire)).
+//! [`Dealer`]: one connection to a broker (or a registration service), on the same ZMTP code
+//! as the broker's own socket ([`wire`](super::wire)). Workers, clients and the registration
+//! dialogue all connect with it.
 //!
-//! Why not the `zeromq` crate's DEALER here (clients and the registration dialogue keep it): a
-//! worker's connection lives long and carries every request the worker serves. Through the
-//! crate, each message costs a fair-queue poll that hashes the peer and allocates a waker, an
-//! extra empty read, and a hop to a writer task; measured, about 8 000 instructions and a
-//! cross-task wake per request, half of what a worker costs. Here the worker's own task reads
-//! and writes the socket. It also bounds what it reads (a broker cannot make the worker set
-//! aside memory for a length it only announces) and answers the ZMTP 3.1 PING of a libzmq
-//! broker that sets `ZMQ_HEARTBEAT_IVL`.
+//! Why not the `zeromq` crate's DEALER: it reserves whatever frame length its peer announces
+//! (a broker could abort the process with a 9-octet frame header), and each message costs a
+//! fair-queue poll that hashes the peer and allocates a waker, an extra empty read, and a hop
+//! to a writer task; measured on a worker, about 8 000 instructions and a cross-task wake per
+//! request, half of what the worker costs. Here the caller's own task reads and writes the
+//! socket, what is read is bounded (nothing is set aside for a length that is only announced),
+//! and the ZMTP 3.1 PING of a libzmq peer that sets `ZMQ_HEARTBEAT_IVL` is answered. Like the
+//! crate's DEALER it does not reconnect: callers make a new one for every new connection.
 
 use std::io;
 use std::task::{Context, Poll};

@@ -14,15 +14,13 @@
 //! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
-//! The broker and the registration service listen on a ROUTER socket of our own (ZMTP 3, see
-//! `router`, `wire` and `zmtp`), which bounds every frame before memory is set aside for it:
-//! the `zeromq` crate reserves whatever length a peer announces, which lets 20 octets abort a
-//! listening process. Workers connect to their broker on the same code (`dealer`), which keeps
-//! a request's path free of the crate's per-message task hop. Clients and the registration
-//! dialogue connect with the `zeromq` crate's DEALER, which has no `inproc` transport (use
-//! `tcp://127.0.0.1:…`), does not answer the ZMTP heartbeat PING of libzmq (a libzmq broker
-//! that sets `ZMQ_HEARTBEAT_IVL` drops them; MDP's own heartbeats detect dead peers instead)
-//! and has no frame limit (connect them to brokers you run).
+//! Every socket is ZMTP 3 (RFC 23, with the PING/PONG of RFC 37) of our own: a ROUTER for the
+//! broker and the registration service (`router`), a DEALER for clients, workers and the
+//! registration dialogue (`dealer`), on one wire module (`wire`, `zmtp`) that bounds every frame
+//! before memory is set aside for it — the `zeromq` crate reserves whatever length a peer
+//! announces, which lets 20 octets abort a process — and keeps a request's path free of the
+//! crate's per-message task hop. Endpoints are `tcp://host:port` (no `inproc` or `ipc`); NULL
+//! security only.
 
 mod broker;
 mod client;

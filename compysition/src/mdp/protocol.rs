@@ -22,11 +22,9 @@
 //! DISCONNECT [worker] "" "MDPW01" 0x05
 //! ```
 
-use std::collections::VecDeque;
 use std::fmt;
 
 use bytes::Bytes;
-use zeromq::ZmqMessage;
 
 use super::frames::Frames;
 
@@ -37,8 +35,8 @@ pub const WORKER_HEADER: &[u8] = b"MDPW01";
 /// The prefix of the services a broker answers itself (8/MMI).
 pub const MMI_PREFIX: &[u8] = b"mmi.";
 
-const EMPTY: Bytes = Bytes::from_static(b"");
-const CLIENT: Bytes = Bytes::from_static(CLIENT_HEADER);
+/// What goes out for an empty body: one empty frame (a message needs at least one body frame).
+static EMPTY_BODY: [Bytes; 1] = [Bytes::new()];
 
 /// The longest service name accepted (ZeroMQ identities have the same bound).
 pub const MAX_SERVICE_LEN: usize = 255;
@@ -363,25 +361,18 @@ pub fn worker_reply_head(client: &[u8]) -> [&[u8]; 5] {
     [b"", WORKER_HEADER, WorkerCommand::Reply.byte(), client, b""]
 }
 
-fn message(frames: VecDeque<Bytes>) -> ZmqMessage {
-    // Every caller puts at least the delimiter and the header in: never empty.
-    ZmqMessage::try_from(frames).unwrap_or_else(|_| ZmqMessage::from(EMPTY))
+/// The frames before the body of a client's REQUEST: `"" MDPC01 service`.
+pub fn client_request_head(service: &[u8]) -> [&[u8]; 3] {
+    [b"", CLIENT_HEADER, service]
 }
 
-fn push_body(frames: &mut VecDeque<Bytes>, body: &Frames) {
+/// The body frames of a message as they go out: one empty frame for an empty body.
+pub fn body_frames(body: &Frames) -> &[Bytes] {
     if body.is_empty() {
-        frames.push_back(EMPTY);
+        &EMPTY_BODY
     } else {
-        frames.extend(body.iter().cloned());
+        body.as_slice()
     }
-}
-
-/// A client's REQUEST, as sent on a DEALER socket.
-pub fn client_request(service: &Bytes, body: &Frames) -> ZmqMessage {
-    let mut frames = VecDeque::with_capacity(3 + body.len().max(1));
-    frames.extend([EMPTY, CLIENT, service.clone()]);
-    push_body(&mut frames, body);
-    message(frames)
 }
 
 #[cfg(test)]
@@ -488,17 +479,14 @@ mod tests {
             worker_reply_head(b"c"),
             [&b""[..], b"MDPW01", &[3], b"c", b""]
         );
+        assert_eq!(client_request_head(b"echo"), [&b""[..], b"MDPC01", b"echo"]);
         let body = Frames::new(["b1", ""]);
-        assert_eq!(
-            client_request(&Bytes::from_static(b"echo"), &body).into_vec(),
-            [&b""[..], b"MDPC01", b"echo", b"b1", b""]
-        );
+        assert_eq!(body_frames(&body), [&b"b1"[..], b""]);
     }
 
     #[test]
     fn an_empty_body_goes_out_as_one_empty_frame() {
-        let request = client_request(&Bytes::from_static(b"echo"), &Frames::default());
-        assert_eq!(request.into_vec(), [&b""[..], b"MDPC01", b"echo", b""]);
+        assert_eq!(body_frames(&Frames::default()), [&b""[..]]);
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! each new connection to the next broker in turn, a worker's connections are dealt out over
 //! them.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -28,11 +28,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
-use zeromq::{SocketRecv, SocketSend, ZmqMessage};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
+use super::dealer::Dealer;
 use super::router::{Inbound, Router, Sent};
-use super::transport::{bind_tcp, connect_dealer};
+use super::transport::bind_tcp;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 
@@ -67,10 +67,10 @@ impl Command {
     }
 }
 
-fn build(command: Command, arguments: impl IntoIterator<Item = Bytes>) -> ZmqMessage {
-    let mut frames = VecDeque::from([EMPTY, HEADER, command.frame()]);
+fn build(command: Command, arguments: impl IntoIterator<Item = Bytes>) -> Vec<Bytes> {
+    let mut frames = vec![EMPTY, HEADER, command.frame()];
     frames.extend(arguments);
-    ZmqMessage::try_from(frames).unwrap_or_else(|_| ZmqMessage::from(EMPTY))
+    frames
 }
 
 /// `"" CMPREG01 command arguments...` → the command and its arguments.
@@ -249,7 +249,7 @@ impl Announcer {
         loop {
             tick.tick().await;
             if socket.is_none() {
-                match connect_dealer(&self.registry, self.interval).await {
+                match Dealer::connect(&self.registry, self.interval, MAX_MESSAGE).await {
                     Ok(connected) => socket = Some(connected),
                     Err(error) => {
                         tracing::debug!(%error, "MDP registration service not reachable");
@@ -259,7 +259,7 @@ impl Announcer {
             }
             if let Some(connected) = socket.as_mut() {
                 let announce = build(Command::Announce, [self.advertised.clone()]);
-                if connected.send(announce).await.is_err() {
+                if connected.send(&[], &announce).is_err() {
                     socket = None;
                 }
             }
@@ -336,7 +336,7 @@ impl BrokerDirectory {
         loop {
             tick.tick().await;
             if socket.is_none() {
-                match connect_dealer(registry, self.interval).await {
+                match Dealer::connect(registry, self.interval, MAX_MESSAGE).await {
                     Ok(connected) => socket = Some(connected),
                     Err(error) => {
                         tracing::debug!(%error, "MDP registration service not reachable");
@@ -365,13 +365,12 @@ impl BrokerDirectory {
     }
 }
 
-async fn list_brokers(socket: &mut zeromq::DealerSocket, within: Duration) -> Option<Vec<String>> {
-    socket.send(build(Command::List, [])).await.ok()?;
-    let reply = tokio::time::timeout(within, socket.recv())
+async fn list_brokers(socket: &mut Dealer, within: Duration) -> Option<Vec<String>> {
+    socket.send(&[], &build(Command::List, [])).ok()?;
+    let frames = tokio::time::timeout(within, socket.recv())
         .await
         .ok()?
         .ok()?;
-    let frames = reply.into_vec();
     let (command, arguments) = parse(&frames)?;
     if command != Command::Brokers {
         return None;
@@ -389,8 +388,7 @@ mod tests {
             Command::Announce,
             [Bytes::from_static(b"tcp://10.0.0.1:5555")],
         );
-        let frames = announce.into_vec();
-        let (command, arguments) = parse(&frames).expect("valid");
+        let (command, arguments) = parse(&announce).expect("valid");
         assert_eq!(command, Command::Announce);
         assert_eq!(
             endpoint_frame(&arguments[0]).as_deref(),
@@ -400,13 +398,12 @@ mod tests {
 
     #[test]
     fn foreign_messages_are_not_registration_commands() {
-        let mdp = ZmqMessage::try_from(vec![
+        let mdp = [
             Bytes::new(),
             Bytes::from_static(b"MDPW01"),
             Bytes::from_static(&[1]),
-        ])
-        .expect("frames");
-        assert!(parse(&mdp.into_vec()).is_none());
+        ];
+        assert!(parse(&mdp).is_none());
         assert!(endpoint_frame(&Bytes::from_static(b"not an endpoint")).is_none());
     }
 

@@ -1,7 +1,7 @@
 //! [`Router`]: the ROUTER socket of the broker and of the registration service — the sockets
 //! any peer on the network can reach — on the ZMTP 3 of [`zmtp`](super::zmtp).
 //!
-//! Why not the `zeromq` crate's ROUTER here (clients and workers keep using the crate's DEALER):
+//! Why not the `zeromq` crate's ROUTER here:
 //!
 //! - **Limits.** The crate reserves whatever frame length a peer announces; 20 octets abort the
 //!   process. Here every frame header is checked before its body arrives, a buffer only grows

@@ -3,17 +3,12 @@
 //! - [`bind_tcp`] binds a listener synchronously, so that an actor can report a bad address or
 //!   a taken port when it is built and a test can bind port 0 and read the port back (the
 //!   listening side then runs on our [`Router`](super::router::Router));
-//! - clients and the registration dialogue connect with the `zeromq` crate's DEALER (workers
-//!   with our own [`Dealer`](super::dealer::Dealer)). Its `connect` retries until
-//!   its own connect timeout (30 s by default) and a DEALER never reconnects once its peer is
-//!   gone: [`connect_dealer`] bounds the attempt and callers make a new socket for every new
-//!   logical connection;
-//! - only `tcp://` endpoints are used (the crate has no `inproc`).
+//! - the connecting side (clients, workers, the registration dialogue) runs on our own
+//!   [`Dealer`](super::dealer::Dealer): one TCP connection, made anew for every new logical
+//!   connection;
+//! - only `tcp://` endpoints are used.
 
 use std::net::{TcpListener, ToSocketAddrs};
-use std::time::Duration;
-
-use zeromq::{DealerSocket, Socket, SocketOptions};
 
 use crate::error::Error;
 
@@ -40,7 +35,7 @@ pub(crate) fn bind_tcp(endpoint: &str) -> Result<(TcpListener, String), Error> {
     Ok((listener, format!("tcp://{local}")))
 }
 
-/// Checks that an endpoint to connect to has the form the crate understands.
+/// Checks that an endpoint to connect to has the form `tcp://host:port`.
 pub(crate) fn check_connect_endpoint(endpoint: &str) -> Result<(), Error> {
     match endpoint.strip_prefix("tcp://") {
         Some(rest)
@@ -53,21 +48,6 @@ pub(crate) fn check_connect_endpoint(endpoint: &str) -> Result<(), Error> {
         _ => Err(Error::Setup(format!(
             "MDP endpoint `{endpoint}`: expected tcp://host:port"
         ))),
-    }
-}
-
-/// A new DEALER socket connected to `endpoint`, or why not within `within`.
-pub(crate) async fn connect_dealer(
-    endpoint: &str,
-    within: Duration,
-) -> Result<DealerSocket, String> {
-    let mut options = SocketOptions::default();
-    options.connect_timeout(within);
-    let mut socket = DealerSocket::with_options(options);
-    match tokio::time::timeout(within, socket.connect(endpoint)).await {
-        Ok(Ok(())) => Ok(socket),
-        Ok(Err(error)) => Err(format!("cannot connect to {endpoint}: {error}")),
-        Err(_) => Err(format!("cannot connect to {endpoint} within {within:?}")),
     }
 }
 

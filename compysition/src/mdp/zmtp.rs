@@ -1,13 +1,13 @@
-//! ZMTP 3 (ZeroMQ RFC 23, with the PING/PONG of RFC 37) as the listening side of a connection
-//! sees it: the greeting, the NULL handshake, and frames checked against limits before any
-//! memory is set aside for them.
+//! ZMTP 3 (ZeroMQ RFC 23, with the PING/PONG of RFC 37): the greeting, the NULL handshake, and
+//! frames checked against limits before any memory is set aside for them.
 //!
 //! The `zeromq` crate trusts the length a peer announces and reserves that much memory before
 //! the first byte of the frame arrives: a 9-byte frame header announcing 2^62 bytes aborts the
-//! process ("memory allocation failed"), and it has no option to bound a frame. The sockets
-//! every peer can reach — the broker's and the registration service's — therefore read the
-//! wire with this module: a frame or message over the limit closes that one connection, and a
-//! buffer only ever grows with bytes that have actually arrived.
+//! process ("memory allocation failed"), and it has no option to bound a frame. Every socket
+//! of the Majordomo pieces therefore reads the wire with this module — the listening ones that
+//! any peer can reach (broker, registration service) and the connecting ones (clients, workers,
+//! the registration dialogue): a frame or message over the limit closes that one connection,
+//! and a buffer only ever grows with bytes that have actually arrived.
 //!
 //! ```text
 //! greeting  = %xFF 8OCTET %x7F  %x03 minor  "NULL" 16%x00  as-server  31%x00     (64 octets)
