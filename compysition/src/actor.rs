@@ -89,7 +89,7 @@ pub enum Concurrency {
 }
 
 impl Concurrency {
-    /// The default: up to 64 events at once per inbox.
+    /// The default: up to 64 events at once, counted over all the actor's inboxes.
     pub const DEFAULT: Concurrency = Concurrency::Limit(match NonZeroUsize::new(64) {
         Some(n) => n,
         None => unreachable!(),
@@ -211,10 +211,13 @@ impl Context {
             // The envelope stays here while the handler owns the event, so that a failure can
             // still be routed to whoever waits for this event.
             let envelope = event.keep_envelope();
-            // Checking the global level first keeps a flow without logging at INFO from paying
-            // for a span per event.
-            let span = if tracing::level_filters::LevelFilter::current() >= tracing::Level::INFO {
-                tracing::info_span!("event", meta_id = %envelope.meta_id())
+            // Checking the global level first keeps a flow without any logging from paying for a
+            // span per event. The span is at ERROR level so that a subscriber that takes only
+            // warnings or errors still sees every record with its event's `meta_id`.
+            let span = if tracing::level_filters::LevelFilter::current()
+                > tracing::level_filters::LevelFilter::OFF
+            {
+                tracing::error_span!("event", meta_id = %envelope.meta_id())
             } else {
                 tracing::Span::none()
             };

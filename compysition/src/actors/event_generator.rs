@@ -213,10 +213,11 @@ fn parse_field(
         if low > high {
             return Err(format!("range {low}-{high} runs backwards"));
         }
-        let mut v = low;
-        while v <= high {
-            bits |= 1 << v;
-            v += step;
+        // `high` is at most 59 and a step may be any number: stepping past `high` ends it.
+        let mut v = Some(low);
+        while let Some(at) = v.filter(|at| *at <= high) {
+            bits |= 1 << at;
+            v = at.checked_add(step);
         }
     }
     Ok(bits)
@@ -396,5 +397,11 @@ mod tests {
             let error = text.parse::<CronSchedule>().expect_err(text).to_string();
             assert!(error.contains(reason), "{text}: {error}");
         }
+    }
+
+    #[test]
+    fn a_step_larger_than_the_field_takes_only_its_start() {
+        let cron: CronSchedule = "1/4294967295 * * * *".parse().expect("valid");
+        assert_eq!(cron.minutes, 1 << 1);
     }
 }

@@ -412,7 +412,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 
 /// Runs an actor, logging instead of unwinding if it panics outside its handlers.
 async fn guard(name: Arc<str>, future: BoxFuture<'static, ()>) {
-    let span = tracing::info_span!("actor", actor = %name);
+    // At ERROR level: enabled under any subscriber, so every record carries the actor's name.
+    let span = tracing::error_span!("actor", actor = %name);
     if let Err(panic) = AssertUnwindSafe(future)
         .catch_unwind()
         .instrument(span)
