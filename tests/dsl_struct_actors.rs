@@ -188,3 +188,86 @@ async fn a_sink_actor_takes_events_without_an_outbox() {
     topology.run().await.expect("runs");
     assert_eq!(seen.load(Ordering::SeqCst), 2);
 }
+
+/// Emits the numbers below `count`, then finishes.
+#[actor(outboxes(numbers: u32))]
+pub struct Numbers {
+    count: u32,
+}
+
+#[actor]
+impl Numbers {
+    #[source]
+    async fn produce(&self, _ctx: &Context, out: &NumbersOutboxes) {
+        for n in 0..self.count {
+            out.numbers.send(Event::new(n)).await;
+        }
+    }
+}
+
+/// Sends every job on; reports each failure that comes back round to it.
+#[actor(inboxes(jobs: u32), outboxes(out: u32))]
+pub struct Dispatcher {
+    failed: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+#[actor]
+impl Dispatcher {
+    #[inbox]
+    async fn jobs(&self, event: Event<u32>, out: &DispatcherOutboxes) {
+        out.out.send(event).await;
+    }
+
+    #[errors]
+    async fn failures(&self, event: ErrorEvent) {
+        let message = event.error().map(|e| e.message().to_string());
+        let _ = self.failed.send(message.unwrap_or_default());
+    }
+}
+
+#[actor]
+fn refuse(event: Event<u32>) -> Result<Event<u32>, EventError> {
+    Err(EventError::malformed(format!("job {} refused", event.data)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ordered_actor_takes_its_errors_back_while_its_handler_waits_downstream() {
+    // Queues of one: the dispatcher's one handler soon waits for room at `refuser`, whose
+    // handlers wait for room in the dispatcher's error inbox. Errors are taken apart from the
+    // jobs, so the cycle keeps moving.
+    let (failed, mut failures) = tokio::sync::mpsc::unbounded_channel();
+    let mut topology = topology! {
+        #![capacity = 1]
+        numbers = Numbers { count: 500 };
+        dispatcher = Dispatcher { failed }.ordered();
+        refuser = refuse;
+        numbers -> dispatcher.jobs;
+        dispatcher.out -> refuser;
+        refuser !-> dispatcher;
+    };
+    // The cycle keeps its own queues open (nothing in it is a source and a sink at once), so
+    // the stop ends at the deadline.
+    topology
+        .director_mut()
+        .set_shutdown_timeout(std::time::Duration::from_millis(200));
+    let running = topology.start().expect("starts");
+    let all_back = async {
+        let mut messages = Vec::new();
+        while messages.len() < 500 {
+            messages.push(failures.recv().await.expect("the dispatcher runs"));
+        }
+        messages
+    };
+    let messages = tokio::time::timeout(std::time::Duration::from_secs(20), all_back)
+        .await
+        .expect("every failure comes back: the cycle does not deadlock");
+    assert!(
+        messages.iter().all(|m| m.contains("refused")),
+        "{messages:?}"
+    );
+    let stopped = running
+        .stop()
+        .await
+        .expect_err("the cycle outlives the deadline");
+    assert!(stopped.to_string().contains("dispatcher"), "{stopped}");
+}

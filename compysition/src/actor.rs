@@ -117,10 +117,20 @@ pub struct Context {
     error_inbox: Option<Inbox<AnyPayload>>,
     stop: watch::Receiver<bool>,
     concurrency: Concurrency,
-    /// Handlers running now, across every `serve` loop of this actor (all of them run in the
-    /// actor's task, so only that task ever changes it).
+    /// The slots of the `serve` loops of the actor's inboxes.
+    slots: Slots,
+    /// The slots of the error inbox's loop ([`Context::serve_errors`]), counted apart so that
+    /// errors coming back round a cycle are taken while the other handlers wait downstream.
+    error_slots: Slots,
+}
+
+/// Handler slots shared by some `serve` loops of one actor. All of them run in the actor's
+/// task, so only that task ever changes the count.
+#[derive(Default)]
+struct Slots {
+    /// Handlers running now.
     running: AtomicUsize,
-    /// A loop found the actor at its limit and waits to be polled again.
+    /// A loop found no free slot and waits to be polled again.
     starved: AtomicBool,
 }
 
@@ -138,8 +148,8 @@ impl Context {
             error_inbox,
             stop,
             concurrency,
-            running: AtomicUsize::new(0),
-            starved: AtomicBool::new(false),
+            slots: Slots::default(),
+            error_slots: Slots::default(),
         }
     }
 
@@ -197,11 +207,32 @@ impl Context {
     ///
     /// Up to [`Context::concurrency`] handlers run at once, counted across every `serve` loop of
     /// the actor (an actor with several inboxes runs one loop per inbox, joined in its task with
-    /// `tokio::join!`). While a handler waits for room in a full inbox downstream, the loop takes
+    /// `tokio::join!`; the error inbox's [`serve_errors`](Self::serve_errors) counts apart). While a handler waits for room in a full inbox downstream, the loop takes
     /// no new events: backpressure reaches the sender at once. A handler that returns `Err` or
     /// panics sends the event's envelope with the error to the error outbox (a panic becomes a
     /// `500`); the loop goes on with the next event.
-    pub async fn serve<T, H, F>(&self, mut inbox: Inbox<T>, handler: H)
+    pub async fn serve<T, H, F>(&self, inbox: Inbox<T>, handler: H)
+    where
+        T: Send,
+        H: Fn(Event<T>) -> F,
+        F: Future<Output = Result<(), EventError>> + Send,
+    {
+        self.serve_in(&self.slots, inbox, handler).await
+    }
+
+    /// [`serve`](Self::serve) for the actor's error inbox: the same limit, counted on its own.
+    /// An actor in a cycle with its own error edge (it sends downstream, errors come back) then
+    /// keeps taking errors while its other handlers wait for room downstream, even when it
+    /// handles one event at a time.
+    pub async fn serve_errors<H, F>(&self, inbox: Inbox<AnyPayload>, handler: H)
+    where
+        H: Fn(ErrorEvent) -> F,
+        F: Future<Output = Result<(), EventError>> + Send,
+    {
+        self.serve_in(&self.error_slots, inbox, handler).await
+    }
+
+    async fn serve_in<T, H, F>(&self, slots: &Slots, mut inbox: Inbox<T>, handler: H)
     where
         T: Send,
         H: Fn(Event<T>) -> F,
@@ -262,7 +293,7 @@ impl Context {
                 backpressure::take();
                 if work.poll(cx).is_ready() {
                     inline.set(None);
-                    self.finished_one(cx);
+                    Self::finished_one(slots, cx);
                     blocked = false;
                 } else {
                     // Waiting for room downstream: taking more events would not help.
@@ -272,18 +303,18 @@ impl Context {
             // An empty set is not polled: polling it would still register the waker.
             while !waiting.is_empty() {
                 match waiting.poll_next_unpin(cx) {
-                    Poll::Ready(_) => self.finished_one(cx),
+                    Poll::Ready(_) => Self::finished_one(slots, cx),
                     Poll::Pending => break,
                 }
             }
             if open && !blocked {
                 // The loops of one actor run in one task, so checking and then counting is
                 // not a race.
-                let running = self.running.load(Ordering::Relaxed);
+                let running = slots.running.load(Ordering::Relaxed);
                 if running < limit {
                     match inbox.poll_recv(cx) {
                         Poll::Ready(Some(event)) => {
-                            self.running.store(running + 1, Ordering::Relaxed);
+                            slots.running.store(running + 1, Ordering::Relaxed);
                             let work = run_one(event);
                             if inline.is_none() {
                                 inline.set(Some(work));
@@ -296,7 +327,7 @@ impl Context {
                         Poll::Pending => {}
                     }
                 } else {
-                    self.starved.store(true, Ordering::Relaxed);
+                    slots.starved.store(true, Ordering::Relaxed);
                 }
             }
             return if !open && waiting.is_empty() && inline.is_none() {
@@ -309,14 +340,15 @@ impl Context {
     }
 
     /// A handler finished: free its slot, and wake a loop of this actor that found none.
-    fn finished_one(&self, cx: &mut std::task::Context<'_>) {
+    fn finished_one(slots: &Slots, cx: &mut std::task::Context<'_>) {
         // Only this actor's task changes the count, so a load and a store do (no locked
         // read-modify-write on the hot path).
-        let running = self.running.load(Ordering::Relaxed);
-        self.running
+        let running = slots.running.load(Ordering::Relaxed);
+        slots
+            .running
             .store(running.saturating_sub(1), Ordering::Relaxed);
-        if self.starved.load(Ordering::Relaxed) {
-            self.starved.store(false, Ordering::Relaxed);
+        if slots.starved.load(Ordering::Relaxed) {
+            slots.starved.store(false, Ordering::Relaxed);
             // All loops of the actor share this task: waking it polls the starved one again.
             cx.waker().wake_by_ref();
         }

@@ -17,7 +17,8 @@
 //!   beside the handlers, and return when `ctx.stopped()` resolves.
 //! - Handlers take `&self` and the event, then optionally the outboxes; they return
 //!   `Result<(), EventError>` (an `Err` goes to the error outbox) or nothing. They run under
-//!   `Context::serve`, up to the actor's concurrency at once, so state they change lives behind
+//!   `Context::serve` (the `#[errors]` handler under `Context::serve_errors`, counted apart), up
+//!   to the actor's concurrency at once, so state they change lives behind
 //!   a lock or an atomic.
 //! - `run` serves every inbox at once and returns when all are closed and every source is done.
 
@@ -224,17 +225,22 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
                     } else {
                         quote!({ #call; ::core::result::Result::Ok(()) })
                     };
-                    let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
                     match handler.role {
                         Role::Inbox => {
                             let inbox = method;
+                            let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
                             quote!(async { let inbox = #inbox; #serve.await })
                         }
-                        _ => quote!(async {
-                            if let ::core::option::Option::Some(inbox) = #error_inbox {
-                                #serve.await
-                            }
-                        }),
+                        // Counted apart from the other inboxes (see `Context::serve_errors`).
+                        _ => {
+                            let serve =
+                                quote!(#ctx.serve_errors(inbox, |#event| async move { #body }));
+                            quote!(async {
+                                if let ::core::option::Option::Some(inbox) = #error_inbox {
+                                    #serve.await
+                                }
+                            })
+                        }
                     }
                 }
             };
