@@ -3,12 +3,15 @@
 
 mod support;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use compysition::actors::{EventGenerator, Null};
 use compysition::prelude::*;
 use compysition::wiring::AnswersRequests;
 use support::collect;
+use tokio::sync::Semaphore;
 
 #[actor]
 async fn shout(event: Event<String>) -> Event<String> {
@@ -141,6 +144,65 @@ async fn small_capacities_still_deliver_everything_in_order() {
     assert_eq!(kept.payloads().await, vec![1; 50]);
 }
 
+/// Sends numbers until the topology stops, counting each send an inbox took.
+#[actor(outboxes(numbers: u64))]
+pub struct Counting {
+    sent: Arc<AtomicU64>,
+}
+
+#[actor]
+impl Counting {
+    #[source]
+    async fn produce(&self, ctx: &Context, out: &CountingOutboxes) {
+        let mut n = 0;
+        while !ctx.is_stopping() {
+            out.numbers.send(Event::new(n)).await;
+            self.sent.fetch_add(1, Ordering::SeqCst);
+            n += 1;
+        }
+    }
+}
+
+/// Holds each event until the test hands out a permit.
+#[actor(inboxes(held: u64))]
+pub struct Holding {
+    permits: Arc<Semaphore>,
+}
+
+#[actor]
+impl Holding {
+    #[inbox]
+    async fn held(&self, _event: Event<u64>) {
+        if let Ok(permit) = self.permits.acquire().await {
+            permit.forget();
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn edge_and_topology_capacities_bound_their_queues() {
+    let (on_edge, by_default) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let permits = Arc::new(Semaphore::new(0));
+    let topology = topology! {
+        #![capacity = 7]
+        small = Counting { sent: Arc::clone(&on_edge) };
+        usual = Counting { sent: Arc::clone(&by_default) };
+        small_holder = Holding { permits: Arc::clone(&permits) }.ordered();
+        usual_holder = Holding { permits: Arc::clone(&permits) }.ordered();
+        #[capacity = 3]
+        small -> small_holder;
+        usual -> usual_holder;
+    };
+    let running = topology.start().expect("starts");
+    // With time paused, this returns once every task is idle: both sources wait for room.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // One event in each holder's handler, the rest queued.
+    assert_eq!(on_edge.load(Ordering::SeqCst), 3 + 1);
+    assert_eq!(by_default.load(Ordering::SeqCst), 7 + 1);
+    permits.add_permits(Semaphore::MAX_PERMITS / 2);
+    running.stop().await.expect("stops");
+}
+
 /// Sends `count` requests and finishes once every one came back answered.
 struct Asker {
     count: u32,
@@ -222,7 +284,7 @@ fn the_graph_is_the_one_a_director_builds_by_hand() {
 }
 
 #[test]
-fn the_mermaid_picture_names_actors_and_edges() {
+fn the_mermaid_and_dot_pictures_name_actors_and_edges() {
     let topology = topology! {
         source = EventGenerator::once("x".to_string());
         loud = shout;
@@ -234,5 +296,12 @@ fn the_mermaid_picture_names_actors_and_edges() {
         topology.to_mermaid(),
         "flowchart LR\n    source[\"source\"]\n    loud[\"loud\"]\n    sink[\"sink\"]\n    \
          source --> loud\n    loud --> sink\n    loud -.->|errors| sink\n"
+    );
+    assert_eq!(
+        topology.to_dot(),
+        "digraph topology {\n    rankdir=LR;\n    node [shape=box];\n    \"source\";\n    \
+         \"loud\";\n    \"sink\";\n    \"source\" -> \"loud\" [label=\"\"];\n    \
+         \"loud\" -> \"sink\" [label=\"\"];\n    \
+         \"loud\" -> \"sink\" [label=\"errors\", style=dashed, color=red];\n}\n"
     );
 }
