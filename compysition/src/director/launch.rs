@@ -289,7 +289,7 @@ impl Director {
         drop(senders);
         let dispatch = forwarder.map(|(_, f)| logging::dispatch(f));
 
-        let mut tasks = Vec::new();
+        let mut tasks: Vec<(Arc<str>, tokio::task::JoinHandle<()>)> = Vec::new();
         let mut outboxes = outboxes.into_iter();
         let mut inbox_ports = inbox_ports.into_iter();
         for (a, actor) in self.actors.iter_mut().enumerate() {
@@ -313,11 +313,21 @@ impl Director {
                     .zip(outboxes.next().unwrap_or_default())
                     .collect(),
             );
-            let launch = actor
+            let launched = actor
                 .launch
                 .take()
-                .ok_or_else(|| internal("actor launched twice".into()))?;
-            let future = launch(ctx, ins, outs).map_err(|e| internal(e.to_string()))?;
+                .ok_or_else(|| internal("actor launched twice".into()))
+                .and_then(|launch| launch(ctx, ins, outs).map_err(|e| internal(e.to_string())));
+            let future = match launched {
+                Ok(future) => future,
+                Err(error) => {
+                    // The topology does not start: the actors already running stop with it.
+                    for (_, task) in &tasks {
+                        task.abort();
+                    }
+                    return Err(error);
+                }
+            };
             let name = Arc::clone(&actor.name);
             let guarded = guard(Arc::clone(&name), future);
             let task = match (&dispatch, log_index) {
