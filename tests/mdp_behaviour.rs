@@ -477,3 +477,69 @@ async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
         .expect("no panic")
         .expect("the registry ran");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_settings_mean_never_and_overflow_nothing() {
+    let registry = MdpBrokerRegistrationService::bind("tcp://127.0.0.1:0")
+        .expect("free port")
+        .heartbeat(Duration::MAX, u32::MAX);
+    let registry_endpoint = registry.endpoint().to_string();
+    let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
+    let registry_task = tokio::spawn(registry.run_until(async {
+        let _ = registry_stopped.await;
+    }));
+    let broker = MdpBroker::bind("tcp://127.0.0.1:0")
+        .expect("free port")
+        .heartbeat_interval(Duration::MAX)
+        .heartbeat_liveness(u32::MAX)
+        .request_expiry(Duration::MAX)
+        .max_message_size(usize::MAX)
+        .max_queued_requests(usize::MAX);
+    let advertised = broker.endpoint().to_string();
+    let broker = RunningBroker::run(
+        broker
+            .announce_to(&registry_endpoint, &advertised)
+            .expect("valid endpoints"),
+    );
+    let mut flow = ClientFlow::start(
+        MdpClient::discover(&registry_endpoint)
+            .expect("valid registry")
+            .timeout(Duration::MAX)
+            .retries(u32::MAX)
+            .discovery_interval(Duration::MAX)
+            .max_message_size(usize::MAX),
+    );
+    // Before any worker: the request waits, with an expiry computed from the largest setting.
+    let event = Event::new(Frames::single("queued".to_string())).with_service("huge");
+    flow.requests.send(event).expect("feeder runs");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().requests == 1).await);
+    let mut worker_flow = echo_worker(
+        MdpWorker::discover(&registry_endpoint, "huge")
+            .expect("valid worker")
+            .heartbeat(Duration::MAX, u32::MAX)
+            .reply_timeout(Duration::MAX)
+            .reconnect_delay(Duration::MAX)
+            .max_message_size(usize::MAX),
+    );
+    let reply = tokio::time::timeout(WAIT, flow.outcomes.recv())
+        .await
+        .expect("answered once the worker came")
+        .expect("collector runs")
+        .expect("a reply");
+    assert_eq!(text(&reply.data), "queued");
+    // And one that finds the worker idle.
+    let reply = flow
+        .ask("huge", Frames::single("direct".to_string()))
+        .await
+        .expect("answered");
+    assert_eq!(text(&reply.data), "direct");
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    broker.stop().await;
+    let _ = stop_registry.send(());
+    registry_task
+        .await
+        .expect("no panic")
+        .expect("the registry ran");
+}

@@ -28,6 +28,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::limits;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
 use super::router::{Inbound, Peers, Router, Sent};
@@ -104,23 +105,24 @@ impl MdpBroker {
         &self.endpoint
     }
 
-    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s). Workers must use
-    /// the same interval.
+    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s; from 1 ms to a
+    /// year). Workers must use the same interval.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
-        self.options.heartbeat = interval.max(Duration::from_millis(1));
+        self.options.heartbeat = limits::interval(interval);
         self
     }
 
-    /// How many intervals a worker may stay silent before it is dropped (default 3).
+    /// How many intervals a worker may stay silent before it is dropped (default 3; from 1 to
+    /// 1000).
     pub fn heartbeat_liveness(mut self, liveness: u32) -> Self {
-        self.options.liveness = liveness.max(1);
+        self.options.liveness = limits::liveness(liveness);
         self
     }
 
     /// How long a request waits for a worker of its service before it is dropped (default
-    /// 30 s). The client sees a timeout.
+    /// 30 s, at most a year). The client sees a timeout.
     pub fn request_expiry(mut self, expiry: Duration) -> Self {
-        self.options.request_expiry = expiry;
+        self.options.request_expiry = limits::duration(expiry);
         self
     }
 
@@ -131,12 +133,13 @@ impl MdpBroker {
         self
     }
 
-    /// The largest message, all frames together, the broker takes (default 16 MiB). A peer
+    /// The largest message, all frames together, the broker takes (default 16 MiB; from 1 KiB
+    /// to 4 GiB). A peer
     /// that announces a longer one is disconnected as soon as the frame header arrives, before
     /// any memory is set aside for it; a peer that does not take what the broker sends it gets
     /// no more once this much waits for it.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.options.max_message = octets.max(1024);
+        self.options.max_message = limits::message_size(octets);
         self
     }
 

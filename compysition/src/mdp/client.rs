@@ -24,6 +24,7 @@ use bytes::Bytes;
 use super::broker::DEFAULT_MAX_MESSAGE_SIZE;
 use super::dealer::Dealer;
 use super::frames::Frames;
+use super::limits;
 use super::protocol::{self, valid_service_name, Malformed};
 use super::registration::{BrokerDirectory, BrokerSource};
 use super::transport::check_connect_endpoint;
@@ -104,9 +105,9 @@ impl MdpClient {
         self
     }
 
-    /// How long one attempt waits for its reply (default 5 s).
+    /// How long one attempt waits for its reply (default 5 s; from 1 ms to a year).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
+        self.timeout = limits::interval(timeout);
         self
     }
 
@@ -117,17 +118,18 @@ impl MdpClient {
         self
     }
 
-    /// How often the broker list is asked from the registration service (default 2.5 s).
+    /// How often the broker list is asked from the registration service (default 2.5 s; from
+    /// 1 ms to a year).
     pub fn discovery_interval(mut self, interval: Duration) -> Self {
-        self.discovery_interval = interval.max(Duration::from_millis(1));
+        self.discovery_interval = limits::interval(interval);
         self
     }
 
-    /// The largest reply accepted, in octets (default 16 MiB, at least 1 KiB). A broker that
+    /// The largest reply accepted, in octets (default 16 MiB; from 1 KiB to 4 GiB). A broker that
     /// announces a larger message loses the connection (the request is retried or fails as
     /// unreachable); nothing is set aside for a length that is only announced.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.max_message = octets.max(1024);
+        self.max_message = limits::message_size(octets);
         self
     }
 
@@ -305,7 +307,7 @@ impl Exchange<'_> {
                 };
                 let mmi = Bytes::from_static(b"mmi.service");
                 let asked = Frames::single(service.clone());
-                let attempts = retries + 1;
+                let attempts = u64::from(retries) + 1;
                 match probe.attempt(&mmi, &asked).await {
                     Ok(answer) if answer.get(0).is_some_and(|code| code == "404") => {
                         EventError::unavailable(format!(

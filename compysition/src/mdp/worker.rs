@@ -39,6 +39,7 @@ use tokio::time::Instant;
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::dealer::Dealer;
 use super::frames::Frames;
+use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
 use super::transport::check_connect_endpoint;
@@ -117,31 +118,33 @@ impl MdpWorker {
         self
     }
 
-    /// The heartbeat interval (default 2.5 s) and how many silent intervals mean the broker is
-    /// gone (default 3). Must match the broker's interval.
+    /// The heartbeat interval (default 2.5 s; from 1 ms to a year) and how many silent
+    /// intervals mean the broker is gone (default 3; from 1 to 1000). Must match the broker's
+    /// interval.
     pub fn heartbeat(mut self, interval: Duration, liveness: u32) -> Self {
-        self.heartbeat = interval.max(Duration::from_millis(1));
-        self.liveness = liveness.max(1);
+        self.heartbeat = limits::interval(interval);
+        self.liveness = limits::liveness(liveness);
         self
     }
 
-    /// How long to wait before connecting again after losing the broker (default 500 ms).
+    /// How long to wait before connecting again after losing the broker (default 500 ms, at
+    /// most a year).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
-        self.reconnect_delay = delay;
+        self.reconnect_delay = limits::duration(delay);
         self
     }
 
     /// The largest request, all frames together, the worker takes from its broker (default
-    /// 16 MiB, as the broker's); a broker that announces a longer one is disconnected before
+    /// 16 MiB, as the broker's; from 1 KiB to 4 GiB); a broker that announces a longer one is disconnected before
     /// any memory is set aside for it.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.max_message = octets.max(1024);
+        self.max_message = limits::message_size(octets);
         self
     }
 
-    /// How long the flow may take to answer a request (default 30 s).
+    /// How long the flow may take to answer a request (default 30 s, at most a year).
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
-        self.reply_timeout = timeout;
+        self.reply_timeout = limits::duration(timeout);
         self
     }
 }
@@ -318,7 +321,9 @@ impl Connection<'_> {
                         () = self.directory.wait_for_any() => {}
                         () = self.ctx.stopped() => return SessionEnd::Stopped,
                     }
-                    return SessionEnd::Reconnect;
+                    // A broker is known now: connect at once, without the reconnect delay
+                    // (nothing failed).
+                    return SessionEnd::Rebalance;
                 };
                 self.session(&broker).await
             };
