@@ -189,13 +189,16 @@ impl MdpBroker {
                 biased;
                 () = &mut stop => break,
                 _ = tick.tick() => broker.on_tick(Instant::now(), router.peers()),
+                // Before the router: under sustained load the router is always ready, and a
+                // biased select would never get to the announcer, so that the registry would
+                // forget the busiest broker. Polling it is cheap: it waits for its timer.
+                () = &mut announcing => {}
                 () = router.arrived() => {
                     let now = Instant::now();
                     while let Some((inbound, peers)) = router.take() {
                         broker.on_inbound(inbound, peers, now);
                     }
                 }
-                () = &mut announcing => {}
             }
         }
         broker.disconnect_all(router.peers());
