@@ -494,7 +494,9 @@ async fn the_largest_settings_mean_never_and_overflow_nothing() {
         .heartbeat_liveness(u32::MAX)
         .request_expiry(Duration::MAX)
         .max_message_size(usize::MAX)
-        .max_queued_requests(usize::MAX);
+        .max_queued_requests(usize::MAX)
+        .max_queued_per_service(usize::MAX)
+        .max_queued_bytes(usize::MAX);
     let advertised = broker.endpoint().to_string();
     let broker = RunningBroker::run(
         broker
@@ -542,4 +544,106 @@ async fn the_largest_settings_mean_never_and_overflow_nothing() {
         .await
         .expect("no panic")
         .expect("the registry ran");
+}
+
+/// A client on a plain DEALER: sends requests without waiting for their replies.
+async fn raw_client(endpoint: &str) -> DealerSocket {
+    let mut socket = DealerSocket::new();
+    socket.connect(endpoint).await.expect("connects");
+    socket
+}
+
+async fn send_request(socket: &mut DealerSocket, service: &str, body: &[u8]) {
+    socket
+        .send(message(&[b"", b"MDPC01", service.as_bytes(), body]))
+        .await
+        .expect("sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_for_services_nobody_serves_does_not_stop_requests_an_idle_worker_can_take() {
+    let broker =
+        RunningBroker::start_with(|b| b.max_queued_requests(15).max_queued_per_service(10));
+    let mut worker_flow = echo_worker(worker(&broker.endpoint, "echo"));
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    let mut flood = raw_client(&broker.endpoint).await;
+    for _ in 0..30 {
+        send_request(&mut flood, "made-up", b"x").await;
+    }
+    // Ten wait (the limit per service), twenty are dropped.
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 20).await);
+    assert_eq!(stats.snapshot().requests, 10);
+    for _ in 0..30 {
+        send_request(&mut flood, "made-up-too", b"x").await;
+    }
+    // Five more fill the queue over all services; the rest are dropped.
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 45).await);
+    assert_eq!(stats.snapshot().requests, 15);
+    // The queue is full, yet a request that an idle worker can take at once is served.
+    let mut flow = ClientFlow::start(client(&broker.endpoint, 2000, 0));
+    for n in 0..3 {
+        let reply = flow
+            .ask("echo", Frames::single(n.to_string()))
+            .await
+            .expect("served although the queue is full");
+        assert_eq!(text(&reply.data), n.to_string());
+    }
+    assert_eq!(stats.snapshot().rejected_requests, 45);
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_drops_what_does_not_fit_and_is_given_back_on_dispatch() {
+    let broker = RunningBroker::start_with(|b| b.max_queued_bytes(4096));
+    let stats = broker.stats.clone();
+    let mut client = raw_client(&broker.endpoint).await;
+    let big = vec![b'b'; 3000];
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "later", b"small").await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 2).await);
+    let counters = stats.snapshot();
+    assert_eq!(
+        counters.rejected_requests, 1,
+        "the second big one does not fit"
+    );
+    // A worker takes both waiting requests, which frees their share of the budget.
+    let mut worker_flow = echo_worker(worker(&broker.endpoint, "later"));
+    for expected in [&big[..], b"small"] {
+        let reply = tokio::time::timeout(WAIT, client.recv())
+            .await
+            .expect("answered in time")
+            .expect("received")
+            .into_vec();
+        assert_eq!(reply[3], expected);
+    }
+    worker_flow.stop().await.expect("worker stops");
+    assert!(eventually(WAIT, || stats.snapshot().workers == 0).await);
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "nobody", b"small").await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 4).await);
+    assert_eq!(stats.snapshot().rejected_requests, 1);
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_is_given_back_when_requests_expire() {
+    let broker = RunningBroker::start_with(|b| {
+        b.max_queued_bytes(4096)
+            .request_expiry(Duration::from_millis(150))
+    });
+    let stats = broker.stats.clone();
+    let mut client = raw_client(&broker.endpoint).await;
+    let big = vec![b'b'; 3000];
+    send_request(&mut client, "nobody", &big).await;
+    send_request(&mut client, "nobody", &big).await;
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 1).await);
+    assert!(eventually(WAIT, || stats.snapshot().expired_requests == 1).await);
+    send_request(&mut client, "nobody", &big).await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 2).await);
+    assert_eq!(stats.snapshot().rejected_requests, 1);
+    broker.stop().await;
 }
