@@ -647,3 +647,52 @@ async fn the_byte_budget_is_given_back_when_requests_expire() {
     assert_eq!(stats.snapshot().rejected_requests, 1);
     broker.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_kept_busy_gets_its_requests_and_no_heartbeats() {
+    let broker = RunningBroker::start();
+    let mut busy = DealerSocket::new();
+    busy.connect(&broker.endpoint).await.expect("connects");
+    busy.send(message(&[b"", b"MDPW01", &[1], b"busy"]))
+        .await
+        .expect("READY sent");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    let mut client = raw_client(&broker.endpoint).await;
+    // Requests back to back for twenty heartbeat intervals; heartbeats are counted from the
+    // first request on (an idle worker gets them, as it should).
+    let (mut served, mut heartbeats) = (0u32, 0u32);
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < HEARTBEAT * 20 {
+        send_request(&mut client, "busy", b"x").await;
+        loop {
+            let frames = tokio::time::timeout(WAIT, busy.recv())
+                .await
+                .expect("the broker sends in time")
+                .expect("received")
+                .into_vec();
+            match &frames[2][..] {
+                [4] if served > 0 => heartbeats += 1,
+                [4] => {}
+                [2] => {
+                    let reply: [&[u8]; 6] = [b"", b"MDPW01", &[3], &frames[3], b"", &frames[5]];
+                    busy.send(message(&reply)).await.expect("REPLY sent");
+                    break;
+                }
+                other => panic!("unexpected command {other:?}"),
+            }
+        }
+        tokio::time::timeout(WAIT, client.recv())
+            .await
+            .expect("the reply in time")
+            .expect("received");
+        served += 1;
+    }
+    assert!(served >= 20, "requests kept the worker busy: {served}");
+    assert!(
+        heartbeats <= 2,
+        "7/MDP: no HEARTBEAT along with other commands; got {heartbeats} in 20 intervals"
+    );
+    assert_eq!(stats.snapshot().workers, 1, "the worker stayed registered");
+    broker.stop().await;
+}

@@ -123,7 +123,9 @@ impl MdpBroker {
     }
 
     /// How often the broker sends HEARTBEAT to its workers (default 2.5 s; from 1 ms to a
-    /// year). Workers must use the same interval.
+    /// year). Workers must use the same interval. A worker the broker sent a request to since
+    /// the last heartbeat gets none (7/MDP: no HEARTBEAT along with other commands), so a busy
+    /// worker may hear nothing for up to two intervals: give workers a liveness of 2 or more.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
         self.options.heartbeat = limits::interval(interval);
         self
@@ -401,6 +403,9 @@ struct Worker {
     expires: Instant,
     /// The client whose request the worker is handling.
     serving: Option<Bytes>,
+    /// The broker sent the worker a request since the last heartbeat round, which counts as
+    /// a sign of life: the next round sends it no HEARTBEAT.
+    sent_since_tick: bool,
 }
 
 /// Whether a worker that is removed is told so.
@@ -479,6 +484,7 @@ impl BrokerState {
                     bump(&self.stats.requests);
                     if let Some(serving) = self.workers.get_mut(&worker) {
                         serving.serving = Some(client.clone());
+                        serving.sent_since_tick = true;
                     }
                     return;
                 }
@@ -588,6 +594,7 @@ impl BrokerState {
                         service: service.clone(),
                         expires: now + self.lifetime,
                         serving: None,
+                        sent_since_tick: false,
                     },
                 );
                 self.stats.workers.fetch_add(1, Ordering::Relaxed);
@@ -655,6 +662,7 @@ impl BrokerState {
                     self.queued_bytes -= request.cost;
                     if let Some(worker) = self.workers.get_mut(&worker_id) {
                         worker.serving = Some(request.client);
+                        worker.sent_since_tick = true;
                     }
                 }
                 Sent::Gone | Sent::Full => {
@@ -674,7 +682,8 @@ impl BrokerState {
         }
     }
 
-    /// Heartbeats to every worker, then expiry of silent workers and of requests nobody took.
+    /// Expiry of silent workers, heartbeats to the workers that were sent nothing since the
+    /// last round, then expiry of requests nobody took.
     fn on_tick(&mut self, now: Instant, peers: &mut Peers) {
         let expired: Vec<Bytes> = self
             .workers
@@ -688,10 +697,16 @@ impl BrokerState {
             self.remove_worker(identity, Farewell::Silent, peers);
         }
         let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
-        for identity in self.workers.keys() {
-            self.send(peers, identity, &heartbeat, &[]);
-        }
         let stats = &self.stats;
+        for (identity, worker) in &mut self.workers {
+            // 7/MDP: no HEARTBEAT while other commands are being sent; the request was one.
+            if std::mem::take(&mut worker.sent_since_tick) {
+                continue;
+            }
+            if peers.send(identity, &heartbeat, &[]) != Sent::Queued {
+                bump(&stats.undeliverable);
+            }
+        }
         let (mut expired_requests, mut expired_bytes) = (0, 0);
         self.services.retain(|_, service| {
             let before = service.requests.len();
