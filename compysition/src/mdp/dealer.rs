@@ -20,6 +20,11 @@ use tokio::net::TcpStream;
 
 use super::wire::{self, Chunk, FrameReader, ReadOutcome};
 
+/// How much unwritten output a dealer may hold and still queue PONGs. A peer that sends PINGs
+/// and reads nothing would otherwise grow the output without end; a PONG not sent costs
+/// nothing, since the peer cannot read it anyway and ZMTP heartbeats count any traffic.
+const PONG_BACKLOG: usize = 64 * 1024;
+
 /// A DEALER connection to one broker.
 pub(crate) struct Dealer {
     stream: TcpStream,
@@ -78,7 +83,8 @@ impl Dealer {
     }
 
     /// The frames of the next message. Cancel-safe: what has arrived stays buffered. While it
-    /// waits it writes what [`Dealer::send`] could not, and answers PINGs.
+    /// waits it writes what [`Dealer::send`] could not, and answers PINGs (unless more than
+    /// [`PONG_BACKLOG`] octets wait to be written).
     pub(crate) async fn recv(&mut self) -> io::Result<Vec<Bytes>> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -92,6 +98,9 @@ impl Dealer {
                 let out = &mut self.out;
                 let mut frames = Vec::new();
                 let answer_command = |command: &[u8]| {
+                    if out.len() > PONG_BACKLOG {
+                        return;
+                    }
                     if let Some(answer) = wire::answer_to(command) {
                         out.extend_from_slice(&answer);
                     }
@@ -201,6 +210,51 @@ mod tests {
             Err(error) => error,
         };
         assert!(error.contains("not a ZMTP 3 greeting"), "{error}");
+    }
+
+    #[tokio::test]
+    async fn pings_from_a_peer_that_reads_nothing_do_not_grow_the_output_without_end() {
+        use tokio::io::AsyncWriteExt;
+        // A peer that greets, then sends PINGs and a message, and reads nothing: with a small
+        // receive buffer, what we write soon has nowhere to go.
+        let listening = tokio::net::TcpSocket::new_v4().expect("socket");
+        listening.set_recv_buffer_size(4096).expect("buffer size");
+        listening
+            .bind("127.0.0.1:0".parse().expect("address"))
+            .expect("binds");
+        let address = listening.local_addr().expect("bound");
+        let listener = listening.listen(1).expect("listens");
+        const PINGS: usize = 1_500_000;
+        let peer = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accepted");
+            let mut wire = zmtp::greeting().to_vec();
+            wire.extend(zmtp::ready("ROUTER"));
+            let ping = zmtp::command(b"PING", &[0, 0]);
+            for _ in 0..PINGS {
+                wire.extend_from_slice(&ping);
+            }
+            wire.extend_from_slice(&[0, 4]);
+            wire.extend_from_slice(b"done");
+            stream.write_all(&wire).await.expect("sent");
+            // Kept open (and unread) until the test has looked.
+            stream
+        });
+        let endpoint = format!("tcp://{address}");
+        let mut dealer = Dealer::connect(&endpoint, Duration::from_secs(5), 1024)
+            .await
+            .expect("connects");
+        let message = tokio::time::timeout(Duration::from_secs(60), dealer.recv())
+            .await
+            .expect("in time")
+            .expect("the message after the PINGs");
+        assert_eq!(message, ["done"]);
+        let pong = zmtp::command(b"PONG", &[]).len();
+        assert!(
+            dealer.out.len() <= PONG_BACKLOG + pong,
+            "{} octets of PONGs queued for a peer that reads nothing",
+            dealer.out.len()
+        );
+        drop(peer.await.expect("the peer ran"));
     }
 
     #[tokio::test]
