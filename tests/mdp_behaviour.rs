@@ -277,6 +277,49 @@ async fn our_worker_registers_again_after_its_broker_restarts() {
     second.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_gets_past_its_pooled_connections_to_a_restarted_broker_without_retries() {
+    let first = RunningBroker::start();
+    let endpoint = first.endpoint.clone();
+    let mut worker_flow = echo_worker(worker(&endpoint, "phoenix"));
+    let stats = first.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    // Requests in flight at once fill the pool with several connections.
+    let mut flow = ClientFlow::start(client(&endpoint, 2000, 0).with_concurrency(4));
+    for n in 0..8 {
+        let event = Event::new(Frames::single(n.to_string())).with_service("phoenix");
+        flow.requests.send(event).expect("feeder runs");
+    }
+    for _ in 0..8 {
+        tokio::time::timeout(WAIT, flow.outcomes.recv())
+            .await
+            .expect("in time")
+            .expect("collector runs")
+            .expect("answered");
+    }
+    // The broker goes, and with it every pooled connection.
+    first.stop().await;
+    let second = RunningBroker::run(
+        MdpBroker::bind(&endpoint)
+            .expect("the port is free again")
+            .heartbeat_interval(HEARTBEAT)
+            .heartbeat_liveness(LIVENESS),
+    );
+    let stats = second.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    // No retries: each request must get past the dead connections on its one attempt.
+    for n in 0..4 {
+        let reply = flow
+            .ask("phoenix", Frames::single(format!("back {n}")))
+            .await
+            .expect("served by the new broker");
+        assert_eq!(text(&reply.data), format!("back {n}"));
+    }
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    second.stop().await;
+}
+
 async fn next_ready(router: &mut RouterSocket) -> Vec<Bytes> {
     loop {
         let frames = tokio::time::timeout(WAIT, router.recv())

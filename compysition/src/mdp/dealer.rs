@@ -89,6 +89,14 @@ impl Dealer {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
 
+    /// Whether the connection is of no use for a new request, found without waiting: closed,
+    /// broken, or holding a message nobody asked for (which would be taken for the reply to
+    /// the next request). For a connection that sat idle, before it is used again.
+    pub(crate) fn is_stale(&mut self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        self.poll_recv(&mut cx).is_ready()
+    }
+
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<Bytes>>> {
         loop {
             if let Poll::Ready(Err(error)) = self.poll_flush(cx) {
@@ -115,12 +123,19 @@ impl Dealer {
             match self.reader.poll_chunk(&self.stream, cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(ReadOutcome::Chunk(bytes)) => self.chunk = Some(Chunk::new(bytes)),
-                Poll::Ready(ReadOutcome::Closed(violation)) => {
-                    let why = match violation {
-                        Some(violation) => format!("the broker broke ZMTP: {violation}"),
-                        None => "the broker closed the connection".to_string(),
-                    };
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, why)));
+                // Told apart by kind: a connection that closed may just have been idle too long
+                // or outlived its broker, while a broken rule is the broker's doing.
+                Poll::Ready(ReadOutcome::Closed(None)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the broker closed the connection",
+                    )));
+                }
+                Poll::Ready(ReadOutcome::Closed(Some(violation))) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the broker broke ZMTP: {violation}"),
+                    )));
                 }
             }
         }
@@ -275,7 +290,7 @@ mod tests {
         router.flush();
         let outcome = connecting.await.expect("the dealer ran");
         let error = outcome.expect_err("the connection is closed");
-        assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted);
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert!(error.to_string().contains("over the size limit"), "{error}");
     }
 }
