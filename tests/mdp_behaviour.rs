@@ -445,6 +445,63 @@ async fn a_stopping_worker_still_answers_what_it_emitted() {
     broker.stop().await;
 }
 
+/// Passes events on one at a time, each after a pause: a flow slower than the heartbeat.
+struct Sluggish;
+
+impl Actor for Sluggish {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        ctx.serve(inbox, |event| async {
+            tokio::time::sleep(HEARTBEAT * 4).await;
+            outbox.send(event).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_waiting_for_room_in_its_flow_keeps_its_registration() {
+    let broker = RunningBroker::start();
+    let mut director = Director::new();
+    let mdp_worker = director.register_actor(
+        "mdp_worker",
+        worker(&broker.endpoint, "sluggish").connections(3),
+    );
+    let sluggish = director.register_actor("sluggish", Sluggish.ordered());
+    // One request in the flow, one in its inbox: the third connection's request waits for
+    // room for two of the flow's pauses, longer than the broker's liveness.
+    director.connect_queue_with_capacity(&mdp_worker, &sluggish, 1);
+    director.connect_queue(&sluggish, &mdp_worker);
+    director.start().expect("starts");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 3).await);
+    let mut flow = ClientFlow::start(client(&broker.endpoint, 5000, 0).with_concurrency(3));
+    for n in 0..3 {
+        let event = Event::new(Frames::single(n.to_string())).with_service("sluggish");
+        flow.requests.send(event).expect("feeder runs");
+    }
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let reply = tokio::time::timeout(WAIT, flow.outcomes.recv())
+            .await
+            .expect("in time")
+            .expect("collector runs")
+            .unwrap_or_else(|failed| panic!("a reply, got {:?}", failed.error()));
+        answered.push(text(&reply.data));
+    }
+    answered.sort();
+    assert_eq!(answered, ["0", "1", "2"]);
+    let counters = stats.snapshot();
+    assert_eq!(counters.expired_workers, 0, "no worker looked dead");
+    assert_eq!(counters.workers, 3);
+    flow.director.stop().await.expect("flow stops");
+    director.stop().await.expect("worker stops");
+    broker.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
     let registry = MdpBrokerRegistrationService::bind("tcp://127.0.0.1:0")

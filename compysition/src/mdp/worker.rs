@@ -22,6 +22,10 @@
 //! ("heard", "said" since the last beat); the reply deadline is one timer, moved on to the
 //! current request's deadline only when it fires.
 //!
+//! A request waits beside its connection while the flow's inbox is full: the connection goes
+//! on reading and heartbeating meanwhile, so that a slow flow does not look like a dead worker
+//! to the broker.
+//!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
 
@@ -48,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
-use crate::port::{Inbox, Outbox};
+use crate::port::{Inbox, Outbox, SendEvent};
 
 /// A Majordomo worker for one service.
 ///
@@ -248,6 +252,14 @@ async fn recv_error(errors: &mut Option<Inbox<AnyPayload>>) -> Option<Event<AnyP
     }
 }
 
+/// Waits until the event being handed to the flow is in its inbox (forever when none is).
+async fn hand_over(handing: &mut Option<SendEvent<'_, Frames>>) {
+    match handing {
+        Some(send) => send.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One logical connection to a broker, re-established whenever it is lost.
 struct Connection<'a> {
     worker: &'a MdpWorker,
@@ -382,6 +394,12 @@ impl Connection<'_> {
         // current job's deadline only when it fires.
         let mut deadline_armed = false;
         let mut job: Option<Job> = None;
+        // The request being handed to the flow while the flow's inbox is full. It is polled
+        // beside the connection rather than awaited, so that the connection goes on reading
+        // and heartbeating meanwhile: a broker that heard nothing for its liveness would drop
+        // this worker and the request with it.
+        let outbox = self.outbox;
+        let mut handing: Option<SendEvent<'_, Frames>> = None;
         let mut stopping = false;
         let mut misplaced = false;
         loop {
@@ -411,7 +429,11 @@ impl Connection<'_> {
                                 deadline_armed = true;
                             }
                             job = Some(Job { event: id, client: client.clone(), deadline: due });
-                            self.outbox.send(event).await;
+                            let mut send = outbox.send(event);
+                            // Mostly the inbox has room and the event is in it at once.
+                            if (&mut send).now_or_never().is_none() {
+                                handing = Some(send);
+                            }
                         }
                         Ok(WorkerOutbound::Request { .. }) => {
                             tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
@@ -430,6 +452,7 @@ impl Connection<'_> {
                         }
                     }
                 }
+                () = hand_over(&mut handing), if handing.is_some() => handing = None,
                 answer = self.answers.recv() => {
                     // The senders live as long as the actor runs.
                     let Some(answer) = answer else { continue };
