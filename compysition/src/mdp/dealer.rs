@@ -82,6 +82,11 @@ impl Dealer {
         wire::write_now(&self.stream, &mut self.out).map(|_| ())
     }
 
+    /// How many octets sent are not yet taken by the kernel.
+    pub(crate) fn unsent(&self) -> usize {
+        self.out.len()
+    }
+
     /// The frames of the next message. Cancel-safe: what has arrived stays buffered. While it
     /// waits it writes what [`Dealer::send`] could not, and answers PINGs (unless more than
     /// [`PONG_BACKLOG`] octets wait to be written).

@@ -259,8 +259,11 @@ impl Announcer {
                 }
             }
             if let Some(connected) = socket.as_mut() {
+                // The announcer never waits on its connection, so an announcement the kernel
+                // could not take stays queued; one still queued a whole interval later means
+                // the service does not read, and queueing more would only grow memory.
                 let announce = build(Command::Announce, [self.advertised.clone()]);
-                if connected.send(&[], &announce).is_err() {
+                if connected.unsent() > 0 || connected.send(&[], &announce).is_err() {
                     socket = None;
                 }
             }
