@@ -133,9 +133,9 @@ impl MdpClient {
         self
     }
 
-    /// The largest reply accepted, in octets (default 16 MiB; from 1 KiB to 4 GiB). A broker that
-    /// announces a larger message loses the connection (the request is retried or fails as
-    /// unreachable); nothing is set aside for a length that is only announced.
+    /// The largest reply accepted, in octets (default 16 MiB; from 1 KiB to 4 GiB). A broker
+    /// that announces a larger message loses the connection (the request is retried or fails
+    /// as unreachable); nothing is set aside for a length that is only announced.
     pub fn max_message_size(mut self, octets: usize) -> Self {
         self.max_message = limits::message_size(octets);
         self

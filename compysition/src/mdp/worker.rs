@@ -139,8 +139,8 @@ impl MdpWorker {
     }
 
     /// The largest request, all frames together, the worker takes from its broker (default
-    /// 16 MiB, as the broker's; from 1 KiB to 4 GiB); a broker that announces a longer one is disconnected before
-    /// any memory is set aside for it.
+    /// 16 MiB, as the broker's; from 1 KiB to 4 GiB); a broker that announces a longer one is
+    /// disconnected before any memory is set aside for it.
     pub fn max_message_size(mut self, octets: usize) -> Self {
         self.max_message = limits::message_size(octets);
         self
