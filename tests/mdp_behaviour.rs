@@ -277,6 +277,49 @@ async fn our_worker_registers_again_after_its_broker_restarts() {
     second.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_gets_past_its_pooled_connections_to_a_restarted_broker_without_retries() {
+    let first = RunningBroker::start();
+    let endpoint = first.endpoint.clone();
+    let mut worker_flow = echo_worker(worker(&endpoint, "phoenix"));
+    let stats = first.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    // Requests in flight at once fill the pool with several connections.
+    let mut flow = ClientFlow::start(client(&endpoint, 2000, 0).with_concurrency(4));
+    for n in 0..8 {
+        let event = Event::new(Frames::single(n.to_string())).with_service("phoenix");
+        flow.requests.send(event).expect("feeder runs");
+    }
+    for _ in 0..8 {
+        tokio::time::timeout(WAIT, flow.outcomes.recv())
+            .await
+            .expect("in time")
+            .expect("collector runs")
+            .expect("answered");
+    }
+    // The broker goes, and with it every pooled connection.
+    first.stop().await;
+    let second = RunningBroker::run(
+        MdpBroker::bind(&endpoint)
+            .expect("the port is free again")
+            .heartbeat_interval(HEARTBEAT)
+            .heartbeat_liveness(LIVENESS),
+    );
+    let stats = second.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    // No retries: each request must get past the dead connections on its one attempt.
+    for n in 0..4 {
+        let reply = flow
+            .ask("phoenix", Frames::single(format!("back {n}")))
+            .await
+            .expect("served by the new broker");
+        assert_eq!(text(&reply.data), format!("back {n}"));
+    }
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    second.stop().await;
+}
+
 async fn next_ready(router: &mut RouterSocket) -> Vec<Bytes> {
     loop {
         let frames = tokio::time::timeout(WAIT, router.recv())
@@ -402,6 +445,63 @@ async fn a_stopping_worker_still_answers_what_it_emitted() {
     broker.stop().await;
 }
 
+/// Passes events on one at a time, each after a pause: a flow slower than the heartbeat.
+struct Sluggish;
+
+impl Actor for Sluggish {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        ctx.serve(inbox, |event| async {
+            tokio::time::sleep(HEARTBEAT * 4).await;
+            outbox.send(event).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_waiting_for_room_in_its_flow_keeps_its_registration() {
+    let broker = RunningBroker::start();
+    let mut director = Director::new();
+    let mdp_worker = director.register_actor(
+        "mdp_worker",
+        worker(&broker.endpoint, "sluggish").connections(3),
+    );
+    let sluggish = director.register_actor("sluggish", Sluggish.ordered());
+    // One request in the flow, one in its inbox: the third connection's request waits for
+    // room for two of the flow's pauses, longer than the broker's liveness.
+    director.connect_queue_with_capacity(&mdp_worker, &sluggish, 1);
+    director.connect_queue(&sluggish, &mdp_worker);
+    director.start().expect("starts");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 3).await);
+    let mut flow = ClientFlow::start(client(&broker.endpoint, 5000, 0).with_concurrency(3));
+    for n in 0..3 {
+        let event = Event::new(Frames::single(n.to_string())).with_service("sluggish");
+        flow.requests.send(event).expect("feeder runs");
+    }
+    let mut answered = Vec::new();
+    for _ in 0..3 {
+        let reply = tokio::time::timeout(WAIT, flow.outcomes.recv())
+            .await
+            .expect("in time")
+            .expect("collector runs")
+            .unwrap_or_else(|failed| panic!("a reply, got {:?}", failed.error()));
+        answered.push(text(&reply.data));
+    }
+    answered.sort();
+    assert_eq!(answered, ["0", "1", "2"]);
+    let counters = stats.snapshot();
+    assert_eq!(counters.expired_workers, 0, "no worker looked dead");
+    assert_eq!(counters.workers, 3);
+    flow.director.stop().await.expect("flow stops");
+    director.stop().await.expect("worker stops");
+    broker.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
     let registry = MdpBrokerRegistrationService::bind("tcp://127.0.0.1:0")
@@ -476,4 +576,223 @@ async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
         .await
         .expect("no panic")
         .expect("the registry ran");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_largest_settings_mean_never_and_overflow_nothing() {
+    let registry = MdpBrokerRegistrationService::bind("tcp://127.0.0.1:0")
+        .expect("free port")
+        .heartbeat(Duration::MAX, u32::MAX);
+    let registry_endpoint = registry.endpoint().to_string();
+    let (stop_registry, registry_stopped) = tokio::sync::oneshot::channel::<()>();
+    let registry_task = tokio::spawn(registry.run_until(async {
+        let _ = registry_stopped.await;
+    }));
+    let broker = MdpBroker::bind("tcp://127.0.0.1:0")
+        .expect("free port")
+        .heartbeat_interval(Duration::MAX)
+        .heartbeat_liveness(u32::MAX)
+        .request_expiry(Duration::MAX)
+        .max_message_size(usize::MAX)
+        .max_queued_requests(usize::MAX)
+        .max_queued_per_service(usize::MAX)
+        .max_queued_bytes(usize::MAX);
+    let advertised = broker.endpoint().to_string();
+    let broker = RunningBroker::run(
+        broker
+            .announce_to(&registry_endpoint, &advertised)
+            .expect("valid endpoints"),
+    );
+    let mut flow = ClientFlow::start(
+        MdpClient::discover(&registry_endpoint)
+            .expect("valid registry")
+            .timeout(Duration::MAX)
+            .retries(u32::MAX)
+            .discovery_interval(Duration::MAX)
+            .max_message_size(usize::MAX),
+    );
+    // Before any worker: the request waits, with an expiry computed from the largest setting.
+    let event = Event::new(Frames::single("queued".to_string())).with_service("huge");
+    flow.requests.send(event).expect("feeder runs");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().requests == 1).await);
+    let mut worker_flow = echo_worker(
+        MdpWorker::discover(&registry_endpoint, "huge")
+            .expect("valid worker")
+            .heartbeat(Duration::MAX, u32::MAX)
+            .reply_timeout(Duration::MAX)
+            .reconnect_delay(Duration::MAX)
+            .max_message_size(usize::MAX),
+    );
+    let reply = tokio::time::timeout(WAIT, flow.outcomes.recv())
+        .await
+        .expect("answered once the worker came")
+        .expect("collector runs")
+        .expect("a reply");
+    assert_eq!(text(&reply.data), "queued");
+    // And one that finds the worker idle.
+    let reply = flow
+        .ask("huge", Frames::single("direct".to_string()))
+        .await
+        .expect("answered");
+    assert_eq!(text(&reply.data), "direct");
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    broker.stop().await;
+    let _ = stop_registry.send(());
+    registry_task
+        .await
+        .expect("no panic")
+        .expect("the registry ran");
+}
+
+/// A client on a plain DEALER: sends requests without waiting for their replies.
+async fn raw_client(endpoint: &str) -> DealerSocket {
+    let mut socket = DealerSocket::new();
+    socket.connect(endpoint).await.expect("connects");
+    socket
+}
+
+async fn send_request(socket: &mut DealerSocket, service: &str, body: &[u8]) {
+    socket
+        .send(message(&[b"", b"MDPC01", service.as_bytes(), body]))
+        .await
+        .expect("sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_for_services_nobody_serves_does_not_stop_requests_an_idle_worker_can_take() {
+    let broker =
+        RunningBroker::start_with(|b| b.max_queued_requests(15).max_queued_per_service(10));
+    let mut worker_flow = echo_worker(worker(&broker.endpoint, "echo"));
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    let mut flood = raw_client(&broker.endpoint).await;
+    for _ in 0..30 {
+        send_request(&mut flood, "made-up", b"x").await;
+    }
+    // Ten wait (the limit per service), twenty are dropped.
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 20).await);
+    assert_eq!(stats.snapshot().requests, 10);
+    for _ in 0..30 {
+        send_request(&mut flood, "made-up-too", b"x").await;
+    }
+    // Five more fill the queue over all services; the rest are dropped.
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 45).await);
+    assert_eq!(stats.snapshot().requests, 15);
+    // The queue is full, yet a request that an idle worker can take at once is served.
+    let mut flow = ClientFlow::start(client(&broker.endpoint, 2000, 0));
+    for n in 0..3 {
+        let reply = flow
+            .ask("echo", Frames::single(n.to_string()))
+            .await
+            .expect("served although the queue is full");
+        assert_eq!(text(&reply.data), n.to_string());
+    }
+    assert_eq!(stats.snapshot().rejected_requests, 45);
+    flow.director.stop().await.expect("flow stops");
+    worker_flow.stop().await.expect("worker stops");
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_drops_what_does_not_fit_and_is_given_back_on_dispatch() {
+    let broker = RunningBroker::start_with(|b| b.max_queued_bytes(4096));
+    let stats = broker.stats.clone();
+    let mut client = raw_client(&broker.endpoint).await;
+    let big = vec![b'b'; 3000];
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "later", b"small").await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 2).await);
+    let counters = stats.snapshot();
+    assert_eq!(
+        counters.rejected_requests, 1,
+        "the second big one does not fit"
+    );
+    // A worker takes both waiting requests, which frees their share of the budget.
+    let mut worker_flow = echo_worker(worker(&broker.endpoint, "later"));
+    for expected in [&big[..], b"small"] {
+        let reply = tokio::time::timeout(WAIT, client.recv())
+            .await
+            .expect("answered in time")
+            .expect("received")
+            .into_vec();
+        assert_eq!(reply[3], expected);
+    }
+    worker_flow.stop().await.expect("worker stops");
+    assert!(eventually(WAIT, || stats.snapshot().workers == 0).await);
+    send_request(&mut client, "later", &big).await;
+    send_request(&mut client, "nobody", b"small").await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 4).await);
+    assert_eq!(stats.snapshot().rejected_requests, 1);
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_byte_budget_is_given_back_when_requests_expire() {
+    let broker = RunningBroker::start_with(|b| {
+        b.max_queued_bytes(4096)
+            .request_expiry(Duration::from_millis(150))
+    });
+    let stats = broker.stats.clone();
+    let mut client = raw_client(&broker.endpoint).await;
+    let big = vec![b'b'; 3000];
+    send_request(&mut client, "nobody", &big).await;
+    send_request(&mut client, "nobody", &big).await;
+    assert!(eventually(WAIT, || stats.snapshot().rejected_requests == 1).await);
+    assert!(eventually(WAIT, || stats.snapshot().expired_requests == 1).await);
+    send_request(&mut client, "nobody", &big).await;
+    assert!(eventually(WAIT, || stats.snapshot().requests == 2).await);
+    assert_eq!(stats.snapshot().rejected_requests, 1);
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_kept_busy_gets_its_requests_and_no_heartbeats() {
+    let broker = RunningBroker::start();
+    let mut busy = DealerSocket::new();
+    busy.connect(&broker.endpoint).await.expect("connects");
+    busy.send(message(&[b"", b"MDPW01", &[1], b"busy"]))
+        .await
+        .expect("READY sent");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    let mut client = raw_client(&broker.endpoint).await;
+    // Requests back to back for twenty heartbeat intervals; heartbeats are counted from the
+    // first request on (an idle worker gets them, as it should).
+    let (mut served, mut heartbeats) = (0u32, 0u32);
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < HEARTBEAT * 20 {
+        send_request(&mut client, "busy", b"x").await;
+        loop {
+            let frames = tokio::time::timeout(WAIT, busy.recv())
+                .await
+                .expect("the broker sends in time")
+                .expect("received")
+                .into_vec();
+            match &frames[2][..] {
+                [4] if served > 0 => heartbeats += 1,
+                [4] => {}
+                [2] => {
+                    let reply: [&[u8]; 6] = [b"", b"MDPW01", &[3], &frames[3], b"", &frames[5]];
+                    busy.send(message(&reply)).await.expect("REPLY sent");
+                    break;
+                }
+                other => panic!("unexpected command {other:?}"),
+            }
+        }
+        tokio::time::timeout(WAIT, client.recv())
+            .await
+            .expect("the reply in time")
+            .expect("received");
+        served += 1;
+    }
+    assert!(served >= 20, "requests kept the worker busy: {served}");
+    assert!(
+        heartbeats <= 2,
+        "7/MDP: no HEARTBEAT along with other commands; got {heartbeats} in 20 intervals"
+    );
+    assert_eq!(stats.snapshot().workers, 1, "the worker stayed registered");
+    broker.stop().await;
 }

@@ -1,6 +1,7 @@
 //! Interoperability with independent 7/MDP peers written with pyzmq (libzmq) from the spec:
 //! their client and worker through our broker, our client and worker through their broker, and
 //! the mixed pairs. Bodies with several frames, empty frames and binary frames, and 8/MMI.
+//! And libzmq's ZMTP heartbeats (ZMQ_HEARTBEAT_IVL): our sockets answer its PINGs.
 
 #[path = "mdp_peers/harness.rs"]
 mod harness;
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use compysition::actors::{MdpClient, MdpWorker};
 use compysition::mdp::Frames;
+use compysition::prelude::*;
 use harness::*;
 use serde_json::Value;
 
@@ -49,7 +51,11 @@ fn python_client(endpoint: &str) -> PythonPeer {
 fn python_broker() -> (PythonPeer, String) {
     let beat = heartbeat_args();
     let args: Vec<&str> = beat.iter().map(String::as_str).collect();
-    let broker = PythonPeer::spawn("broker.py", &args);
+    python_broker_with(&args)
+}
+
+fn python_broker_with(args: &[&str]) -> (PythonPeer, String) {
+    let broker = PythonPeer::spawn("broker.py", args);
     let endpoint = broker.next_json(WAIT)["listening"]
         .as_str()
         .expect("the python broker says where it listens")
@@ -207,5 +213,116 @@ async fn a_python_client_reaches_our_worker_through_our_broker() {
         eventually(WAIT, || stats.snapshot().workers == 0).await,
         "a stopping worker says DISCONNECT"
     );
+    broker.stop().await;
+}
+
+/// Waits until the broker behind `flow` says (through `mmi.service`) that `service` is served.
+async fn until_served(flow: &mut ClientFlow, service: &str) {
+    for _ in 0..100 {
+        let reply = flow
+            .ask("mmi.service", Frames::single(service.to_string()))
+            .await
+            .expect("the broker answers MMI");
+        if reply.data == Frames::single("200".to_string()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("`{service}` never registered");
+}
+
+/// How often libzmq PINGs in the tests below (and closes a connection silent for three times
+/// as long).
+const ZMTP_PING_MS: &str = "20";
+/// How long the tests below stay idle: many PING timeouts.
+const IDLE: Duration = Duration::from_millis(400);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_worker_and_client_answer_the_zmtp_pings_of_a_python_broker() {
+    // MDP heartbeats once a second: between them only PONGs keep the connections open.
+    let (mut broker, endpoint) = python_broker_with(&[
+        "--heartbeat-ms",
+        "1000",
+        "--liveness",
+        "3",
+        "--zmtp-heartbeat-ms",
+        ZMTP_PING_MS,
+    ]);
+    let mut worker = echo_worker(
+        MdpWorker::connect(&endpoint, "echo")
+            .expect("valid worker")
+            .heartbeat(Duration::from_secs(1), 3)
+            .reconnect_delay(Duration::from_millis(50)),
+    );
+    let mut flow = ClientFlow::start(our_client(&endpoint).retries(0));
+    until_served(&mut flow, "echo").await;
+    for round in 0..2 {
+        // Idle: the condition under test, not a wait for something to happen.
+        tokio::time::sleep(IDLE).await;
+        let sent = Frames::single(format!("after idling {round}"));
+        let reply = flow
+            .ask("echo", sent.clone())
+            .await
+            .unwrap_or_else(|e| panic!("a reply, got {:?}", e.error()));
+        assert_eq!(reply.data, sent);
+    }
+    // Had the worker not answered the PINGs, libzmq would have closed its connection while it
+    // idled, and it would have registered again.
+    broker.send_json(&serde_json::json!({ "stats": true }));
+    assert_eq!(
+        broker.next_json(WAIT)["readies"],
+        1,
+        "our worker kept its one connection"
+    );
+    flow.director.stop().await.expect("the client flow stops");
+    worker.stop().await.expect("the worker stops");
+}
+
+/// Passes events on after a pause longer than libzmq's PING timeout.
+struct Pause;
+
+impl Actor for Pause {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+
+    async fn run(self, ctx: Context, inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        ctx.serve(inbox, |event| async {
+            tokio::time::sleep(IDLE).await;
+            outbox.send(event).await;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_broker_answers_the_zmtp_pings_of_a_python_client_waiting_for_a_slow_reply() {
+    let broker = RunningBroker::start();
+    let mut director = Director::new();
+    let mdp_worker = director.register_actor("mdp_worker", our_worker(&broker.endpoint, "slow"));
+    let pause = director.register_actor("pause", Pause);
+    director.connect_queue(&mdp_worker, &pause);
+    director.connect_queue(&pause, &mdp_worker);
+    director.start().expect("the worker starts");
+    let stats = broker.stats.clone();
+    assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
+    // One attempt: had the broker not answered the PINGs, libzmq would have closed the
+    // connection while the reply was being made, and the reply would have been lost.
+    let mut client = PythonPeer::spawn(
+        "client.py",
+        &[
+            "--connect",
+            &broker.endpoint,
+            "--timeout-ms",
+            "3000",
+            "--retries",
+            "0",
+            "--zmtp-heartbeat-ms",
+            ZMTP_PING_MS,
+        ],
+    );
+    let answer = ask_python(&mut client, "slow", &[b"patience"]);
+    assert_eq!(reply_frames(&answer), vec![b"patience".to_vec()]);
+    director.stop().await.expect("the worker stops");
     broker.stop().await;
 }

@@ -1,7 +1,8 @@
 """An independent 7/MDP broker with 8/MMI, on one ROUTER socket.
 
-Usage: broker.py --heartbeat-ms 250 --liveness 3 --expiry-ms 5000
-Prints {"listening": "tcp://127.0.0.1:PORT"}, then serves until stdin closes.
+Usage: broker.py --heartbeat-ms 250 --liveness 3 --expiry-ms 5000 [--zmtp-heartbeat-ms 20]
+Prints {"listening": "tcp://127.0.0.1:PORT"}, then serves until stdin closes. For each line on
+stdin it prints {"readies": N}, how many READY commands it has taken so far.
 """
 
 import collections
@@ -22,6 +23,7 @@ class Broker:
         self.workers = {}  # identity -> {"service", "expires"}
         self.waiting = collections.defaultdict(collections.deque)  # service -> idle identities
         self.requests = collections.defaultdict(collections.deque)  # service -> (client, body, expires)
+        self.readies = 0
 
     def send_worker(self, identity, command, *rest):
         self.socket.send_multipart([identity, b"", WORKER, command, *rest])
@@ -67,6 +69,7 @@ class Broker:
             self.workers[sender]["expires"] = now() + self.heartbeat * self.liveness
         if command == READY and not known and len(rest) == 1 and not rest[0].startswith(b"mmi."):
             service = rest[0]
+            self.readies += 1
             self.workers[sender] = {"service": service,
                                     "expires": now() + self.heartbeat * self.liveness}
             self.waiting[service].append(sender)
@@ -97,10 +100,11 @@ class Broker:
 
 
 def main():
-    options = arguments(sys.argv[1:], {"heartbeat_ms": "2500", "liveness": "3", "expiry_ms": "30000"})
+    options = arguments(sys.argv[1:], {"heartbeat_ms": "2500", "liveness": "3", "expiry_ms": "30000",
+                                       "zmtp_heartbeat_ms": "0"})
     heartbeat = int(options["heartbeat_ms"]) / 1000.0
     context = new_context()
-    socket = plain_socket(context, zmq.ROUTER)
+    socket = plain_socket(context, zmq.ROUTER, int(options["zmtp_heartbeat_ms"]))
     port = socket.bind_to_random_port("tcp://127.0.0.1")
     broker = Broker(socket, heartbeat, int(options["liveness"]), int(options["expiry_ms"]) / 1000.0)
     poller = zmq.Poller()
@@ -114,6 +118,7 @@ def main():
         if sys.stdin.fileno() in events or sys.stdin in events:
             if not sys.stdin.readline():
                 break
+            say(readies=broker.readies)
         if socket in events:
             frames = socket.recv_multipart()
             if len(frames) >= 3 and frames[1] == b"":

@@ -1,7 +1,7 @@
 """An independent, synchronous 7/MDP client on a REQ socket, with the recovery 7/MDP suggests
 (poll with a timeout; on timeout close the socket, open a new one and send again).
 
-Usage: client.py --connect ENDPOINT --timeout-ms 2000 --retries 2
+Usage: client.py --connect ENDPOINT --timeout-ms 2000 --retries 2 [--zmtp-heartbeat-ms 20]
 Reads one request per stdin line, {"service": NAME, "body": [hex frames]}, and answers each with
 {"reply": [hex frames]} (the body of the reply) or {"error": "timeout"}.
 """
@@ -15,10 +15,11 @@ from mdp import CLIENT, arguments, frames_from_hex, frames_to_hex, new_context, 
 
 
 def main():
-    options = arguments(sys.argv[1:], {"timeout_ms": "2500", "retries": "2"})
+    options = arguments(sys.argv[1:], {"timeout_ms": "2500", "retries": "2", "zmtp_heartbeat_ms": "0"})
     endpoint = options["connect"]
     timeout = int(options["timeout_ms"])
     retries = int(options["retries"])
+    zmtp_heartbeat = int(options["zmtp_heartbeat_ms"])
     context = new_context()
     socket = None
     for line in sys.stdin:
@@ -28,7 +29,7 @@ def main():
         answer = None
         for _ in range(retries + 1):
             if socket is None:
-                socket = plain_socket(context, zmq.REQ)
+                socket = plain_socket(context, zmq.REQ, zmtp_heartbeat)
                 socket.connect(endpoint)
             socket.send_multipart([CLIENT, service, *body])
             if socket.poll(timeout, zmq.POLLIN):

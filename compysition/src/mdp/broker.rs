@@ -17,6 +17,11 @@
 //! encoded straight from the received frames into the worker's output buffer, and a reply
 //! straight into the client's. Only a request that has to wait is copied out of the read
 //! buffer (so that a small queued request does not keep a whole read buffer alive).
+//!
+//! Waiting requests are bounded three ways, checked only when a request has to wait: a count
+//! over all services, a count per service (so that a flood for one service, or for a made-up
+//! one, leaves room for the others) and the memory they take. A request past a limit is
+//! dropped and counted; a request that finds an idle worker is never held to them.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -25,9 +30,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::limits;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
 use super::router::{Inbound, Peers, Router, Sent};
@@ -69,12 +75,22 @@ pub struct MdpBroker {
     announce: Option<Announcer>,
 }
 
+/// How many requests may wait over all services, by default.
+const DEFAULT_MAX_QUEUED: usize = 100_000;
+/// How many requests may wait for one service, by default: a tenth of all, so that a flood of
+/// requests for one service (a made-up one, say) leaves room for the others.
+const DEFAULT_MAX_QUEUED_PER_SERVICE: usize = DEFAULT_MAX_QUEUED / 10;
+/// How much memory waiting requests may take over all services, by default: 256 MiB.
+const DEFAULT_MAX_QUEUED_BYTES: usize = 256 * 1024 * 1024;
+
 #[derive(Clone, Debug)]
 struct BrokerOptions {
     heartbeat: Duration,
     liveness: u32,
     request_expiry: Duration,
     max_queued: usize,
+    max_queued_per_service: usize,
+    max_queued_bytes: usize,
     max_message: usize,
 }
 
@@ -91,7 +107,9 @@ impl MdpBroker {
                 heartbeat: DEFAULT_HEARTBEAT_INTERVAL,
                 liveness: DEFAULT_LIVENESS,
                 request_expiry: Duration::from_secs(30),
-                max_queued: 100_000,
+                max_queued: DEFAULT_MAX_QUEUED,
+                max_queued_per_service: DEFAULT_MAX_QUEUED_PER_SERVICE,
+                max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
                 max_message: DEFAULT_MAX_MESSAGE_SIZE,
             },
             stats: Arc::new(BrokerStats::default()),
@@ -104,39 +122,61 @@ impl MdpBroker {
         &self.endpoint
     }
 
-    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s). Workers must use
-    /// the same interval.
+    /// How often the broker sends HEARTBEAT to its workers (default 2.5 s; from 1 ms to a
+    /// year). Workers must use the same interval. A worker the broker sent a request to since
+    /// the last heartbeat gets none (7/MDP: no HEARTBEAT along with other commands), so a busy
+    /// worker may hear nothing for up to two intervals: give workers a liveness of 2 or more.
     pub fn heartbeat_interval(mut self, interval: Duration) -> Self {
-        self.options.heartbeat = interval.max(Duration::from_millis(1));
+        self.options.heartbeat = limits::interval(interval);
         self
     }
 
-    /// How many intervals a worker may stay silent before it is dropped (default 3).
+    /// How many intervals a worker may stay silent before it is dropped (default 3; from 1 to
+    /// 1000).
     pub fn heartbeat_liveness(mut self, liveness: u32) -> Self {
-        self.options.liveness = liveness.max(1);
+        self.options.liveness = limits::liveness(liveness);
         self
     }
 
     /// How long a request waits for a worker of its service before it is dropped (default
-    /// 30 s). The client sees a timeout.
+    /// 30 s, at most a year). The client sees a timeout. Expiry is checked once per heartbeat
+    /// interval.
     pub fn request_expiry(mut self, expiry: Duration) -> Self {
-        self.options.request_expiry = expiry;
+        self.options.request_expiry = limits::duration(expiry);
         self
     }
 
-    /// How many requests may wait for workers, over all services (default 100 000); past it new
-    /// requests are dropped and counted, which bounds the broker's memory.
+    /// How many requests may wait for workers, over all services (default 100 000). A request
+    /// that finds an idle worker never waits and is not held to this limit or the two below;
+    /// one that would have to wait past any of them is dropped and counted
+    /// ([`BrokerCounters::rejected_requests`]), and its client sees a timeout.
     pub fn max_queued_requests(mut self, max: usize) -> Self {
         self.options.max_queued = max;
         self
     }
 
-    /// The largest message, all frames together, the broker takes (default 16 MiB). A peer
-    /// that announces a longer one is disconnected as soon as the frame header arrives, before
-    /// any memory is set aside for it; a peer that does not take what the broker sends it gets
-    /// no more once this much waits for it.
+    /// How many requests may wait for workers of any one service (default 10 000), so that
+    /// a flood of requests for one service, or for a made-up one nobody serves, leaves the
+    /// queue to the others.
+    pub fn max_queued_per_service(mut self, max: usize) -> Self {
+        self.options.max_queued_per_service = max;
+        self
+    }
+
+    /// How much memory the requests waiting for workers may take, over all services (default
+    /// 256 MiB): their frames, their client identities and a small overhead per frame. With
+    /// the count limits this bounds what queued requests cost, whatever their size.
+    pub fn max_queued_bytes(mut self, octets: usize) -> Self {
+        self.options.max_queued_bytes = octets;
+        self
+    }
+
+    /// The largest message, all frames together, the broker takes (default 16 MiB; from 1 KiB
+    /// to 4 GiB). A peer that announces a longer one is disconnected as soon as the frame
+    /// header arrives, before any memory is set aside for it; a peer that does not take what
+    /// the broker sends it gets no more once this much waits for it.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.options.max_message = octets.max(1024);
+        self.options.max_message = limits::message_size(octets);
         self
     }
 
@@ -166,6 +206,7 @@ impl MdpBroker {
             services: HashMap::new(),
             workers: HashMap::new(),
             queued: 0,
+            queued_bytes: 0,
             lifetime: self.options.heartbeat * self.options.liveness,
             options: self.options.clone(),
             stats: self.stats,
@@ -186,13 +227,16 @@ impl MdpBroker {
                 biased;
                 () = &mut stop => break,
                 _ = tick.tick() => broker.on_tick(Instant::now(), router.peers()),
+                // Before the router: under sustained load the router is always ready, and a
+                // biased select would never get to the announcer, so that the registry would
+                // forget the busiest broker. Polling it is cheap: it waits for its timer.
+                () = &mut announcing => {}
                 () = router.arrived() => {
                     let now = Instant::now();
                     while let Some((inbound, peers)) = router.take() {
                         broker.on_inbound(inbound, peers, now);
                     }
                 }
-                () = &mut announcing => {}
             }
         }
         broker.disconnect_all(router.peers());
@@ -250,7 +294,8 @@ pub struct BrokerCounters {
     pub expired_requests: u64,
     /// Workers dropped because they stayed silent past their liveness.
     pub expired_workers: u64,
-    /// Requests dropped because the queue was full.
+    /// Requests dropped because they would have had to wait past a queue limit (the count over
+    /// all services, the count for their service, or the memory of all waiting requests).
     pub rejected_requests: u64,
     /// Messages that could not be delivered (the peer was gone or did not take what was sent
     /// to it before).
@@ -295,6 +340,8 @@ struct BrokerState {
     workers: HashMap<Bytes, Worker>,
     /// Requests waiting over all services.
     queued: usize,
+    /// What the waiting requests are charged, over all services (see [`Queued::cost`]).
+    queued_bytes: usize,
     /// How long a worker may stay silent.
     lifetime: Duration,
     options: BrokerOptions,
@@ -314,6 +361,41 @@ struct Queued {
     client: Bytes,
     body: Vec<Bytes>,
     expires: Instant,
+    /// What it is charged against the byte budget of waiting requests.
+    cost: usize,
+}
+
+impl Queued {
+    /// A copy of `body` in one allocation (each frame a slice of it), for `client`.
+    fn copy(client: &Bytes, body: &[Bytes], expires: Instant) -> Self {
+        let octets: usize = body.iter().map(Bytes::len).sum();
+        let mut copy = BytesMut::with_capacity(octets);
+        for frame in body {
+            copy.extend_from_slice(frame);
+        }
+        let mut copy = copy.freeze();
+        let body: Vec<Bytes> = body
+            .iter()
+            .map(|frame| copy.split_to(frame.len()))
+            .collect();
+        Queued {
+            client: client.clone(),
+            cost: Self::cost(client, body.len(), octets),
+            body,
+            expires,
+        }
+    }
+
+    /// What a waiting request costs in memory, near enough: its octets, its client's
+    /// identity, and per frame the handle that points into the copy. Frames are at most
+    /// [`MAX_FRAMES`](super::zmtp::MAX_FRAMES) and octets at most the message size limit, so
+    /// the sum cannot overflow.
+    fn cost(client: &Bytes, frames: usize, octets: usize) -> usize {
+        std::mem::size_of::<Queued>()
+            + client.len()
+            + frames * std::mem::size_of::<Bytes>()
+            + octets
+    }
 }
 
 struct Worker {
@@ -321,6 +403,9 @@ struct Worker {
     expires: Instant,
     /// The client whose request the worker is handling.
     serving: Option<Bytes>,
+    /// The broker sent the worker a request since the last heartbeat round, which counts as
+    /// a sign of life: the next round sends it no HEARTBEAT.
+    sent_since_tick: bool,
 }
 
 /// Whether a worker that is removed is told so.
@@ -382,13 +467,10 @@ impl BrokerState {
             self.send(peers, client, &head, &[Bytes::from_static(answer)]);
             return;
         }
-        if self.queued >= self.options.max_queued {
-            bump(&self.stats.rejected_requests);
-            return;
-        }
-        bump(&self.stats.requests);
         // The usual case: an idle worker and nobody ahead. The body goes from the read buffer
-        // straight into the worker's output buffer.
+        // straight into the worker's output buffer. The queue limits do not apply: a request
+        // that does not wait costs the queue nothing, and a full queue of some other service
+        // must not stop one that has an idle worker.
         let head = protocol::worker_request_head(client);
         while let Some(entry) = self.services.get_mut(&service[..]) {
             if !entry.requests.is_empty() {
@@ -399,8 +481,10 @@ impl BrokerState {
             };
             match peers.send(&worker, &head, body) {
                 Sent::Queued => {
+                    bump(&self.stats.requests);
                     if let Some(serving) = self.workers.get_mut(&worker) {
                         serving.serving = Some(client.clone());
+                        serving.sent_since_tick = true;
                     }
                     return;
                 }
@@ -414,7 +498,8 @@ impl BrokerState {
         self.queue(client, service, body, peers, now);
     }
 
-    /// Queues a request for `service` (copying it out of the read buffer), then dispatches.
+    /// Queues a request for `service` (copying it out of the read buffer) if the queue limits
+    /// allow, then dispatches.
     fn queue(
         &mut self,
         client: &Bytes,
@@ -423,12 +508,28 @@ impl BrokerState {
         peers: &mut Peers,
         now: Instant,
     ) {
+        let octets = body.iter().map(Bytes::len).sum();
+        let cost = Queued::cost(client, body.len(), octets);
+        let waiting = self
+            .services
+            .get(&service[..])
+            .map_or(0, |entry| entry.requests.len());
+        if self.queued >= self.options.max_queued
+            || waiting >= self.options.max_queued_per_service
+            || self.queued_bytes.saturating_add(cost) > self.options.max_queued_bytes
+        {
+            bump(&self.stats.rejected_requests);
+            tracing::debug!(
+                service = %String::from_utf8_lossy(service),
+                "MDP broker queue full; request dropped"
+            );
+            return;
+        }
+        bump(&self.stats.requests);
         self.queued += 1;
-        let request = Queued {
-            client: client.clone(),
-            body: body.iter().map(|f| Bytes::copy_from_slice(f)).collect(),
-            expires: now + self.options.request_expiry,
-        };
+        self.queued_bytes += cost;
+        // The request expiry is clamped to a year when set, so this cannot overflow.
+        let request = Queued::copy(client, body, now + self.options.request_expiry);
         match self.services.get_mut(&service[..]) {
             Some(entry) => entry.requests.push_back(request),
             None => {
@@ -493,6 +594,7 @@ impl BrokerState {
                         service: service.clone(),
                         expires: now + self.lifetime,
                         serving: None,
+                        sent_since_tick: false,
                     },
                 );
                 self.stats.workers.fetch_add(1, Ordering::Relaxed);
@@ -557,8 +659,10 @@ impl BrokerState {
             match peers.send(&worker_id, &head, &request.body) {
                 Sent::Queued => {
                     self.queued -= 1;
+                    self.queued_bytes -= request.cost;
                     if let Some(worker) = self.workers.get_mut(&worker_id) {
                         worker.serving = Some(request.client);
+                        worker.sent_since_tick = true;
                     }
                 }
                 Sent::Gone | Sent::Full => {
@@ -578,7 +682,8 @@ impl BrokerState {
         }
     }
 
-    /// Heartbeats to every worker, then expiry of silent workers and of requests nobody took.
+    /// Expiry of silent workers, heartbeats to the workers that were sent nothing since the
+    /// last round, then expiry of requests nobody took.
     fn on_tick(&mut self, now: Instant, peers: &mut Peers) {
         let expired: Vec<Bytes> = self
             .workers
@@ -592,14 +697,26 @@ impl BrokerState {
             self.remove_worker(identity, Farewell::Silent, peers);
         }
         let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
-        for identity in self.workers.keys() {
-            self.send(peers, identity, &heartbeat, &[]);
-        }
         let stats = &self.stats;
-        let mut expired_requests = 0;
+        for (identity, worker) in &mut self.workers {
+            // 7/MDP: no HEARTBEAT while other commands are being sent; the request was one.
+            if std::mem::take(&mut worker.sent_since_tick) {
+                continue;
+            }
+            if peers.send(identity, &heartbeat, &[]) != Sent::Queued {
+                bump(&stats.undeliverable);
+            }
+        }
+        let (mut expired_requests, mut expired_bytes) = (0, 0);
         self.services.retain(|_, service| {
             let before = service.requests.len();
-            service.requests.retain(|request| request.expires > now);
+            service.requests.retain(|request| {
+                let keep = request.expires > now;
+                if !keep {
+                    expired_bytes += request.cost;
+                }
+                keep
+            });
             let dropped = before - service.requests.len();
             expired_requests += dropped;
             stats
@@ -609,6 +726,7 @@ impl BrokerState {
             service.workers > 0 || !service.requests.is_empty()
         });
         self.queued -= expired_requests;
+        self.queued_bytes -= expired_bytes;
     }
 
     fn disconnect_all(&mut self, peers: &mut Peers) {

@@ -7,8 +7,16 @@
 //! Adding an id to the body would make every worker see it, so the client multiplexes on
 //! connections instead: each request in flight owns one DEALER connection for its whole
 //! exchange, which makes "the next message on this connection" exactly "the reply to this
-//! request". Connections are kept in a pool and reused, so a steady load opens as many connections as it has requests
-//! in flight (the actor's concurrency, 64 by default) and no more.
+//! request". Connections are kept in a pool and reused, so a steady load opens as many
+//! connections as it has requests in flight (the actor's concurrency, 64 by default) and no
+//! more.
+//!
+//! A pooled connection can have died while it sat idle — a broker that restarts closes them
+//! all. One found closed before it is used, or that closes (or cannot be written) before its
+//! reply comes, is dropped and the request goes on the next pooled connection, then on a new
+//! one, without counting as a retry; at most as many pooled connections are tried as the pool
+//! held. A connection that closed after the request was written may have carried it to a
+//! broker that went away before replying, so, as with a retry, a worker may see it twice.
 //!
 //! A request that gets no reply in time is retried on a *new* connection (the late reply, if it
 //! ever comes, goes to the closed one and cannot be taken for the answer to a later request) —
@@ -24,6 +32,7 @@ use bytes::Bytes;
 use super::broker::DEFAULT_MAX_MESSAGE_SIZE;
 use super::dealer::Dealer;
 use super::frames::Frames;
+use super::limits;
 use super::protocol::{self, valid_service_name, Malformed};
 use super::registration::{BrokerDirectory, BrokerSource};
 use super::transport::check_connect_endpoint;
@@ -104,9 +113,9 @@ impl MdpClient {
         self
     }
 
-    /// How long one attempt waits for its reply (default 5 s).
+    /// How long one attempt waits for its reply (default 5 s; from 1 ms to a year).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout.max(Duration::from_millis(1));
+        self.timeout = limits::interval(timeout);
         self
     }
 
@@ -117,17 +126,18 @@ impl MdpClient {
         self
     }
 
-    /// How often the broker list is asked from the registration service (default 2.5 s).
+    /// How often the broker list is asked from the registration service (default 2.5 s; from
+    /// 1 ms to a year).
     pub fn discovery_interval(mut self, interval: Duration) -> Self {
-        self.discovery_interval = interval.max(Duration::from_millis(1));
+        self.discovery_interval = limits::interval(interval);
         self
     }
 
-    /// The largest reply accepted, in octets (default 16 MiB, at least 1 KiB). A broker that
-    /// announces a larger message loses the connection (the request is retried or fails as
-    /// unreachable); nothing is set aside for a length that is only announced.
+    /// The largest reply accepted, in octets (default 16 MiB; from 1 KiB to 4 GiB). A broker
+    /// that announces a larger message loses the connection (the request is retried or fails
+    /// as unreachable); nothing is set aside for a length that is only announced.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.max_message = octets.max(1024);
+        self.max_message = limits::message_size(octets);
         self
     }
 
@@ -191,25 +201,30 @@ struct SocketPool {
 }
 
 impl SocketPool {
+    /// The most recently used idle connection that is still of use: to a listed broker, and
+    /// not found closed (see [`Dealer::is_stale`]). The others are dropped on the way.
     fn take(&self, directory: &BrokerDirectory) -> Option<(String, Dealer)> {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        while let Some((broker, socket)) = idle.pop() {
-            if directory.contains(&broker) {
+        loop {
+            let (broker, mut socket) = self.lock().pop()?;
+            // Checked outside the lock: the check reads the socket.
+            if directory.contains(&broker) && !socket.is_stale() {
                 return Some((broker, socket));
             }
         }
-        None
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
     }
 
     fn put(&self, broker: String, socket: Dealer) {
-        let mut idle = self
-            .idle
+        self.lock().push((broker, socket));
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(String, Dealer)>> {
+        self.idle
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        idle.push((broker, socket));
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -219,6 +234,14 @@ enum Failure {
     Unreachable(String),
     Timeout,
     Malformed(Malformed),
+}
+
+/// How a request went on one connection.
+enum Outcome {
+    Reply(Frames),
+    Failed(Failure),
+    /// The connection could not be written or closed before any reply: why.
+    Lost(String),
 }
 
 struct Exchange<'a> {
@@ -246,43 +269,71 @@ impl Exchange<'_> {
         Err(self.explain(service, failure, retries).await)
     }
 
+    /// One attempt: on pooled connections while they turn out dead (see the module
+    /// documentation), then on a new one.
     async fn attempt(&self, service: &Bytes, body: &Frames) -> Result<Frames, Failure> {
-        let (broker, mut socket) = match self.pool.take(self.directory) {
-            Some(idle) => idle,
+        let head = protocol::client_request_head(service);
+        for _ in 0..self.pool.len() {
+            let Some((broker, socket)) = self.pool.take(self.directory) else {
+                break;
+            };
+            match self.exchange(broker, socket, &head, service, body).await {
+                Outcome::Reply(reply) => return Ok(reply),
+                Outcome::Failed(failure) => return Err(failure),
+                Outcome::Lost(why) => {
+                    tracing::debug!(%why, "pooled MDP connection lost; trying another");
+                }
+            }
+        }
+        let broker = match self.directory.next() {
+            Some(broker) => broker,
             None => {
-                let broker = match self.directory.next() {
-                    Some(broker) => broker,
-                    None => {
-                        // A registration service may not have answered yet.
-                        let found =
-                            tokio::time::timeout(self.timeout, self.directory.wait_for_any()).await;
-                        match (found, self.directory.next()) {
-                            (Ok(()), Some(broker)) => broker,
-                            _ => return Err(Failure::NoBroker),
-                        }
-                    }
-                };
-                let socket = Dealer::connect(&broker, self.timeout, self.max_message)
-                    .await
-                    .map_err(Failure::Unreachable)?;
-                (broker, socket)
+                // A registration service may not have answered yet.
+                let found = tokio::time::timeout(self.timeout, self.directory.wait_for_any()).await;
+                match (found, self.directory.next()) {
+                    (Ok(()), Some(broker)) => broker,
+                    _ => return Err(Failure::NoBroker),
+                }
             }
         };
-        let head = protocol::client_request_head(service);
-        if socket.send(&head, protocol::body_frames(body)).is_err() {
-            return Err(Failure::Unreachable(format!("connection to {broker} lost")));
+        let socket = Dealer::connect(&broker, self.timeout, self.max_message)
+            .await
+            .map_err(Failure::Unreachable)?;
+        match self.exchange(broker, socket, &head, service, body).await {
+            Outcome::Reply(reply) => Ok(reply),
+            Outcome::Failed(failure) => Err(failure),
+            Outcome::Lost(why) => Err(Failure::Unreachable(why)),
+        }
+    }
+
+    /// Sends the request on `socket` and waits for its reply; the socket goes back to the pool
+    /// after a reply.
+    async fn exchange(
+        &self,
+        broker: String,
+        mut socket: Dealer,
+        head: &[&[u8]],
+        service: &Bytes,
+        body: &Frames,
+    ) -> Outcome {
+        if let Err(error) = socket.send(head, protocol::body_frames(body)) {
+            return Outcome::Lost(format!("connection to {broker} lost: {error}"));
         }
         match tokio::time::timeout(self.timeout, socket.recv()).await {
             Ok(Ok(reply)) => match protocol::parse_client_reply(&reply, service) {
                 Ok(body) => {
                     let body = Frames::from(body);
                     self.pool.put(broker, socket);
-                    Ok(body)
+                    Outcome::Reply(body)
                 }
-                Err(malformed) => Err(Failure::Malformed(malformed)),
+                Err(malformed) => Outcome::Failed(Failure::Malformed(malformed)),
             },
-            Ok(Err(error)) => Err(Failure::Unreachable(format!("{broker}: {error}"))),
-            Err(_) => Err(Failure::Timeout),
+            // The broker broke ZMTP or a limit: its doing, not a dead connection.
+            Ok(Err(error)) if error.kind() == std::io::ErrorKind::InvalidData => {
+                Outcome::Failed(Failure::Unreachable(format!("{broker}: {error}")))
+            }
+            Ok(Err(error)) => Outcome::Lost(format!("{broker}: {error}")),
+            Err(_) => Outcome::Failed(Failure::Timeout),
         }
     }
 
@@ -305,7 +356,7 @@ impl Exchange<'_> {
                 };
                 let mmi = Bytes::from_static(b"mmi.service");
                 let asked = Frames::single(service.clone());
-                let attempts = retries + 1;
+                let attempts = u64::from(retries) + 1;
                 match probe.attempt(&mmi, &asked).await {
                     Ok(answer) if answer.get(0).is_some_and(|code| code == "404") => {
                         EventError::unavailable(format!(
@@ -337,6 +388,7 @@ mod tests {
 
     use super::*;
     use crate::mdp::router::{Inbound, Router};
+    use crate::mdp::wire::{self, Chunk, FrameReader, ReadOutcome};
     use crate::mdp::zmtp;
 
     #[test]
@@ -412,6 +464,76 @@ mod tests {
         let (reply, ()) = tokio::join!(asking, answering);
         assert_eq!(reply.expect("a reply").as_slice(), ["a", ""]);
         assert_eq!(pool.idle.lock().expect("pool").len(), 1);
+    }
+
+    /// The next message on a connection read by hand (one message at a time).
+    async fn read_message(stream: &tokio::net::TcpStream, reader: &mut FrameReader) -> Vec<Bytes> {
+        match std::future::poll_fn(|cx| reader.poll_chunk(stream, cx)).await {
+            ReadOutcome::Chunk(bytes) => {
+                let mut frames = Vec::new();
+                assert!(Chunk::new(bytes).next_message(&mut frames, |_| {}));
+                frames
+            }
+            ReadOutcome::Closed(violation) => panic!("the client left: {violation:?}"),
+        }
+    }
+
+    /// Accepts a connection, shakes hands as a ROUTER and starts reading it.
+    async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStream, FrameReader) {
+        let (mut stream, _) = listener.accept().await.expect("accepted");
+        let (_, leftover) = wire::handshake(&mut stream, "ROUTER")
+            .await
+            .expect("a handshake");
+        (stream, FrameReader::new(leftover, 1024))
+    }
+
+    /// Answers a client request (read from a DEALER, so without identity) with its own body.
+    async fn echo(stream: &mut tokio::net::TcpStream, request: &[Bytes]) {
+        use tokio::io::AsyncWriteExt;
+        let mut out = bytes::BytesMut::new();
+        wire::encode(&mut out, &[b"", b"MDPC01", &request[2]], &request[3..]);
+        stream.write_all(&out).await.expect("answered");
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_that_closes_before_its_reply_costs_no_retry() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("binds");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
+        let directory = BrokerDirectory::new(
+            BrokerSource::Fixed(Arc::from([endpoint])),
+            Duration::from_secs(1),
+        );
+        let pool = SocketPool::default();
+        let exchange = Exchange {
+            directory: &directory,
+            pool: &pool,
+            timeout: Duration::from_secs(5),
+            max_message: 1024,
+        };
+        let service = Bytes::from_static(b"echo");
+        let asking = async {
+            let first = exchange.call(&service, &Frames::single("one"), 0).await;
+            assert_eq!(first.expect("a reply").as_slice(), ["one"]);
+            assert_eq!(pool.len(), 1, "the connection is pooled");
+            // No retries: the closed pooled connection must not use up the only attempt.
+            let second = exchange.call(&service, &Frames::single("two"), 0).await;
+            assert_eq!(second.expect("a reply").as_slice(), ["two"]);
+        };
+        let broker = async {
+            // The first connection answers one request, then closes on the next, unanswered.
+            let (mut first, mut reader) = accept(&listener).await;
+            let request = read_message(&first, &mut reader).await;
+            echo(&mut first, &request).await;
+            let unanswered = read_message(&first, &mut reader).await;
+            assert_eq!(unanswered[3], "two");
+            drop(first);
+            let (mut second, mut reader) = accept(&listener).await;
+            let request = read_message(&second, &mut reader).await;
+            echo(&mut second, &request).await;
+        };
+        tokio::join!(asking, broker);
     }
 
     #[tokio::test]

@@ -20,6 +20,11 @@ use tokio::net::TcpStream;
 
 use super::wire::{self, Chunk, FrameReader, ReadOutcome};
 
+/// How much unwritten output a dealer may hold and still queue PONGs. A peer that sends PINGs
+/// and reads nothing would otherwise grow the output without end; a PONG not sent costs
+/// nothing, since the peer cannot read it anyway and ZMTP heartbeats count any traffic.
+const PONG_BACKLOG: usize = 64 * 1024;
+
 /// A DEALER connection to one broker.
 pub(crate) struct Dealer {
     stream: TcpStream,
@@ -77,10 +82,24 @@ impl Dealer {
         wire::write_now(&self.stream, &mut self.out).map(|_| ())
     }
 
+    /// How many octets sent are not yet taken by the kernel.
+    pub(crate) fn unsent(&self) -> usize {
+        self.out.len()
+    }
+
     /// The frames of the next message. Cancel-safe: what has arrived stays buffered. While it
-    /// waits it writes what [`Dealer::send`] could not, and answers PINGs.
+    /// waits it writes what [`Dealer::send`] could not, and answers PINGs (unless more than
+    /// [`PONG_BACKLOG`] octets wait to be written).
     pub(crate) async fn recv(&mut self) -> io::Result<Vec<Bytes>> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Whether the connection is of no use for a new request, found without waiting: closed,
+    /// broken, or holding a message nobody asked for (which would be taken for the reply to
+    /// the next request). For a connection that sat idle, before it is used again.
+    pub(crate) fn is_stale(&mut self) -> bool {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        self.poll_recv(&mut cx).is_ready()
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Vec<Bytes>>> {
@@ -92,6 +111,9 @@ impl Dealer {
                 let out = &mut self.out;
                 let mut frames = Vec::new();
                 let answer_command = |command: &[u8]| {
+                    if out.len() > PONG_BACKLOG {
+                        return;
+                    }
                     if let Some(answer) = wire::answer_to(command) {
                         out.extend_from_slice(&answer);
                     }
@@ -106,12 +128,19 @@ impl Dealer {
             match self.reader.poll_chunk(&self.stream, cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(ReadOutcome::Chunk(bytes)) => self.chunk = Some(Chunk::new(bytes)),
-                Poll::Ready(ReadOutcome::Closed(violation)) => {
-                    let why = match violation {
-                        Some(violation) => format!("the broker broke ZMTP: {violation}"),
-                        None => "the broker closed the connection".to_string(),
-                    };
-                    return Poll::Ready(Err(io::Error::new(io::ErrorKind::ConnectionAborted, why)));
+                // Told apart by kind: a connection that closed may just have been idle too long
+                // or outlived its broker, while a broken rule is the broker's doing.
+                Poll::Ready(ReadOutcome::Closed(None)) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::ConnectionAborted,
+                        "the broker closed the connection",
+                    )));
+                }
+                Poll::Ready(ReadOutcome::Closed(Some(violation))) => {
+                    return Poll::Ready(Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("the broker broke ZMTP: {violation}"),
+                    )));
                 }
             }
         }
@@ -204,6 +233,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn pings_from_a_peer_that_reads_nothing_do_not_grow_the_output_without_end() {
+        use tokio::io::AsyncWriteExt;
+        // A peer that greets, then sends PINGs and a message, and reads nothing: with a small
+        // receive buffer, what we write soon has nowhere to go.
+        let listening = tokio::net::TcpSocket::new_v4().expect("socket");
+        listening.set_recv_buffer_size(4096).expect("buffer size");
+        listening
+            .bind("127.0.0.1:0".parse().expect("address"))
+            .expect("binds");
+        let address = listening.local_addr().expect("bound");
+        let listener = listening.listen(1).expect("listens");
+        const PINGS: usize = 1_500_000;
+        let peer = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accepted");
+            let mut wire = zmtp::greeting().to_vec();
+            wire.extend(zmtp::ready("ROUTER"));
+            let ping = zmtp::command(b"PING", &[0, 0]);
+            for _ in 0..PINGS {
+                wire.extend_from_slice(&ping);
+            }
+            wire.extend_from_slice(&[0, 4]);
+            wire.extend_from_slice(b"done");
+            stream.write_all(&wire).await.expect("sent");
+            // Kept open (and unread) until the test has looked.
+            stream
+        });
+        let endpoint = format!("tcp://{address}");
+        let mut dealer = Dealer::connect(&endpoint, Duration::from_secs(5), 1024)
+            .await
+            .expect("connects");
+        let message = tokio::time::timeout(Duration::from_secs(60), dealer.recv())
+            .await
+            .expect("in time")
+            .expect("the message after the PINGs");
+        assert_eq!(message, ["done"]);
+        let pong = zmtp::command(b"PONG", &[]).len();
+        assert!(
+            dealer.out.len() <= PONG_BACKLOG + pong,
+            "{} octets of PONGs queued for a peer that reads nothing",
+            dealer.out.len()
+        );
+        drop(peer.await.expect("the peer ran"));
+    }
+
+    #[tokio::test]
     async fn a_broker_announcing_a_huge_frame_ends_the_connection_not_the_process() {
         let (mut router, endpoint) = router();
         let connecting = tokio::spawn(async move {
@@ -221,7 +295,7 @@ mod tests {
         router.flush();
         let outcome = connecting.await.expect("the dealer ran");
         let error = outcome.expect_err("the connection is closed");
-        assert_eq!(error.kind(), io::ErrorKind::ConnectionAborted);
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert!(error.to_string().contains("over the size limit"), "{error}");
     }
 }

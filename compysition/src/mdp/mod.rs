@@ -26,6 +26,7 @@ mod broker;
 mod client;
 mod dealer;
 mod frames;
+mod limits;
 pub mod protocol;
 mod registration;
 mod router;

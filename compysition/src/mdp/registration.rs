@@ -31,6 +31,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
 use super::dealer::Dealer;
+use super::limits;
 use super::router::{Inbound, Router, Sent};
 use super::transport::bind_tcp;
 use crate::actor::{Actor, Context};
@@ -135,11 +136,11 @@ impl MdpBrokerRegistrationService {
         &self.endpoint
     }
 
-    /// The interval brokers announce themselves at (default 2.5 s); a broker silent for
-    /// `liveness` intervals is forgotten.
+    /// The interval brokers announce themselves at (default 2.5 s; from 1 ms to a year); a
+    /// broker silent for `liveness` intervals (default 3; from 1 to 1000) is forgotten.
     pub fn heartbeat(mut self, interval: Duration, liveness: u32) -> Self {
-        self.interval = interval.max(Duration::from_millis(1));
-        self.liveness = liveness.max(1);
+        self.interval = limits::interval(interval);
+        self.liveness = limits::liveness(liveness);
         self
     }
 
@@ -258,8 +259,11 @@ impl Announcer {
                 }
             }
             if let Some(connected) = socket.as_mut() {
+                // The announcer never waits on its connection, so an announcement the kernel
+                // could not take stays queued; one still queued a whole interval later means
+                // the service does not read, and queueing more would only grow memory.
                 let announce = build(Command::Announce, [self.advertised.clone()]);
-                if connected.send(&[], &announce).is_err() {
+                if connected.unsent() > 0 || connected.send(&[], &announce).is_err() {
                     socket = None;
                 }
             }

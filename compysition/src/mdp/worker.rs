@@ -22,6 +22,10 @@
 //! ("heard", "said" since the last beat); the reply deadline is one timer, moved on to the
 //! current request's deadline only when it fires.
 //!
+//! A request waits beside its connection while the flow's inbox is full: the connection goes
+//! on reading and heartbeating meanwhile, so that a slow flow does not look like a dead worker
+//! to the broker.
+//!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
 
@@ -39,6 +43,7 @@ use tokio::time::Instant;
 use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::dealer::Dealer;
 use super::frames::Frames;
+use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
 use super::transport::check_connect_endpoint;
@@ -47,7 +52,7 @@ use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
-use crate::port::{Inbox, Outbox};
+use crate::port::{Inbox, Outbox, SendEvent};
 
 /// A Majordomo worker for one service.
 ///
@@ -117,31 +122,33 @@ impl MdpWorker {
         self
     }
 
-    /// The heartbeat interval (default 2.5 s) and how many silent intervals mean the broker is
-    /// gone (default 3). Must match the broker's interval.
+    /// The heartbeat interval (default 2.5 s; from 1 ms to a year) and how many silent
+    /// intervals mean the broker is gone (default 3; from 1 to 1000). Must match the broker's
+    /// interval.
     pub fn heartbeat(mut self, interval: Duration, liveness: u32) -> Self {
-        self.heartbeat = interval.max(Duration::from_millis(1));
-        self.liveness = liveness.max(1);
+        self.heartbeat = limits::interval(interval);
+        self.liveness = limits::liveness(liveness);
         self
     }
 
-    /// How long to wait before connecting again after losing the broker (default 500 ms).
+    /// How long to wait before connecting again after losing the broker (default 500 ms, at
+    /// most a year).
     pub fn reconnect_delay(mut self, delay: Duration) -> Self {
-        self.reconnect_delay = delay;
+        self.reconnect_delay = limits::duration(delay);
         self
     }
 
     /// The largest request, all frames together, the worker takes from its broker (default
-    /// 16 MiB, as the broker's); a broker that announces a longer one is disconnected before
-    /// any memory is set aside for it.
+    /// 16 MiB, as the broker's; from 1 KiB to 4 GiB); a broker that announces a longer one is
+    /// disconnected before any memory is set aside for it.
     pub fn max_message_size(mut self, octets: usize) -> Self {
-        self.max_message = octets.max(1024);
+        self.max_message = limits::message_size(octets);
         self
     }
 
-    /// How long the flow may take to answer a request (default 30 s).
+    /// How long the flow may take to answer a request (default 30 s, at most a year).
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
-        self.reply_timeout = timeout;
+        self.reply_timeout = limits::duration(timeout);
         self
     }
 }
@@ -245,6 +252,14 @@ async fn recv_error(errors: &mut Option<Inbox<AnyPayload>>) -> Option<Event<AnyP
     }
 }
 
+/// Waits until the event being handed to the flow is in its inbox (forever when none is).
+async fn hand_over(handing: &mut Option<SendEvent<'_, Frames>>) {
+    match handing {
+        Some(send) => send.await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One logical connection to a broker, re-established whenever it is lost.
 struct Connection<'a> {
     worker: &'a MdpWorker,
@@ -318,7 +333,9 @@ impl Connection<'_> {
                         () = self.directory.wait_for_any() => {}
                         () = self.ctx.stopped() => return SessionEnd::Stopped,
                     }
-                    return SessionEnd::Reconnect;
+                    // A broker is known now: connect at once, without the reconnect delay
+                    // (nothing failed).
+                    return SessionEnd::Rebalance;
                 };
                 self.session(&broker).await
             };
@@ -377,6 +394,12 @@ impl Connection<'_> {
         // current job's deadline only when it fires.
         let mut deadline_armed = false;
         let mut job: Option<Job> = None;
+        // The request being handed to the flow while the flow's inbox is full. It is polled
+        // beside the connection rather than awaited, so that the connection goes on reading
+        // and heartbeating meanwhile: a broker that heard nothing for its liveness would drop
+        // this worker and the request with it.
+        let outbox = self.outbox;
+        let mut handing: Option<SendEvent<'_, Frames>> = None;
         let mut stopping = false;
         let mut misplaced = false;
         loop {
@@ -406,7 +429,11 @@ impl Connection<'_> {
                                 deadline_armed = true;
                             }
                             job = Some(Job { event: id, client: client.clone(), deadline: due });
-                            self.outbox.send(event).await;
+                            let mut send = outbox.send(event);
+                            // Mostly the inbox has room and the event is in it at once.
+                            if (&mut send).now_or_never().is_none() {
+                                handing = Some(send);
+                            }
                         }
                         Ok(WorkerOutbound::Request { .. }) => {
                             tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
@@ -425,6 +452,7 @@ impl Connection<'_> {
                         }
                     }
                 }
+                () = hand_over(&mut handing), if handing.is_some() => handing = None,
                 answer = self.answers.recv() => {
                     // The senders live as long as the actor runs.
                     let Some(answer) = answer else { continue };

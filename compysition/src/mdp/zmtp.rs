@@ -285,9 +285,11 @@ impl Scanner {
                     return Err(Violation::TooLarge);
                 }
             }
-            let frame_len = header.len + header.body;
+            // Saturating: with a limit near `usize::MAX` the sum would overflow, and a frame
+            // that long is waited for (and never completes) rather than miscounted.
+            let frame_len = header.len.saturating_add(header.body);
             if rest.len() < frame_len {
-                self.frame_end = Some(self.scanned + frame_len);
+                self.frame_end = Some(self.scanned.saturating_add(frame_len));
                 break;
             }
             self.scanned += frame_len;
@@ -468,6 +470,27 @@ mod tests {
         wire.extend(frame(0, b"b"));
         assert!(inside < wire.len());
         assert_eq!(scanner.scan(&wire), Ok(wire.len()));
+    }
+
+    #[test]
+    fn a_limit_near_the_top_of_usize_does_not_overflow_the_frame_arithmetic() {
+        let mut header = vec![LONG];
+        header.extend_from_slice(&u64::MAX.to_be_bytes());
+        let mut scanner = Scanner::new(usize::MAX);
+        assert_eq!(
+            scanner.scan(&header),
+            Ok(0),
+            "waits for a body it will never get"
+        );
+        assert!(scanner.wanted(header.len()) > 0);
+        let mut scanner = Scanner::new(usize::MAX);
+        let mut wire = frame(MORE, b"a");
+        wire.extend_from_slice(&header);
+        assert_eq!(
+            scanner.scan(&wire),
+            Err(Violation::TooLarge),
+            "past what is left"
+        );
     }
 
     #[test]
