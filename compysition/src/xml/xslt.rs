@@ -21,7 +21,7 @@ use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformOptions};
 use super::offload::Offload;
-use super::parse::is_name;
+use super::parse::{self, is_name};
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
@@ -420,7 +420,22 @@ impl TransformOutput for Xml {
 
     fn from_result(output: Bytes, shape: ResultShape) -> Result<Self, EventError> {
         match shape {
-            ResultShape::Document => Ok(Xml::from_well_formed(output)),
+            // libxslt writes whatever tree the stylesheet built: nesting deeper than `Xml`
+            // allows (a recursive template stays within the template depth limit long after),
+            // or characters XML does not allow (from a parameter or a string function). Such
+            // a result is the stylesheet's fault, not the client's: a 500 here, rather than a
+            // 400 from whichever step parses it next.
+            ResultShape::Document => match parse::check_well_formed(&output) {
+                Ok(()) => Ok(Xml::from_well_formed(output)),
+                Err(malformed) => {
+                    let (line, column) = parse::line_and_column(&output, malformed.offset);
+                    Err(EventError::internal(format!(
+                        "the stylesheet's output is not an acceptable XML document (line \
+                         {line}, column {column}): {}",
+                        malformed.message
+                    )))
+                }
+            },
             other => Err(EventError::internal(format!(
                 "the transform's result is not an XML document ({}); an Xslt actor that emits \
                  Xml needs a result with exactly one root element",
