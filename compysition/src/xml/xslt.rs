@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformOptions};
+use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
 use super::offload::Offload;
 use super::parse::{self, is_name};
 use super::Xml;
@@ -109,7 +109,7 @@ impl TransformOptions {
     }
 
     /// Adds a string parameter: `$name` in the stylesheet is `value`, taken literally (not as
-    /// an XPath expression).
+    /// an XPath expression). Adding a name again replaces its value.
     pub fn param(mut self, name: &str, value: &str) -> crate::Result<Self> {
         if !is_name(name.as_bytes()) {
             return Err(Error::Setup(format!(
@@ -287,7 +287,8 @@ impl Stylesheet {
 
     /// Transforms one document, on the calling thread.
     ///
-    /// `Err` only when the input cannot be parsed (400). A transform that ran but stopped — a
+    /// `Err` when the input cannot be parsed (400), or when the transform cannot start although
+    /// it did (500: libxslt refused the parameters, say). A transform that ran but stopped — a
     /// runtime error, `xsl:message terminate="yes"`, a refused permission — comes back as a
     /// result whose [`Transformed::error`] says why; [`Transformed::into_output`] turns that
     /// into an `Err`.
@@ -299,8 +300,14 @@ impl Stylesheet {
         let outcome = self
             .raw
             .transform(input, &options.raw)
-            .map_err(|messages| {
-                EventError::malformed(format!("XSLT input rejected:\n{messages}"))
+            .map_err(|error| match error {
+                RawTransformError::Input(messages) => {
+                    EventError::malformed(format!("XSLT input rejected:\n{messages}"))
+                }
+                // The input parsed; what failed is this transform's own configuration.
+                RawTransformError::Setup(messages) => {
+                    EventError::internal(format!("XSLT transform could not start:\n{messages}"))
+                }
             })?;
         let shape = match outcome.shape {
             1 => ResultShape::Document,
@@ -484,7 +491,10 @@ impl TransformOutput for String {
 /// serialised result for text and HTML output. A transform that fails sends the event to the
 /// error outbox: 400 with libxslt's messages for runtime errors and
 /// `xsl:message terminate="yes"`, 403 when the stylesheet tried something its
-/// [`Permissions`] do not allow. Other `xsl:message` output is logged.
+/// [`Permissions`] do not allow, 500 when the fault is the stylesheet's or its configuration's
+/// (a result that is not an acceptable [`Xml`] document — several roots, nesting deeper than
+/// [`MAX_DEPTH`](crate::xml::MAX_DEPTH), characters XML does not allow — or a parameter
+/// libxslt refuses). Other `xsl:message` output is logged.
 ///
 /// ```
 /// use compysition::actors::Xslt;
@@ -655,6 +665,36 @@ mod tests {
             let result = stylesheet.transform(b"<r/>", &options).expect("parses");
             assert_eq!(result.output(), value.as_bytes(), "{value}");
         }
+    }
+
+    #[test]
+    fn a_parameter_given_again_replaces_its_value() {
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        let options = TransformOptions::new()
+            .param("p", "first")
+            .and_then(|options| options.param("p", "second"))
+            .expect("valid");
+        let result = stylesheet.transform(b"<r/>", &options).expect("parses");
+        assert!(result.error().is_none(), "{:?}", result.error());
+        assert_eq!(result.output(), &b"second"[..]);
+    }
+
+    #[test]
+    fn a_parameter_libxslt_refuses_is_a_500_not_the_inputs_fault() {
+        // The prefix is an XML name but the stylesheet binds no namespace to it.
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        let options = TransformOptions::new().param("nope:p", "x").expect("a QName");
+        let error = stylesheet
+            .transform(b"<r/>", &options)
+            .expect_err("the transform cannot start");
+        assert_eq!(error.status().as_u16(), 500, "{error}");
+        assert!(error.message().contains("could not start"), "{error}");
+        assert!(error.message().contains("nope"), "{error}");
+        // Input that does not parse is still the client's fault.
+        let error = stylesheet
+            .transform(b"<r>", &TransformOptions::new())
+            .expect_err("malformed input");
+        assert_eq!(error.status().as_u16(), 400, "{error}");
     }
 
     #[test]
