@@ -10,6 +10,7 @@
 //! never reach a log record: neither this module nor the server writes them, and the server marks
 //! the `Authorization` header sensitive so a printed event shows `Sensitive` instead.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -299,9 +300,15 @@ impl<A: Authenticator> BasicAuth<A> {
 }
 
 impl<A, T> BasicAuth<A, T> {
-    /// The realm named in the challenge (default `compysition`).
+    /// The realm named in the challenge (default `compysition`). A header carries visible ASCII
+    /// only: any other character — a control character, a letter beyond ASCII — becomes `?`
+    /// (quotes and backslashes are kept, escaped in the challenge).
     pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Self {
-        self.realm = realm.into();
+        let realm = realm.into();
+        self.realm = match header_safe_realm(&realm) {
+            Cow::Borrowed(_) => realm,
+            Cow::Owned(safe) => Arc::from(safe),
+        };
         self
     }
 
@@ -317,6 +324,22 @@ impl<A, T> BasicAuth<A, T> {
     fn unauthorized(&self, message: &'static str) -> EventError {
         EventError::unauthorized(Arc::clone(&self.realm), message)
     }
+}
+
+/// `realm` with every character that a `WWW-Authenticate` header cannot carry as it is (anything
+/// but visible ASCII and space) replaced by `?`: borrowed when there is none, as with any realm
+/// set through [`BasicAuth::realm`].
+pub(crate) fn header_safe_realm(realm: &str) -> Cow<'_, str> {
+    let safe = |c: char| c == ' ' || c.is_ascii_graphic();
+    if realm.chars().all(safe) {
+        return Cow::Borrowed(realm);
+    }
+    Cow::Owned(
+        realm
+            .chars()
+            .map(|c| if safe(c) { c } else { '?' })
+            .collect(),
+    )
 }
 
 /// The user name and password of an `Authorization: Basic …` header (RFC 7617).
@@ -443,6 +466,14 @@ mod tests {
             .expect_err("not a PHC string");
         assert!(error.to_string().contains("alice"), "{error}");
         assert!(!error.to_string().contains("wonderland"), "{error}");
+    }
+
+    #[test]
+    fn a_realm_keeps_only_what_a_header_can_carry() {
+        let auth = BasicAuth::with_users([("alice", "wonderland")]).realm("line\nbreak, café");
+        assert_eq!(&*auth.realm, "line?break, caf?");
+        let plain = BasicAuth::with_users([("alice", "wonderland")]).realm("say \"hi\" \\ o/");
+        assert_eq!(&*plain.realm, "say \"hi\" \\ o/");
     }
 
     #[test]
