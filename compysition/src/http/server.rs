@@ -667,7 +667,7 @@ async fn read_request<O: HttpOutboxes>(
             event.set_meta_id(id);
         }
     }
-    let (reply, answer) = ReplyHandle::new();
+    let (reply, answer) = ReplyHandle::new(route.methods);
     let mut http = HttpContext::new(parts.method, parts.uri.path());
     http.query = parts.uri.query().map(str::to_owned);
     http.headers = parts.headers;
