@@ -7,8 +7,12 @@
 //! beyond one per CPU wait in the pool's queue as cheap values, and a deeper queue lets the pool
 //! hand outcomes back in batches.
 //!
-//! By default a stylesheet may read files (`document()`, `xsl:include`) but may not write files,
-//! create directories or use the network; [`Permissions`] opts in. Recursion is bounded by a
+//! By default a stylesheet may read local files through `document()` — also on a URI taken from
+//! the input — but may not write files, create directories or use the network; [`Permissions`]
+//! opts in or out. Documents that `document()` loads are parsed by libxslt's own loader, with
+//! entity substitution and DTD loading (the transform's input is not: see
+//! [`TransformOptions::new`]). `xsl:include` and `xsl:import` are resolved when the stylesheet is
+//! compiled, which permissions do not govern. Recursion is bounded by a
 //! template depth limit, so a stylesheet that recurses forever fails instead of overflowing the
 //! stack.
 
@@ -38,7 +42,10 @@ pub const DEFAULT_MAX_DEPTH: u32 = 1000;
 /// and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Permissions {
-    /// `document()`, `xsl:include`/`xsl:import` of local files.
+    /// Reading local files during a transform: `document()`, whose URI may come from the
+    /// input, and the entities and DTDs of the documents it loads. Off, such a read stops the
+    /// transform with a 403. (`xsl:include`/`xsl:import` are read at compile time, whatever
+    /// this says.)
     pub read_files: bool,
     /// `exsl:document` / `xsl:document` writing files.
     pub write_files: bool,
@@ -100,7 +107,9 @@ impl fmt::Debug for TransformOptions {
 
 impl TransformOptions {
     /// No parameters, [`DEFAULT_MAX_DEPTH`], [`Permissions::DEFAULT`], and inputs parsed as
-    /// safely as event payloads: no network, no DTD loading, no entity substitution.
+    /// safely as event payloads: no network, no DTD loading, no entity substitution. (Documents
+    /// the stylesheet loads with `document()` are parsed by libxslt with entity substitution
+    /// and DTD loading; [`Permissions::read_files`] decides whether local ones are read at all.)
     pub fn new() -> Self {
         let mut raw = RawTransformOptions::new();
         raw.parse_options = parse_option::NONET | parse_option::NOCDATA;
