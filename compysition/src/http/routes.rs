@@ -65,7 +65,11 @@ impl MethodSet {
     }
 
     pub(crate) fn of<'a>(methods: impl IntoIterator<Item = &'a Method>) -> MethodSet {
-        MethodSet(methods.into_iter().fold(0, |set, m| set | MethodSet::bit(m)))
+        MethodSet(
+            methods
+                .into_iter()
+                .fold(0, |set, m| set | MethodSet::bit(m)),
+        )
     }
 
     pub(crate) fn contains(self, method: &Method) -> bool {
@@ -372,12 +376,21 @@ mod tests {
     #[test]
     fn a_match_carries_the_methods_of_its_route() {
         let mut routes = Routes::default();
-        routes.push(Route::new("/orders/{id}").methods([Method::GET, Method::DELETE, Method::HEAD]));
+        routes.push(Route::new("/orders/{id}").methods([
+            Method::GET,
+            Method::DELETE,
+            Method::HEAD,
+        ]));
         let matched = routes.find(&Method::DELETE, "/orders/7").expect("route");
-        assert_eq!(matched.methods, MethodSet::of(&[Method::GET, Method::DELETE]));
+        assert_eq!(
+            matched.methods,
+            MethodSet::of(&[Method::GET, Method::DELETE])
+        );
         assert!(matched.methods.contains(&Method::GET));
         assert!(!matched.methods.contains(&Method::POST));
-        let default = routes.find(&Method::POST, "/orders").expect("default route");
+        let default = routes
+            .find(&Method::POST, "/orders")
+            .expect("default route");
         assert_eq!(default.methods, MethodSet::of(&[Method::GET, Method::POST]));
     }
 

@@ -692,7 +692,9 @@ mod tests {
     fn a_parameter_libxslt_refuses_is_a_500_not_the_inputs_fault() {
         // The prefix is an XML name but the stylesheet binds no namespace to it.
         let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
-        let options = TransformOptions::new().param("nope:p", "x").expect("a QName");
+        let options = TransformOptions::new()
+            .param("nope:p", "x")
+            .expect("a QName");
         let error = stylesheet
             .transform(b"<r/>", &options)
             .expect_err("the transform cannot start");
