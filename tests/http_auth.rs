@@ -169,3 +169,38 @@ async fn argon2_hashed_passwords_are_accepted() {
     running.stop().await.expect("stops");
     assert_no_credentials_logged();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_challenge_always_names_the_realm_as_a_quoted_string() {
+    let realm = "say \"hi\" \\ line\nbreak café";
+    let (addr, running) = start(BasicAuth::with_users([("alice", PASSWORD)]).realm(realm));
+    assert_challenged(
+        &get(addr, None).await,
+        r#"say \"hi\" \\ line?break caf?"#,
+        "credentials required",
+    );
+    running.stop().await.expect("stops");
+    assert_no_credentials_logged();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_realm_from_any_unauthorized_error_reaches_the_challenge() {
+    // An authentication step of the flow's own, not a BasicAuth: its realm is not cleaned
+    // when set.
+    let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
+    let addr = server.local_addr().expect("bound");
+    let mut director = Director::new();
+    let wsgi = director.register_actor("wsgi", server);
+    let gate = director.register_actor(
+        "gate",
+        from_fn(|_: Event<Body>| async move {
+            Err::<Event<Body>, _>(EventError::unauthorized("tab\there", "go away"))
+        }),
+    );
+    director.connect_queue(&wsgi, &gate);
+    director.connect_queue(&gate, &wsgi);
+    director.connect_error_queue(&gate, &wsgi);
+    let running = Topology::new(director).start().expect("starts");
+    assert_challenged(&get(addr, None).await, "tab?here", "go away");
+    running.stop().await.expect("stops");
+}

@@ -390,3 +390,45 @@ fn a_stylesheet_that_does_not_compile_reports_libxslts_messages() {
         "{text}"
     );
 }
+
+/// Copies whatever document the input names: the pattern that lets a client pick a file.
+const FOLLOWS_INPUT: &str = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+  <xsl:output method="text"/>
+  <xsl:template match="/">[<xsl:value-of select="document(/fetch/@href)"/>]</xsl:template>
+</xsl:stylesheet>"#;
+
+#[test]
+fn document_on_an_input_uri_reads_local_files_with_entities_unless_reads_are_forbidden() {
+    // What the documentation warns about: by default document() reads a local file the input
+    // names, and libxslt's loader substitutes that file's external entities.
+    let dir = ScratchDir::new("document");
+    let secret_path = dir.0.join("secret.txt");
+    std::fs::write(&secret_path, "the-secret").expect("secret file");
+    let wrapper = dir.0.join("wrapper.xml");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "<!DOCTYPE d [<!ENTITY s SYSTEM \"file://{}\">]>\n<d>&s;</d>",
+            secret_path.display()
+        ),
+    )
+    .expect("wrapper file");
+    let input = format!("<fetch href=\"file://{}\"/>", wrapper.display());
+
+    let read = transform(FOLLOWS_INPUT, input.as_bytes(), &TransformOptions::new());
+    assert_eq!(read.error(), None, "{}", read.messages());
+    assert_eq!(read.output(), &b"[the-secret]"[..]);
+
+    let forbidden = TransformOptions::new().permissions(Permissions {
+        read_files: false,
+        ..Permissions::DEFAULT
+    });
+    let refused = transform(FOLLOWS_INPUT, input.as_bytes(), &forbidden);
+    let error = refused.error().expect("refused");
+    assert_eq!(error.status().as_u16(), 403);
+    assert!(
+        error.message().contains("reading files is not allowed"),
+        "{error}"
+    );
+    assert!(!refused.output().windows(10).any(|w| w == b"the-secret"));
+}

@@ -385,3 +385,82 @@ async fn modifiers_set_attributes_from_the_data() {
         Some(400)
     );
 }
+
+/// Elements nested `levels` deep by a recursive template: the template depth limit (1000) lets
+/// it recurse well past the nesting an `Xml` may have (256).
+fn nesting(levels: usize) -> String {
+    format!(
+        r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+      <xsl:output omit-xml-declaration="yes"/>
+      <xsl:template match="/">
+        <xsl:call-template name="nest"><xsl:with-param name="n" select="{levels}"/></xsl:call-template>
+      </xsl:template>
+      <xsl:template name="nest">
+        <xsl:param name="n"/>
+        <d><xsl:if test="$n &gt; 1">
+          <xsl:call-template name="nest"><xsl:with-param name="n" select="$n - 1"/></xsl:call-template>
+        </xsl:if></d>
+      </xsl:template>
+    </xsl:stylesheet>"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_nested_deeper_than_xml_allows_is_a_500_naming_the_stylesheet() {
+    let deep = Xslt::compile(nesting(300)).expect("compiles");
+    let outcome = run_through(deep, vec![Event::new(xml("<r/>"))]).await;
+    assert!(outcome.events.is_empty());
+    let [failed] = &outcome.errors[..] else {
+        panic!("one error expected, got {}", outcome.errors.len());
+    };
+    let error = failed.error().expect("carries its error");
+    assert_eq!(error.status().as_u16(), 500, "{error}");
+    assert!(error.message().contains("stylesheet's output"), "{error}");
+    assert!(error.message().contains("deeper than 256"), "{error}");
+
+    // At the limit the result is an ordinary Xml.
+    let fits = Xslt::compile(nesting(256)).expect("compiles");
+    let outcome = run_through(fits, vec![Event::new(xml("<r/>"))]).await;
+    assert!(outcome.errors.is_empty());
+    let expected = format!("{}<d/>{}", "<d>".repeat(255), "</d>".repeat(255));
+    assert_eq!(outcome.events[0].data.as_str().trim_end(), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parameter_with_a_control_character_in_an_xml_result_is_a_500() {
+    let xsl = r#"<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">
+      <xsl:output omit-xml-declaration="yes"/>
+      <xsl:param name="note"/>
+      <xsl:template match="/"><ack note="{$note}"><xsl:value-of select="$note"/></ack></xsl:template>
+    </xsl:stylesheet>"#;
+    let actor = Xslt::compile(xsl)
+        .expect("compiles")
+        .param("note", "bell\u{7}")
+        .expect("a parameter may hold any character but NUL");
+    let direct = actor
+        .transform(&xml("<r/>"))
+        .expect_err("the result holds a character XML does not allow");
+    assert_eq!(direct.status().as_u16(), 500, "{direct}");
+    assert!(direct.message().contains("stylesheet's output"), "{direct}");
+
+    let outcome = run_through(actor, vec![Event::new(xml("<r/>"))]).await;
+    assert!(outcome.events.is_empty());
+    let error = outcome.errors[0].error().expect("carries its error");
+    assert_eq!(error.status().as_u16(), 500, "{error}");
+    assert!(error.message().contains("stylesheet's output"), "{error}");
+    assert!(error.message().contains("line 1"), "{error}");
+
+    // Text output has no such rule: the character comes through.
+    let text_xsl = xsl.replace(
+        "<xsl:output omit-xml-declaration=\"yes\"/>",
+        "<xsl:output method=\"text\"/>",
+    );
+    let text = Xslt::compile_text(text_xsl)
+        .expect("compiles")
+        .param("note", "bell\u{7}")
+        .expect("valid");
+    assert_eq!(
+        text.transform(&xml("<r/>")).expect("transforms"),
+        "bell\u{7}"
+    );
+}

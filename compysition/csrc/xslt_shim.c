@@ -306,8 +306,9 @@ static int cx_result_shape(xmlDocPtr result) {
     return elements == 1 ? CX_RESULT_DOCUMENT : CX_RESULT_OTHER;
 }
 
-/* Returns 0 when a transform ran (see output->failed), -1 when the input could not be parsed
- * or the transform could not start. */
+/* Returns 0 when a transform ran (see output->failed), -1 when the input could not be parsed,
+ * -2 when the transform could not start for reasons of its own (out of memory, security
+ * preferences or parameters libxslt refused): the caller blames the input only for -1. */
 int cx_transform(xsltStylesheetPtr style, const char *input, int len,
                  const cx_transform_options *options, cx_output *output, cx_messages *messages) {
     memset(output, 0, sizeof *output);
@@ -320,6 +321,7 @@ int cx_transform(xsltStylesheetPtr style, const char *input, int len,
 
     doc = cx_read(input, len, options->base_url, options->parse_options);
     if (doc == NULL) goto done;
+    status = -2;
     ctxt = xsltNewTransformContext(style, doc);
     sec = xsltNewSecurityPrefs();
     if (ctxt == NULL || sec == NULL) {
@@ -336,7 +338,11 @@ int cx_transform(xsltStylesheetPtr style, const char *input, int len,
     if (!options->allow_write_network)
         xsltSetSecurityPrefs(sec, XSLT_SECPREF_WRITE_NETWORK, cx_deny_write_network);
     if (xsltSetCtxtSecurityPrefs(sec, ctxt) != 0) goto done;
-    if (options->params != NULL && xsltQuoteUserParams(ctxt, options->params) != 0) goto done;
+    /* A parameter libxslt refuses (a prefix the stylesheet does not bind) is reported as an
+     * error on the context rather than always by the return value. */
+    if (options->params != NULL &&
+        (xsltQuoteUserParams(ctxt, options->params) != 0 || ctxt->state != XSLT_STATE_OK))
+        goto done;
 
     result = xsltApplyStylesheetUser(style, doc, NULL, NULL, NULL, ctxt);
     status = 0;

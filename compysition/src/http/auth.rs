@@ -10,6 +10,7 @@
 //! never reach a log record: neither this module nor the server writes them, and the server marks
 //! the `Authorization` header sensitive so a printed event shows `Sensitive` instead.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
@@ -27,6 +28,7 @@ use crate::error::{Error, EventError};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::port::{Inbox, Outbox};
+use crate::xml::offload::Offload;
 
 use super::body::Body;
 
@@ -82,14 +84,25 @@ pub trait Authenticator: Send + Sync + 'static {
 /// Users and their passwords, kept as BLAKE2b digests (given as plain text) or argon2 hashes
 /// (given in the PHC string format, `$argon2id$v=19$m=…`), compared in constant time.
 ///
-/// An unknown user costs as much to reject as a known one with a wrong password, so response
-/// times do not tell which users exist.
+/// Every check does the same work whether or not the user exists, so response times do not
+/// tell which users do: one digest comparison, and — once the table holds any argon2 hash —
+/// exactly one argon2 verification, against the user's own hash or, for unknown users and users
+/// with plain-text passwords, against a decoy (the first argon2 hash added). In a table that
+/// mixes both kinds, plain-text users therefore cost as much as argon2 ones; give every argon2
+/// user hashes of the same parameters, or their costs tell them apart. Argon2 verifications run
+/// on the process's CPU pool (one thread per CPU, shared with the XML actors), which bounds how
+/// many run, and how much memory they take, at once.
 #[derive(Clone, Default)]
 pub struct UserTable {
     users: HashMap<String, Secret>,
-    /// A stored hash checked for unknown users, so they take as long as known ones.
+    /// The argon2 hash verified by checks that have none of their own, once the table holds
+    /// any: then every check costs one argon2 verification.
     decoy: Option<Arc<str>>,
 }
+
+/// The digest compared by checks whose user has none: no password's BLAKE2b-512 digest is all
+/// zeros (finding one would be a preimage), and the comparison costs what any other does.
+const NO_DIGEST: [u8; 64] = [0; 64];
 
 #[derive(Clone)]
 enum Secret {
@@ -157,26 +170,67 @@ impl fmt::Debug for UserTable {
     }
 }
 
+/// The work one check does: the same for every user of a table (see [`UserTable`]).
+struct Check<'a> {
+    /// Compared with the password's digest by every check.
+    digest: &'a [u8; 64],
+    /// Verified against the password by every check once the table holds an argon2 hash.
+    argon2: Option<&'a Arc<str>>,
+    /// Which of the two decides.
+    verdict: Verdict,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Verdict {
+    Digest,
+    Argon2,
+    /// The user does not exist.
+    Refused,
+}
+
+impl UserTable {
+    fn check_for(&self, user: &str) -> Check<'_> {
+        match self.users.get(user) {
+            Some(Secret::Digest(stored)) => Check {
+                digest: stored,
+                argon2: self.decoy.as_ref(),
+                verdict: Verdict::Digest,
+            },
+            Some(Secret::Argon2(hash)) => Check {
+                digest: &NO_DIGEST,
+                argon2: Some(hash),
+                verdict: Verdict::Argon2,
+            },
+            None => Check {
+                digest: &NO_DIGEST,
+                argon2: self.decoy.as_ref(),
+                verdict: Verdict::Refused,
+            },
+        }
+    }
+}
+
 impl Authenticator for UserTable {
     async fn authenticate(&self, credentials: Credentials<'_>) -> Result<bool, EventError> {
-        let (secret, known) = match self.users.get(credentials.user) {
-            Some(secret) => (secret.clone(), true),
-            None => match &self.decoy {
-                Some(hash) => (Secret::Argon2(Arc::clone(hash)), false),
-                None => (Secret::Digest([0; 64]), false),
-            },
-        };
-        let matches = match secret {
-            Secret::Digest(stored) => bool::from(digest(credentials.password).ct_eq(&stored)),
-            Secret::Argon2(hash) => {
-                // Argon2 is slow on purpose: keep it off the async workers.
+        let check = self.check_for(credentials.user);
+        let digest_matches = bool::from(digest(credentials.password).ct_eq(check.digest));
+        let argon2_matches = match check.argon2 {
+            Some(hash) => {
+                // Argon2 is slow and memory-hungry on purpose: it runs on the CPU pool, off the
+                // async workers and at most one per CPU at once.
+                let hash = Arc::clone(hash);
                 let password = credentials.password.to_owned();
-                tokio::task::spawn_blocking(move || verify_argon2(&hash, &password))
-                    .await
-                    .map_err(|_| EventError::internal("password verification failed"))?
+                Offload::per_cpu()
+                    .run(move || Ok(verify_argon2(&hash, &password)))
+                    .await?
             }
+            None => false,
         };
-        Ok(known && matches)
+        Ok(match check.verdict {
+            Verdict::Digest => digest_matches,
+            Verdict::Argon2 => argon2_matches,
+            Verdict::Refused => false,
+        })
     }
 }
 
@@ -246,9 +300,15 @@ impl<A: Authenticator> BasicAuth<A> {
 }
 
 impl<A, T> BasicAuth<A, T> {
-    /// The realm named in the challenge (default `compysition`).
+    /// The realm named in the challenge (default `compysition`). A header carries visible ASCII
+    /// only: any other character — a control character, a letter beyond ASCII — becomes `?`
+    /// (quotes and backslashes are kept, escaped in the challenge).
     pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Self {
-        self.realm = realm.into();
+        let realm = realm.into();
+        self.realm = match header_safe_realm(&realm) {
+            Cow::Borrowed(_) => realm,
+            Cow::Owned(safe) => Arc::from(safe),
+        };
         self
     }
 
@@ -264,6 +324,22 @@ impl<A, T> BasicAuth<A, T> {
     fn unauthorized(&self, message: &'static str) -> EventError {
         EventError::unauthorized(Arc::clone(&self.realm), message)
     }
+}
+
+/// `realm` with every character that a `WWW-Authenticate` header cannot carry as it is (anything
+/// but visible ASCII and space) replaced by `?`: borrowed when there is none, as with any realm
+/// set through [`BasicAuth::realm`].
+pub(crate) fn header_safe_realm(realm: &str) -> Cow<'_, str> {
+    let safe = |c: char| c == ' ' || c.is_ascii_graphic();
+    if realm.chars().all(safe) {
+        return Cow::Borrowed(realm);
+    }
+    Cow::Owned(
+        realm
+            .chars()
+            .map(|c| if safe(c) { c } else { '?' })
+            .collect(),
+    )
 }
 
 /// The user name and password of an `Authorization: Basic …` header (RFC 7617).
@@ -355,12 +431,49 @@ mod tests {
     }
 
     #[test]
+    fn a_mixed_table_checks_every_user_alike() {
+        let table = UserTable::new()
+            .user("alice", "wonderland")
+            .user_with_hash("bob", &cheap_hash("builder"))
+            .expect("valid hash");
+        for user in ["alice", "bob", "mallory"] {
+            let check = table.check_for(user);
+            assert!(check.argon2.is_some(), "{user}: one argon2 verification");
+        }
+        assert_eq!(table.check_for("alice").verdict, Verdict::Digest);
+        assert_eq!(table.check_for("bob").verdict, Verdict::Argon2);
+        assert_eq!(table.check_for("mallory").verdict, Verdict::Refused);
+        assert!(check(&table, "alice", "wonderland"));
+        assert!(!check(&table, "alice", "builder"));
+        assert!(check(&table, "bob", "builder"));
+        assert!(!check(&table, "bob", "wonderland"));
+        // The decoy is bob's hash: his password opens no other name.
+        assert!(!check(&table, "mallory", "builder"));
+    }
+
+    #[test]
+    fn a_table_of_plain_passwords_needs_no_argon2() {
+        let table = UserTable::new().user("alice", "wonderland");
+        for user in ["alice", "mallory"] {
+            assert!(table.check_for(user).argon2.is_none(), "{user}");
+        }
+    }
+
+    #[test]
     fn a_hash_that_is_not_argon2_is_refused() {
         let error = UserTable::new()
             .user_with_hash("alice", "wonderland")
             .expect_err("not a PHC string");
         assert!(error.to_string().contains("alice"), "{error}");
         assert!(!error.to_string().contains("wonderland"), "{error}");
+    }
+
+    #[test]
+    fn a_realm_keeps_only_what_a_header_can_carry() {
+        let auth = BasicAuth::with_users([("alice", "wonderland")]).realm("line\nbreak, café");
+        assert_eq!(&*auth.realm, "line?break, caf?");
+        let plain = BasicAuth::with_users([("alice", "wonderland")]).realm("say \"hi\" \\ o/");
+        assert_eq!(&*plain.realm, "say \"hi\" \\ o/");
     }
 
     #[test]

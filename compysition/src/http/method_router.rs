@@ -2,9 +2,11 @@
 //!
 //! A REST resource is usually several flows behind one path: reading, creating, replacing,
 //! changing, deleting. This actor splits the requests by method; a method whose outbox is not
-//! connected is answered `405` with an `Allow` header naming the connected ones.
+//! connected is answered `405` with an `Allow` header naming the connected ones that the
+//! request's route allows.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use http::Method;
 
@@ -17,10 +19,13 @@ use crate::port::{
 };
 
 use super::body::Body;
+use super::routes::MethodSet;
 
 /// Sends each event to the outbox of its request's method: `get`, `post`, `put`, `patch` or
 /// `delete`. Other methods, methods whose outbox is not connected, and events that did not come
-/// from an HTTP request fail with `405` and `Allow` listing the connected methods.
+/// from an HTTP request fail with `405` and `Allow` listing the connected methods — those the
+/// request's server route allows too, for a request from an [`HttpServer`](super::HttpServer):
+/// a method the route refuses is answered `405` by the server itself, so it is not offered.
 ///
 /// ```
 /// use compysition::http::{Body, HttpMethodRouter};
@@ -132,21 +137,24 @@ impl<T> MethodOutboxes<T> {
         outbox.is_connected().then_some(outbox)
     }
 
-    /// The `Allow` header value: the methods whose outbox is connected.
-    fn allow(&self) -> String {
-        [
-            ("GET", &self.get),
-            ("POST", &self.post),
-            ("PUT", &self.put),
-            ("PATCH", &self.patch),
-            ("DELETE", &self.delete),
-        ]
-        .into_iter()
-        .filter(|(_, outbox)| outbox.is_connected())
-        .map(|(name, _)| name)
+    /// The methods whose outbox is connected.
+    fn connected(&self) -> MethodSet {
+        MethodSet::of(
+            MethodSet::ROUTED
+                .iter()
+                .filter(|method| self.for_method(method).is_some()),
+        )
+    }
+}
+
+/// The `Allow` header value for the methods of `set`.
+fn allow(set: MethodSet) -> String {
+    MethodSet::ROUTED
+        .iter()
+        .filter(|method| set.contains(method))
+        .map(Method::as_str)
         .collect::<Vec<_>>()
         .join(", ")
-    }
 }
 
 impl<T: Payload> Actor for HttpMethodRouter<T> {
@@ -154,24 +162,29 @@ impl<T: Payload> Actor for HttpMethodRouter<T> {
     type Outboxes = MethodOutboxes<T>;
 
     async fn run(self, ctx: Context, inbox: Inbox<T>, outboxes: MethodOutboxes<T>) {
-        let allow = outboxes.allow();
+        let connected = outboxes.connected();
+        let allow_connected: Arc<str> = Arc::from(allow(connected));
         let outboxes = &outboxes;
-        let allow = allow.as_str();
+        let allow_connected = &allow_connected;
         ctx.serve(inbox, |event: Event<T>| async move {
-            let method = event.http().map(|http| http.method.clone());
-            match method.as_ref().and_then(|m| outboxes.for_method(m)) {
-                Some(outbox) => {
-                    outbox.send(event).await;
-                    Ok(())
-                }
-                None => Err(EventError::method_not_allowed(
-                    allow,
-                    match method {
-                        Some(method) => format!("{method} is not allowed here"),
-                        None => "the event did not come from an HTTP request".to_string(),
-                    },
-                )),
+            let http = event.http();
+            let method = http.map(|http| http.method.clone());
+            if let Some(outbox) = method.as_ref().and_then(|m| outboxes.for_method(m)) {
+                outbox.send(event).await;
+                return Ok(());
             }
+            // Only what the request's route lets through to this router is worth offering.
+            let allowed = match http.and_then(|http| http.reply.as_ref()) {
+                Some(reply) => Arc::from(allow(connected.and(reply.route_methods()))),
+                None => Arc::clone(allow_connected),
+            };
+            Err(EventError::method_not_allowed(
+                allowed,
+                match method {
+                    Some(method) => format!("{method} is not allowed here"),
+                    None => "the event did not come from an HTTP request".to_string(),
+                },
+            ))
         })
         .await
     }

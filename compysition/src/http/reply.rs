@@ -25,6 +25,7 @@ use crate::event::Event;
 use crate::payload::ErrorEvent;
 
 use super::body::Body;
+use super::routes::MethodSet;
 
 /// What comes back to a waiting request.
 pub(crate) enum Answer {
@@ -68,6 +69,10 @@ pub(crate) struct ReplyHandle(Arc<ReplySlot>);
 
 struct ReplySlot {
     sender: Mutex<Option<oneshot::Sender<Answer>>>,
+    /// The methods the request's route allows: the one thing about the server's routing that a
+    /// step of the flow needs (an `HttpMethodRouter` answering `405`), carried here because the
+    /// slot already goes with every copy of the event.
+    route_methods: MethodSet,
 }
 
 /// Why an answer was not delivered.
@@ -80,13 +85,20 @@ pub(crate) enum Undelivered {
 }
 
 impl ReplyHandle {
-    /// A slot and the receiver the request awaits.
-    pub(crate) fn new() -> (ReplyHandle, oneshot::Receiver<Answer>) {
+    /// A slot for a request on a route allowing `route_methods`, and the receiver the request
+    /// awaits.
+    pub(crate) fn new(route_methods: MethodSet) -> (ReplyHandle, oneshot::Receiver<Answer>) {
         let (sender, receiver) = oneshot::channel();
         let slot = ReplySlot {
             sender: Mutex::new(Some(sender)),
+            route_methods,
         };
         (ReplyHandle(Arc::new(slot)), receiver)
+    }
+
+    /// The methods the request's route allows.
+    pub(crate) fn route_methods(&self) -> MethodSet {
+        self.0.route_methods
     }
 
     /// Answers the waiting request, if this is the first answer and someone still waits;
@@ -209,7 +221,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_first_answer_wins() {
-        let (handle, receiver) = ReplyHandle::new();
+        let (handle, receiver) = ReplyHandle::new(MethodSet::of(&[http::Method::GET]));
         let copy = handle.clone();
         assert!(handle.answer(response()).is_ok());
         assert!(matches!(
@@ -221,7 +233,7 @@ mod tests {
 
     #[tokio::test]
     async fn dropping_every_copy_tells_the_waiting_side() {
-        let (handle, receiver) = ReplyHandle::new();
+        let (handle, receiver) = ReplyHandle::new(MethodSet::of(&[http::Method::GET]));
         let copy = handle.clone();
         drop(handle);
         drop(copy);
@@ -230,7 +242,7 @@ mod tests {
 
     #[test]
     fn an_answer_after_the_wait_ended_is_undelivered() {
-        let (handle, receiver) = ReplyHandle::new();
+        let (handle, receiver) = ReplyHandle::new(MethodSet::of(&[http::Method::GET]));
         drop(receiver);
         assert!(matches!(
             handle.answer(response()),

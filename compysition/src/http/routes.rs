@@ -31,8 +31,55 @@ pub struct Route {
     pattern: String,
     segments: Vec<Segment>,
     methods: Vec<Method>,
+    /// `methods` as a set, made once: it goes with every request on the route.
+    method_set: MethodSet,
     service: Option<String>,
     outbox: Option<&'static str>,
+}
+
+/// A set of the methods an [`HttpMethodRouter`](super::HttpMethodRouter) routes: `GET`,
+/// `POST`, `PUT`, `PATCH`, `DELETE` (others are not recorded). Each request carries the set its
+/// route allows, so that a router further along can answer `405` with an `Allow` header that
+/// lists only methods the server would let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MethodSet(u8);
+
+impl MethodSet {
+    /// The methods in the order an `Allow` header lists them.
+    pub(crate) const ROUTED: [Method; 5] = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+
+    /// The default route's: `GET` and `POST`.
+    const GET_POST: MethodSet = MethodSet(0b11);
+
+    fn bit(method: &Method) -> u8 {
+        MethodSet::ROUTED
+            .iter()
+            .position(|routed| routed == method)
+            .map_or(0, |at| 1 << at)
+    }
+
+    pub(crate) fn of<'a>(methods: impl IntoIterator<Item = &'a Method>) -> MethodSet {
+        MethodSet(
+            methods
+                .into_iter()
+                .fold(0, |set, m| set | MethodSet::bit(m)),
+        )
+    }
+
+    pub(crate) fn contains(self, method: &Method) -> bool {
+        self.0 & MethodSet::bit(method) != 0
+    }
+
+    /// The methods in both sets.
+    pub(crate) fn and(self, other: MethodSet) -> MethodSet {
+        MethodSet(self.0 & other.0)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -71,6 +118,7 @@ impl Route {
             pattern,
             segments,
             methods: vec![Method::GET, Method::POST],
+            method_set: MethodSet::GET_POST,
             service: None,
             outbox: None,
         }
@@ -79,6 +127,7 @@ impl Route {
     /// The methods this route allows (replacing `GET` and `POST`).
     pub fn methods(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.methods = methods.into_iter().collect();
+        self.method_set = MethodSet::of(&self.methods);
         self
     }
 
@@ -153,6 +202,8 @@ pub(crate) struct Matched<'a> {
     pub(crate) service: Cow<'a, str>,
     pub(crate) attributes: Vec<(String, String)>,
     pub(crate) outbox: Option<&'static str>,
+    /// The methods the matched route allows.
+    pub(crate) methods: MethodSet,
 }
 
 /// Why a request goes nowhere.
@@ -207,6 +258,7 @@ impl Routes {
                         service: Cow::Borrowed(route.service_name()),
                         attributes,
                         outbox: route.outbox,
+                        methods: route.method_set,
                     });
                 }
                 allowed.extend(route.methods.iter());
@@ -220,6 +272,7 @@ impl Routes {
                         service: percent_decode(service),
                         attributes: Vec::new(),
                         outbox: None,
+                        methods: MethodSet::GET_POST,
                     });
                 }
                 allowed.extend([&Method::GET, &Method::POST]);
@@ -318,6 +371,27 @@ mod tests {
         let matched = routes.find(&Method::GET, "/files/a/b.txt").expect("route");
         assert_eq!(matched.attributes, vec![("path".into(), "a/b.txt".into())]);
         assert_eq!(matched.outbox, Some("files"));
+    }
+
+    #[test]
+    fn a_match_carries_the_methods_of_its_route() {
+        let mut routes = Routes::default();
+        routes.push(Route::new("/orders/{id}").methods([
+            Method::GET,
+            Method::DELETE,
+            Method::HEAD,
+        ]));
+        let matched = routes.find(&Method::DELETE, "/orders/7").expect("route");
+        assert_eq!(
+            matched.methods,
+            MethodSet::of(&[Method::GET, Method::DELETE])
+        );
+        assert!(matched.methods.contains(&Method::GET));
+        assert!(!matched.methods.contains(&Method::POST));
+        let default = routes
+            .find(&Method::POST, "/orders")
+            .expect("default route");
+        assert_eq!(default.methods, MethodSet::of(&[Method::GET, Method::POST]));
     }
 
     #[test]

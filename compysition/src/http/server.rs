@@ -43,6 +43,7 @@ use crate::wiring::AnswersRequests;
 use crate::xml::offload::Offload;
 use crate::xml::Xml;
 
+use super::auth::header_safe_realm;
 use super::body::Body;
 use super::negotiation::{self, error_body, request_kind, Accept, Format, MediaKind, Unsupported};
 use super::reply::{Answer, HttpStats, ReplyHandle, Undelivered};
@@ -523,11 +524,23 @@ impl Answering {
     }
 }
 
-/// `Basic realm="…"`, with the realm quoted as RFC 7617 asks.
+/// `Basic realm="…", charset="UTF-8"`, the realm a quoted-string (RFC 7235): quotes and
+/// backslashes escaped, and what a header cannot carry replaced (a realm may come from any
+/// `EventError::unauthorized`, not only from a `BasicAuth`, which cleans it when it is set).
 fn challenge(realm: &str) -> HeaderValue {
-    let quoted = realm.replace('\\', "\\\\").replace('"', "\\\"");
-    HeaderValue::from_str(&format!("Basic realm=\"{quoted}\", charset=\"UTF-8\""))
-        .unwrap_or_else(|_| HeaderValue::from_static("Basic charset=\"UTF-8\""))
+    let realm = header_safe_realm(realm);
+    let mut value = String::with_capacity(realm.len() + 34);
+    value.push_str("Basic realm=\"");
+    for c in realm.chars() {
+        if c == '"' || c == '\\' {
+            value.push('\\');
+        }
+        value.push(c);
+    }
+    value.push_str("\", charset=\"UTF-8\"");
+    // Visible ASCII and spaces only, which a header value always takes.
+    HeaderValue::from_str(&value)
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic realm=\"\", charset=\"UTF-8\""))
 }
 
 async fn handle<O: HttpOutboxes>(
@@ -654,7 +667,7 @@ async fn read_request<O: HttpOutboxes>(
             event.set_meta_id(id);
         }
     }
-    let (reply, answer) = ReplyHandle::new();
+    let (reply, answer) = ReplyHandle::new(route.methods);
     let mut http = HttpContext::new(parts.method, parts.uri.path());
     http.query = parts.uri.query().map(str::to_owned);
     http.headers = parts.headers;

@@ -243,6 +243,15 @@ pub(crate) struct RawOutcome {
     pub messages: String,
 }
 
+/// Why a transform did not run.
+pub(crate) enum RawTransformError {
+    /// The input could not be parsed (libxml2's messages).
+    Input(String),
+    /// The transform could not start although the input parsed: libxslt refused its
+    /// parameters or setup, or memory ran out.
+    Setup(String),
+}
+
 /// Options of one transform, already in the form the C side takes.
 #[derive(Clone)]
 pub(crate) struct RawTransformOptions {
@@ -272,12 +281,18 @@ impl RawTransformOptions {
         }
     }
 
-    /// Adds a string parameter (the value is taken literally, not as an XPath expression).
+    /// Adds a string parameter (the value is taken literally, not as an XPath expression), or
+    /// replaces the value of one already there: libxslt refuses a name given twice.
     pub fn add_param(&mut self, name: &str, value: &str) -> Result<(), String> {
         let name = c_string(name, "a parameter name")?;
         let value = c_string(value, "a parameter value")?;
-        self.params.push(name);
-        self.params.push(value);
+        match self.params.chunks_exact_mut(2).find(|pair| pair[0] == name) {
+            Some(pair) => pair[1] = value,
+            None => {
+                self.params.push(name);
+                self.params.push(value);
+            }
+        }
         Ok(())
     }
 
@@ -319,8 +334,8 @@ impl RawStylesheet {
         &self,
         input: &[u8],
         options: &RawTransformOptions,
-    ) -> Result<RawOutcome, String> {
-        let len = length(input)?;
+    ) -> Result<RawOutcome, RawTransformError> {
+        let len = length(input).map_err(RawTransformError::Input)?;
         let mut params: Vec<*const c_char> = options.params.iter().map(|p| p.as_ptr()).collect();
         params.push(ptr::null());
         let raw = CxTransformOptions {
@@ -357,12 +372,22 @@ impl RawStylesheet {
         };
         let bytes = LibxmlBuffer::take(output.bytes, output.len);
         let messages = messages.take();
-        if status != 0 {
-            return Err(if messages.is_empty() {
-                "the transform could not start".to_string()
-            } else {
-                messages
-            });
+        match status {
+            0 => {}
+            -1 => {
+                return Err(RawTransformError::Input(if messages.is_empty() {
+                    "the input could not be parsed".to_string()
+                } else {
+                    messages
+                }))
+            }
+            _ => {
+                return Err(RawTransformError::Setup(if messages.is_empty() {
+                    "the transform could not start".to_string()
+                } else {
+                    messages
+                }))
+            }
         }
         Ok(RawOutcome {
             output: bytes,

@@ -12,6 +12,12 @@
 //!   batches: one wake-up of the caller's runtime per batch instead of one per job. A batch goes
 //!   back as soon as the queue runs empty, a worker is idle, or its oldest outcome has waited
 //!   [`HOLD_AT_MOST`]; so batching happens only when outcomes would wait for a core anyway.
+//! - **A real bound on holding**: the workers check the age of held outcomes only between jobs,
+//!   so with every worker inside a long job (a 50 MB transform) a small job's outcome could wait
+//!   for that job to end. A courier thread sees to the bound instead: it sleeps while nothing is
+//!   held, is woken when a worker starts holding outcomes (once per batch, never on the
+//!   unsaturated path, whose outcomes go back at once), and hands the batch back when its
+//!   oldest outcome is [`HOLD_AT_MOST`] old unless a worker did so first.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -132,32 +138,37 @@ where
     }
 }
 
-/// The process's CPU pool: a queue and one worker thread per CPU.
+/// The process's CPU pool: a queue, one worker thread per CPU and the courier.
 struct Pool {
     queue: Mutex<Queue>,
     /// Signalled when a job is queued and a worker sleeps.
     queued: Condvar,
+    /// Signalled when outcomes start being held and the courier sleeps without a deadline.
+    holding: Condvar,
 }
 
 struct Queue {
     jobs: VecDeque<Box<dyn Job>>,
     /// Finished jobs whose outcomes wait to be handed back together (see [`Queue::hand_back`]).
     finished: Vec<Box<dyn Job>>,
-    /// When the oldest of them finished.
+    /// When the oldest of them finished (`Some` exactly while `finished` is not empty).
     finished_since: Option<Instant>,
     /// Workers waiting for a job.
     sleeping: usize,
     /// Wake-ups sent and not yet taken by a worker: a job needs one only if no sleeping
     /// worker is already on its way.
     waking: usize,
+    /// The courier sleeps until told that outcomes are held (it is not waiting for a deadline
+    /// of its own): the worker that starts holding outcomes must wake it.
+    courier_idle: bool,
 }
 
 impl Queue {
     /// The finished jobs to hand back now, if any: as soon as no job waits to run (the pool is
     /// not saturated, so the caller has a core to take them on), a worker is idle, or the
     /// oldest outcome has waited [`HOLD_AT_MOST`]. Checked whenever a worker finishes a job and
-    /// whenever a job is queued, so an outcome waits longer only while every worker is busy with
-    /// a job that is itself taking longer, and nothing new arrives.
+    /// whenever a job is queued; the courier hands back what is held when the oldest outcome
+    /// reaches [`HOLD_AT_MOST`] between those checks.
     fn hand_back(&mut self) -> Vec<Box<dyn Job>> {
         let due = !self.finished.is_empty()
             && (self.jobs.is_empty()
@@ -168,8 +179,22 @@ impl Queue {
         if !due {
             return Vec::new();
         }
+        self.take_finished()
+    }
+
+    fn take_finished(&mut self) -> Vec<Box<dyn Job>> {
         self.finished_since = None;
         std::mem::take(&mut self.finished)
+    }
+
+    /// Whether the courier must be woken now: outcomes are held and it sleeps without a
+    /// deadline. It is then marked awake, so that one wake-up goes out per batch.
+    fn courier_needed(&mut self) -> bool {
+        let needed = self.courier_idle && !self.finished.is_empty();
+        if needed {
+            self.courier_idle = false;
+        }
+        needed
     }
 }
 
@@ -184,9 +209,20 @@ impl Pool {
                     finished_since: None,
                     sleeping: 0,
                     waking: 0,
+                    // Until the courier runs nobody is to be woken; it clears this itself.
+                    courier_idle: false,
                 }),
                 queued: Condvar::new(),
+                holding: Condvar::new(),
             }));
+            let courier = std::thread::Builder::new()
+                .name("compysition-cpu-courier".to_string())
+                .spawn(move || pool.courier());
+            if let Err(error) = courier {
+                // Outcomes still go back whenever a worker finishes a job or a job is queued;
+                // only the bound on holding them is lost.
+                tracing::warn!(%error, "cannot start the CPU pool's courier thread");
+            }
             let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
             for n in 0..workers {
                 let started = std::thread::Builder::new()
@@ -233,7 +269,7 @@ impl Pool {
     fn work(&self) {
         let mut done: Option<Box<dyn Job>> = None;
         loop {
-            let (next, due) = {
+            let (next, due, wake_courier) = {
                 let mut queue = self.lock();
                 if let Some(job) = done.take() {
                     queue.finished.push(job);
@@ -242,10 +278,13 @@ impl Pool {
                 loop {
                     let due = queue.hand_back();
                     if let Some(job) = queue.jobs.pop_front() {
-                        break (Some(job), due);
+                        // Whatever is still held waits through this job at most until the
+                        // courier's deadline.
+                        let wake_courier = queue.courier_needed();
+                        break (Some(job), due, wake_courier);
                     }
                     if !due.is_empty() {
-                        break (None, due);
+                        break (None, due, false);
                     }
                     queue.sleeping += 1;
                     queue = self
@@ -256,11 +295,46 @@ impl Pool {
                     queue.waking = queue.waking.saturating_sub(1);
                 }
             };
+            if wake_courier {
+                self.holding.notify_one();
+            }
             hand_back(due);
             if let Some(mut job) = next {
                 job.run();
                 done = Some(job);
             }
+        }
+    }
+
+    /// The courier: sleeps while no outcome is held; while some are, hands them back once the
+    /// oldest has waited [`HOLD_AT_MOST`] (a worker finishing a job may have done it first).
+    fn courier(&self) {
+        let mut queue = self.lock();
+        loop {
+            let Some(since) = queue.finished_since else {
+                queue.courier_idle = true;
+                queue = self
+                    .holding
+                    .wait(queue)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner());
+                // Woken by a worker (which cleared the flag) or spuriously: look again.
+                queue.courier_idle = false;
+                continue;
+            };
+            let waited = since.elapsed();
+            if waited < HOLD_AT_MOST {
+                // Nobody wakes the courier while it waits for a deadline: a batch handed back
+                // meanwhile, or a younger one begun, is seen when it wakes.
+                queue = self
+                    .holding
+                    .wait_timeout(queue, HOLD_AT_MOST - waited)
+                    .map_or_else(|poisoned| poisoned.into_inner().0, |(queue, _)| queue);
+                continue;
+            }
+            let due = queue.take_finished();
+            drop(queue);
+            hand_back(due);
+            queue = self.lock();
         }
     }
 }
@@ -301,6 +375,61 @@ mod tests {
 
     use super::*;
 
+    /// Taken by the tests that keep every worker busy until they let go: two of them at once
+    /// could each hold some workers while waiting for the rest.
+    static ALL_WORKERS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    fn cpus() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_outcome_is_not_held_back_by_jobs_that_take_long() {
+        let _all_workers = ALL_WORKERS.lock().await;
+        let offload = Offload::per_cpu();
+        let cpus = cpus();
+        let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (finish_quick, quick_gate) = std::sync::mpsc::channel::<()>();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        // The quick job first, so that it runs; then one long job per worker, one of which
+        // stays queued while the others take the remaining workers.
+        let announce = started.clone();
+        let mut quick = Box::pin(offload.run(move || {
+            let _ = announce.send(());
+            let _ = quick_gate.recv();
+            Ok("quick")
+        }));
+        assert!((&mut quick).now_or_never().is_none());
+        let long: Vec<_> = (0..cpus)
+            .map(|_| {
+                let (announce, blocked) = (started.clone(), Arc::clone(&blocked));
+                offload.run(move || {
+                    let _ = announce.send(());
+                    let _ = blocked.lock().map(|b| b.recv());
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut long = Box::pin(futures_util::future::join_all(long));
+        assert!((&mut long).now_or_never().is_none());
+        for _ in 0..cpus {
+            running.recv().await.expect("a job started");
+        }
+        // Every worker is busy and a job waits: the quick job's outcome is held when it
+        // finishes, and its worker goes on to the last long job.
+        finish_quick.send(()).expect("the quick job waits");
+        let outcome = tokio::time::timeout(Duration::from_secs(5), &mut quick).await;
+        for _ in 0..cpus {
+            release.send(()).expect("a long job");
+        }
+        assert_eq!(
+            outcome.expect("handed back while every worker is still busy"),
+            Ok("quick")
+        );
+        long.await.into_iter().for_each(|r| r.expect("job ran"));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_jobs_run_at_once_than_there_are_cpus() {
         let offload = Offload::per_cpu();
@@ -336,6 +465,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_job_whose_caller_stopped_waiting_is_skipped() {
+        let _all_workers = ALL_WORKERS.lock().await;
         let offload = Offload::per_cpu();
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let ran = Arc::new(AtomicUsize::new(0));

@@ -7,8 +7,12 @@
 //! beyond one per CPU wait in the pool's queue as cheap values, and a deeper queue lets the pool
 //! hand outcomes back in batches.
 //!
-//! By default a stylesheet may read files (`document()`, `xsl:include`) but may not write files,
-//! create directories or use the network; [`Permissions`] opts in. Recursion is bounded by a
+//! By default a stylesheet may read local files through `document()` — also on a URI taken from
+//! the input — but may not write files, create directories or use the network; [`Permissions`]
+//! opts in or out. Documents that `document()` loads are parsed by libxslt's own loader, with
+//! entity substitution and DTD loading (the transform's input is not: see
+//! [`TransformOptions::new`]). `xsl:include` and `xsl:import` are resolved when the stylesheet is
+//! compiled, which permissions do not govern. Recursion is bounded by a
 //! template depth limit, so a stylesheet that recurses forever fails instead of overflowing the
 //! stack.
 
@@ -19,9 +23,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformOptions};
+use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
 use super::offload::Offload;
-use super::parse::is_name;
+use super::parse::{self, is_name};
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
@@ -38,7 +42,10 @@ pub const DEFAULT_MAX_DEPTH: u32 = 1000;
 /// and nothing else.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Permissions {
-    /// `document()`, `xsl:include`/`xsl:import` of local files.
+    /// Reading local files during a transform: `document()`, whose URI may come from the
+    /// input, and the entities and DTDs of the documents it loads. Off, such a read stops the
+    /// transform with a 403. (`xsl:include`/`xsl:import` are read at compile time, whatever
+    /// this says.)
     pub read_files: bool,
     /// `exsl:document` / `xsl:document` writing files.
     pub write_files: bool,
@@ -100,7 +107,9 @@ impl fmt::Debug for TransformOptions {
 
 impl TransformOptions {
     /// No parameters, [`DEFAULT_MAX_DEPTH`], [`Permissions::DEFAULT`], and inputs parsed as
-    /// safely as event payloads: no network, no DTD loading, no entity substitution.
+    /// safely as event payloads: no network, no DTD loading, no entity substitution. (Documents
+    /// the stylesheet loads with `document()` are parsed by libxslt with entity substitution
+    /// and DTD loading; [`Permissions::read_files`] decides whether local ones are read at all.)
     pub fn new() -> Self {
         let mut raw = RawTransformOptions::new();
         raw.parse_options = parse_option::NONET | parse_option::NOCDATA;
@@ -109,7 +118,7 @@ impl TransformOptions {
     }
 
     /// Adds a string parameter: `$name` in the stylesheet is `value`, taken literally (not as
-    /// an XPath expression).
+    /// an XPath expression). Adding a name again replaces its value.
     pub fn param(mut self, name: &str, value: &str) -> crate::Result<Self> {
         if !is_name(name.as_bytes()) {
             return Err(Error::Setup(format!(
@@ -287,7 +296,8 @@ impl Stylesheet {
 
     /// Transforms one document, on the calling thread.
     ///
-    /// `Err` only when the input cannot be parsed (400). A transform that ran but stopped — a
+    /// `Err` when the input cannot be parsed (400), or when the transform cannot start although
+    /// it did (500: libxslt refused the parameters, say). A transform that ran but stopped — a
     /// runtime error, `xsl:message terminate="yes"`, a refused permission — comes back as a
     /// result whose [`Transformed::error`] says why; [`Transformed::into_output`] turns that
     /// into an `Err`.
@@ -299,8 +309,14 @@ impl Stylesheet {
         let outcome = self
             .raw
             .transform(input, &options.raw)
-            .map_err(|messages| {
-                EventError::malformed(format!("XSLT input rejected:\n{messages}"))
+            .map_err(|error| match error {
+                RawTransformError::Input(messages) => {
+                    EventError::malformed(format!("XSLT input rejected:\n{messages}"))
+                }
+                // The input parsed; what failed is this transform's own configuration.
+                RawTransformError::Setup(messages) => {
+                    EventError::internal(format!("XSLT transform could not start:\n{messages}"))
+                }
             })?;
         let shape = match outcome.shape {
             1 => ResultShape::Document,
@@ -420,7 +436,22 @@ impl TransformOutput for Xml {
 
     fn from_result(output: Bytes, shape: ResultShape) -> Result<Self, EventError> {
         match shape {
-            ResultShape::Document => Ok(Xml::from_well_formed(output)),
+            // libxslt writes whatever tree the stylesheet built: nesting deeper than `Xml`
+            // allows (a recursive template stays within the template depth limit long after),
+            // or characters XML does not allow (from a parameter or a string function). Such
+            // a result is the stylesheet's fault, not the client's: a 500 here, rather than a
+            // 400 from whichever step parses it next.
+            ResultShape::Document => match parse::check_well_formed(&output) {
+                Ok(()) => Ok(Xml::from_well_formed(output)),
+                Err(malformed) => {
+                    let (line, column) = parse::line_and_column(&output, malformed.offset);
+                    Err(EventError::internal(format!(
+                        "the stylesheet's output is not an acceptable XML document (line \
+                         {line}, column {column}): {}",
+                        malformed.message
+                    )))
+                }
+            },
             other => Err(EventError::internal(format!(
                 "the transform's result is not an XML document ({}); an Xslt actor that emits \
                  Xml needs a result with exactly one root element",
@@ -469,7 +500,10 @@ impl TransformOutput for String {
 /// serialised result for text and HTML output. A transform that fails sends the event to the
 /// error outbox: 400 with libxslt's messages for runtime errors and
 /// `xsl:message terminate="yes"`, 403 when the stylesheet tried something its
-/// [`Permissions`] do not allow. Other `xsl:message` output is logged.
+/// [`Permissions`] do not allow, 500 when the fault is the stylesheet's or its configuration's
+/// (a result that is not an acceptable [`Xml`] document — several roots, nesting deeper than
+/// [`MAX_DEPTH`](crate::xml::MAX_DEPTH), characters XML does not allow — or a parameter
+/// libxslt refuses). Other `xsl:message` output is logged.
 ///
 /// ```
 /// use compysition::actors::Xslt;
@@ -640,6 +674,38 @@ mod tests {
             let result = stylesheet.transform(b"<r/>", &options).expect("parses");
             assert_eq!(result.output(), value.as_bytes(), "{value}");
         }
+    }
+
+    #[test]
+    fn a_parameter_given_again_replaces_its_value() {
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        let options = TransformOptions::new()
+            .param("p", "first")
+            .and_then(|options| options.param("p", "second"))
+            .expect("valid");
+        let result = stylesheet.transform(b"<r/>", &options).expect("parses");
+        assert!(result.error().is_none(), "{:?}", result.error());
+        assert_eq!(result.output(), &b"second"[..]);
+    }
+
+    #[test]
+    fn a_parameter_libxslt_refuses_is_a_500_not_the_inputs_fault() {
+        // The prefix is an XML name but the stylesheet binds no namespace to it.
+        let stylesheet = Stylesheet::compile(ECHO).expect("compiles");
+        let options = TransformOptions::new()
+            .param("nope:p", "x")
+            .expect("a QName");
+        let error = stylesheet
+            .transform(b"<r/>", &options)
+            .expect_err("the transform cannot start");
+        assert_eq!(error.status().as_u16(), 500, "{error}");
+        assert!(error.message().contains("could not start"), "{error}");
+        assert!(error.message().contains("nope"), "{error}");
+        // Input that does not parse is still the client's fault.
+        let error = stylesheet
+            .transform(b"<r>", &TransformOptions::new())
+            .expect_err("malformed input");
+        assert_eq!(error.status().as_u16(), 400, "{error}");
     }
 
     #[test]
