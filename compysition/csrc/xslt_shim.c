@@ -329,6 +329,11 @@ int cx_transform(xsltStylesheetPtr style, const char *input, int len,
         goto done;
     }
     if (options->max_depth > 0) ctxt->maxTemplateDepth = options->max_depth;
+    /* Documents the stylesheet loads with document() are parsed like its input (libxslt's own
+     * default substitutes entities and loads DTDs: external entities, through a URI the input
+     * may choose); --noent/--loaddtd of the transform tool turn those on for both, as in
+     * xsltproc. */
+    ctxt->parserOptions = options->parse_options;
     if (!options->allow_read_file) xsltSetSecurityPrefs(sec, XSLT_SECPREF_READ_FILE, cx_deny_read_file);
     if (!options->allow_write_file) xsltSetSecurityPrefs(sec, XSLT_SECPREF_WRITE_FILE, cx_deny_write_file);
     if (!options->allow_create_directory)
