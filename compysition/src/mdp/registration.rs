@@ -334,40 +334,50 @@ impl BrokerDirectory {
         let BrokerSource::Registry(registry) = &self.source else {
             return;
         };
-        let mut socket = None;
-        let mut tick = tokio::time::interval(self.interval);
-        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        // One question never waits longer than this, whatever the interval.
+        let within = self.interval.min(ASK_WITHIN);
+        let mut socket: Option<Dealer> = None;
         loop {
-            tick.tick().await;
             if socket.is_none() {
-                match Dealer::connect(registry, self.interval, MAX_MESSAGE).await {
+                match Dealer::connect(registry, within, MAX_MESSAGE).await {
                     Ok(connected) => socket = Some(connected),
                     Err(error) => {
                         tracing::debug!(%error, "MDP registration service not reachable");
-                        continue;
                     }
                 }
             }
-            let Some(connected) = socket.as_mut() else {
-                continue;
-            };
-            match list_brokers(connected, self.interval).await {
-                Some(list) => {
-                    self.known.send_if_modified(|known| {
-                        let changed = **known != *list;
-                        if changed {
-                            tracing::info!(brokers = ?list, "MDP broker list changed");
-                            *known = list.into();
-                        }
-                        changed
-                    });
+            if let Some(connected) = socket.as_mut() {
+                match list_brokers(connected, within).await {
+                    Some(list) => {
+                        self.known.send_if_modified(|known| {
+                            let changed = **known != *list;
+                            if changed {
+                                tracing::info!(brokers = ?list, "MDP broker list changed");
+                                *known = list.into();
+                            }
+                            changed
+                        });
+                    }
+                    // No answer: the next round asks on a new connection.
+                    None => socket = None,
                 }
-                // No answer: the next round asks on a new connection.
-                None => socket = None,
             }
+            // Knowing no broker, ask again soon: a client or worker that started before any
+            // broker announced itself should not wait a whole interval to find one.
+            let pause = if self.known.borrow().is_empty() {
+                self.interval.min(ASK_AGAIN_WHEN_EMPTY)
+            } else {
+                self.interval
+            };
+            tokio::time::sleep(pause).await;
         }
     }
 }
+
+/// The longest a directory waits for a registration service to connect or answer.
+const ASK_WITHIN: Duration = Duration::from_secs(5);
+/// How soon a directory that knows no broker asks again.
+const ASK_AGAIN_WHEN_EMPTY: Duration = Duration::from_millis(250);
 
 async fn list_brokers(socket: &mut Dealer, within: Duration) -> Option<Vec<String>> {
     socket.send(&[], &build(Command::List, [])).ok()?;
