@@ -286,17 +286,7 @@ async fn our_client_gets_past_its_pooled_connections_to_a_restarted_broker_witho
     assert!(eventually(WAIT, || stats.snapshot().workers == 1).await);
     // Requests in flight at once fill the pool with several connections.
     let mut flow = ClientFlow::start(client(&endpoint, 2000, 0).with_concurrency(4));
-    for n in 0..8 {
-        let event = Event::new(Frames::single(n.to_string())).with_service("phoenix");
-        flow.requests.send(event).expect("feeder runs");
-    }
-    for _ in 0..8 {
-        tokio::time::timeout(WAIT, flow.outcomes.recv())
-            .await
-            .expect("in time")
-            .expect("collector runs")
-            .expect("answered");
-    }
+    flow.ask_at_once("phoenix", 8).await;
     // The broker goes, and with it every pooled connection.
     first.stop().await;
     let second = RunningBroker::run(
@@ -479,19 +469,8 @@ async fn a_worker_waiting_for_room_in_its_flow_keeps_its_registration() {
     let stats = broker.stats.clone();
     assert!(eventually(WAIT, || stats.snapshot().workers == 3).await);
     let mut flow = ClientFlow::start(client(&broker.endpoint, 5000, 0).with_concurrency(3));
-    for n in 0..3 {
-        let event = Event::new(Frames::single(n.to_string())).with_service("sluggish");
-        flow.requests.send(event).expect("feeder runs");
-    }
-    let mut answered = Vec::new();
-    for _ in 0..3 {
-        let reply = tokio::time::timeout(WAIT, flow.outcomes.recv())
-            .await
-            .expect("in time")
-            .expect("collector runs")
-            .unwrap_or_else(|failed| panic!("a reply, got {:?}", failed.error()));
-        answered.push(text(&reply.data));
-    }
+    let replies = flow.ask_at_once("sluggish", 3).await;
+    let mut answered: Vec<String> = replies.iter().map(|reply| text(&reply.data)).collect();
     answered.sort();
     assert_eq!(answered, ["0", "1", "2"]);
     let counters = stats.snapshot();
@@ -547,17 +526,7 @@ async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
     );
     // Requests in flight at once open connections, and each new connection goes to the next
     // broker in turn.
-    for n in 0..8 {
-        let event = Event::new(Frames::single(n.to_string())).with_service("spread");
-        flow.requests.send(event).expect("feeder runs");
-    }
-    for _ in 0..8 {
-        tokio::time::timeout(WAIT, flow.outcomes.recv())
-            .await
-            .expect("in time")
-            .expect("collector runs")
-            .expect("answered");
-    }
+    flow.ask_at_once("spread", 8).await;
     for broker in &brokers {
         assert!(
             broker.stats.snapshot().replies >= 1,

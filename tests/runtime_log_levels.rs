@@ -6,36 +6,8 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use compysition::prelude::*;
-use support::{collect, feed};
-
-/// A writer the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().expect("not poisoned").clone();
-        String::from_utf8(bytes)
-            .expect("UTF-8")
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
+use support::{collect, feed, Shared};
 
 #[tokio::test]
 async fn a_subscriber_for_warnings_only_still_sees_actor_and_meta_id() {

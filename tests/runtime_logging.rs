@@ -2,14 +2,12 @@
 
 mod support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use compysition::actors::{Data, EventGenerator, EventLogger, Stdout};
 use compysition::prelude::*;
 use compysition::LogRecord;
-use support::{collect, feed};
+use support::{collect, feed, Shared};
 
 #[tokio::test]
 async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
@@ -60,31 +58,6 @@ async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
     assert_eq!(failure.meta_id.as_deref(), Some("request-42"));
     assert_eq!(failure.actor.as_deref(), Some("failing"));
     assert!(failure.fields.contains("status=403"), "{}", failure.fields);
-}
-
-/// A writer the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("not poisoned").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn lines(&self) -> Vec<String> {
-        let bytes = self.0.lock().expect("not poisoned").clone();
-        String::from_utf8(bytes)
-            .expect("UTF-8")
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
 }
 
 /// `[2026-11-28 16:56:35.850659] ` — the Python project's timestamp prefix.

@@ -282,6 +282,25 @@ impl ClientFlow {
         }
     }
 
+    /// Sends `count` requests to `service` at once (bodies `0`, `1`, …) and waits for every
+    /// one to be answered; the replies, in the order they came.
+    pub async fn ask_at_once(&mut self, service: &str, count: usize) -> Vec<Event<Frames>> {
+        for n in 0..count {
+            let event = Event::new(Frames::single(n.to_string())).with_service(service);
+            self.requests.send(event).expect("the feeder runs");
+        }
+        let mut replies = Vec::with_capacity(count);
+        for _ in 0..count {
+            let outcome = tokio::time::timeout(Duration::from_secs(20), self.outcomes.recv())
+                .await
+                .expect("every request ends in a reply or an error")
+                .expect("the collector runs");
+            replies
+                .push(outcome.unwrap_or_else(|failed| panic!("a reply, got {:?}", failed.error())));
+        }
+        replies
+    }
+
     /// Sends one request and waits for its outcome.
     pub async fn ask(&mut self, service: &str, body: Frames) -> Outcome<Frames> {
         let event = Event::new(body).with_service(service);

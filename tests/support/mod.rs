@@ -1,6 +1,9 @@
 //! Test actors: a source fed by the test and a sink that hands events back to it.
 #![allow(dead_code)] // each test file uses a different part
 
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
 use compysition::prelude::*;
 use compysition::{ErrorEvent, Payload, TakesErrors};
 use tokio::sync::mpsc;
@@ -127,3 +130,28 @@ impl<T: Payload> Actor for Collect<T> {
 }
 
 impl<T: Payload> TakesErrors for Collect<T> {}
+
+/// A writer the test can read back.
+#[derive(Clone, Default)]
+pub struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("not poisoned").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    pub fn lines(&self) -> Vec<String> {
+        let bytes = self.0.lock().expect("not poisoned").clone();
+        String::from_utf8(bytes)
+            .expect("UTF-8")
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+}
