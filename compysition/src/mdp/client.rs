@@ -430,6 +430,16 @@ mod tests {
         (router, directory)
     }
 
+    /// An exchange over `directory` and `pool` that waits 5 s and takes replies up to 1 KiB.
+    fn test_exchange<'a>(directory: &'a BrokerDirectory, pool: &'a SocketPool) -> Exchange<'a> {
+        Exchange {
+            directory,
+            pool,
+            timeout: Duration::from_secs(5),
+            max_message: 1024,
+        }
+    }
+
     /// Drives `router` until a message arrives; its sender and frames.
     async fn request_at(router: &mut Router) -> (Bytes, Vec<Bytes>) {
         loop {
@@ -444,12 +454,7 @@ mod tests {
     async fn a_reply_comes_back_as_the_body_and_the_connection_is_reused() {
         let (mut router, directory) = broker_and_exchange();
         let pool = SocketPool::default();
-        let exchange = Exchange {
-            directory: &directory,
-            pool: &pool,
-            timeout: Duration::from_secs(5),
-            max_message: 1024,
-        };
+        let exchange = test_exchange(&directory, &pool);
         let service = Bytes::from_static(b"echo");
         let body = Frames::new(["a", ""]);
         let asking = exchange.call(&service, &body, 0);
@@ -506,12 +511,7 @@ mod tests {
             Duration::from_secs(1),
         );
         let pool = SocketPool::default();
-        let exchange = Exchange {
-            directory: &directory,
-            pool: &pool,
-            timeout: Duration::from_secs(5),
-            max_message: 1024,
-        };
+        let exchange = test_exchange(&directory, &pool);
         let service = Bytes::from_static(b"echo");
         let asking = async {
             let first = exchange.call(&service, &Frames::single("one"), 0).await;
@@ -540,12 +540,7 @@ mod tests {
     async fn a_broker_announcing_a_huge_reply_costs_the_connection_not_the_process() {
         let (mut router, directory) = broker_and_exchange();
         let pool = SocketPool::default();
-        let exchange = Exchange {
-            directory: &directory,
-            pool: &pool,
-            timeout: Duration::from_secs(5),
-            max_message: 1024,
-        };
+        let exchange = test_exchange(&directory, &pool);
         let service = Bytes::from_static(b"echo");
         let body = Frames::single("x");
         let asking = exchange.call(&service, &body, 0);
