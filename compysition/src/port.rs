@@ -231,16 +231,10 @@ impl<T: Send + 'static> Future for SendEvent<'_, T> {
                 return Poll::Ready(());
             };
             let label = &*this.outbox.label;
-            match edge {
-                Edge::Direct(target) => match target.sender.try_send(event) {
-                    Ok(()) => {}
-                    Err(mpsc::error::TrySendError::Full(event)) => {
-                        this.waiting = Some(Box::pin(target.send(event, label)));
-                    }
-                    Err(mpsc::error::TrySendError::Closed(event)) => target.lost(&event, label),
-                },
-                Edge::Converting(edge) => this.waiting = edge.send(event, label),
-            }
+            this.waiting = match edge {
+                Edge::Direct(target) => target.hand_over(event, label),
+                Edge::Converting(edge) => edge.send(event, label),
+            };
         }
     }
 }
@@ -255,8 +249,23 @@ impl<T> fmt::Debug for Outbox<T> {
     }
 }
 
+impl<T: Send> Target<T> {
+    /// Hands `event` to the inbox if it has room now; otherwise the future that waits for room
+    /// (an inbox that is gone drops the event, logged).
+    fn hand_over<'a>(&'a self, event: Event<T>, outbox: &'a str) -> Option<SendFuture<'a>> {
+        match self.sender.try_send(event) {
+            Ok(()) => None,
+            Err(mpsc::error::TrySendError::Full(event)) => Some(Box::pin(self.send(event, outbox))),
+            Err(mpsc::error::TrySendError::Closed(event)) => {
+                self.lost(&event, outbox);
+                None
+            }
+        }
+    }
+}
+
 impl<T> Target<T> {
-    /// Waits for room in the inbox (the slow path of [`SendEvent`]).
+    /// Waits for room in the inbox (the slow path of [`SendEvent::poll`]).
     async fn send(&self, event: Event<T>, outbox: &str) {
         if let Err(mpsc::error::SendError(event)) = self.sender.send(event).await {
             self.lost(&event, outbox);
@@ -297,16 +306,7 @@ where
 {
     fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> Option<SendFuture<'a>> {
         match event.try_map(Convert::<B>::convert) {
-            Ok(converted) => match self.target.sender.try_send(converted) {
-                Ok(()) => None,
-                Err(mpsc::error::TrySendError::Full(event)) => {
-                    Some(Box::pin(self.target.send(event, outbox)))
-                }
-                Err(mpsc::error::TrySendError::Closed(event)) => {
-                    self.target.lost(&event, outbox);
-                    None
-                }
-            },
+            Ok(converted) => self.target.hand_over(converted, outbox),
             Err((envelope, error)) => {
                 let error = EventError::new(
                     error.kind().clone(),
