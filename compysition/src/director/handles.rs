@@ -171,7 +171,7 @@ where
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
-        edges.push(EdgeRecord::new::<A, B>(from, self, capacity, true));
+        edges.push(EdgeRecord::new::<A, B>(from, self, capacity));
     }
 }
 
@@ -181,7 +181,7 @@ where
     B: Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
-        edges.push(EdgeRecord::new::<A, B>(from, self.clone(), capacity, true));
+        edges.push(EdgeRecord::new::<A, B>(from, self.clone(), capacity));
     }
 }
 
@@ -192,7 +192,7 @@ where
     A: Convert<<X::Inboxes as SingleInbox>::Payload> + Payload,
 {
     fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
-        edges.push(EdgeRecord::new(from, self.inbox(), capacity, true));
+        edges.push(EdgeRecord::new(from, self.inbox(), capacity));
     }
 }
 
@@ -208,7 +208,6 @@ where
                 from,
                 to.into_in_port(),
                 capacity,
-                true,
             ));
         }
     }
@@ -226,7 +225,6 @@ where
                 from,
                 to.into_in_port(),
                 capacity,
-                true,
             ));
         }
     }
@@ -242,7 +240,7 @@ macro_rules! tuple_targets {
             #[allow(non_snake_case)]
             fn record(self, from: &OutPort<A>, capacity: Option<usize>, edges: &mut Vec<EdgeRecord>) {
                 let ($($p,)+) = self;
-                $(edges.push(EdgeRecord::new::<A, $p::Payload>(from, $p.into_in_port(), capacity, true));)+
+                $(edges.push(EdgeRecord::new::<A, $p::Payload>(from, $p.into_in_port(), capacity));)+
             }
         }
     };
@@ -327,12 +325,7 @@ pub struct EdgeRecord {
 }
 
 impl EdgeRecord {
-    pub(super) fn new<A, B>(
-        from: &OutPort<A>,
-        to: InPort<B>,
-        capacity: Option<usize>,
-        copyable: bool,
-    ) -> Self
+    pub(super) fn new<A, B>(from: &OutPort<A>, to: InPort<B>, capacity: Option<usize>) -> Self
     where
         A: Convert<B> + Payload,
         B: Payload,
@@ -362,7 +355,8 @@ impl EdgeRecord {
             sent: (TypeId::of::<A>(), std::any::type_name::<A>()),
             taken: (TypeId::of::<B>(), std::any::type_name::<B>()),
             capacity,
-            copyable,
+            // `connect_queue_exclusive` marks its edges after recording them.
+            copyable: true,
             wire,
         }
     }
