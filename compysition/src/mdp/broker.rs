@@ -366,9 +366,9 @@ struct Queued {
 }
 
 impl Queued {
-    /// A copy of `body` in one allocation (each frame a slice of it), for `client`.
-    fn copy(client: &Bytes, body: &[Bytes], expires: Instant) -> Self {
-        let octets: usize = body.iter().map(Bytes::len).sum();
+    /// A copy of `body` (of `octets` in all) in one allocation (each frame a slice of it), for
+    /// `client`, charged `cost` (see [`Queued::cost`]).
+    fn copy(client: &Bytes, body: &[Bytes], octets: usize, cost: usize, expires: Instant) -> Self {
         let mut copy = BytesMut::with_capacity(octets);
         for frame in body {
             copy.extend_from_slice(frame);
@@ -380,7 +380,7 @@ impl Queued {
             .collect();
         Queued {
             client: client.clone(),
-            cost: Self::cost(client, body.len(), octets),
+            cost,
             body,
             expires,
         }
@@ -529,7 +529,8 @@ impl BrokerState {
         self.queued += 1;
         self.queued_bytes += cost;
         // The request expiry is clamped to a year when set, so this cannot overflow.
-        let request = Queued::copy(client, body, now + self.options.request_expiry);
+        let expires = now + self.options.request_expiry;
+        let request = Queued::copy(client, body, octets, cost, expires);
         match self.services.get_mut(&service[..]) {
             Some(entry) => entry.requests.push_back(request),
             None => {
@@ -597,7 +598,7 @@ impl BrokerState {
                         sent_since_tick: false,
                     },
                 );
-                self.stats.workers.fetch_add(1, Ordering::Relaxed);
+                self.count_workers();
                 let entry = self.services.entry(service.clone()).or_default();
                 entry.workers += 1;
                 entry.idle.push_back(identity.clone());
@@ -623,11 +624,18 @@ impl BrokerState {
         }
     }
 
+    /// Publishes how many workers are registered.
+    fn count_workers(&self) {
+        self.stats
+            .workers
+            .store(self.workers.len() as u64, Ordering::Relaxed);
+    }
+
     fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell, peers: &mut Peers) {
         let Some(worker) = self.workers.remove(identity) else {
             return;
         };
-        self.stats.workers.fetch_sub(1, Ordering::Relaxed);
+        self.count_workers();
         if let Some(entry) = self.services.get_mut(&worker.service) {
             entry.workers -= 1;
             if worker.serving.is_none() {

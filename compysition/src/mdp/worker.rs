@@ -153,11 +153,9 @@ impl MdpWorker {
     }
 }
 
-/// The flow's answer to a request, routed to the connection that received it.
-enum Answer {
-    Reply(EventId, Frames),
-    Failed(EventId),
-}
+/// The flow's answer to a request, routed to the connection that received it: the reply
+/// body, or `None` when the flow failed the request.
+type Answer = (EventId, Option<Frames>);
 
 /// Which connection waits for which event.
 type Pending = Mutex<HashMap<EventId, usize>>;
@@ -207,7 +205,8 @@ impl Actor for MdpWorker {
         };
         let answer_senders = &answer_senders;
         let routing = async move {
-            let route = |id: EventId, answer: Answer| {
+            let route = |answer: Answer| {
+                let id = answer.0;
                 let connection = pending
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -226,11 +225,11 @@ impl Actor for MdpWorker {
             loop {
                 tokio::select! {
                     event = inbox.recv() => match event {
-                        Some(event) => route(event.id(), Answer::Reply(event.id(), event.data)),
+                        Some(event) => route((event.id(), Some(event.data))),
                         None => break,
                     },
                     failed = recv_error(&mut errors) => match failed {
-                        Some(failed) => route(failed.id(), Answer::Failed(failed.id())),
+                        Some(failed) => route((failed.id(), None)),
                         None => errors = None,
                     },
                 }
@@ -455,24 +454,14 @@ impl Connection<'_> {
                 () = hand_over(&mut handing), if handing.is_some() => handing = None,
                 answer = self.answers.recv() => {
                     // The senders live as long as the actor runs.
-                    let Some(answer) = answer else { continue };
-                    let (id, reply) = match answer {
-                        Answer::Reply(id, body) => (id, Some(body)),
-                        Answer::Failed(id) => (id, None),
-                    };
+                    let Some((id, reply)) = answer else { continue };
                     let Some(current) = job.take_if(|job| job.event == id) else {
                         continue;
                     };
                     match reply {
                         Some(body) => {
                             let head = protocol::worker_reply_head(&current.client);
-                            // The wire needs a body frame: an empty body is one empty frame.
-                            let sent = if body.is_empty() {
-                                dealer.send(&head, &[Bytes::new()])
-                            } else {
-                                dealer.send(&head, body.as_slice())
-                            };
-                            if sent.is_err() {
+                            if dealer.send(&head, protocol::body_frames(&body)).is_err() {
                                 return SessionEnd::Reconnect;
                             }
                             said = true;
