@@ -9,10 +9,10 @@
 //!
 //! By default a stylesheet may read local files through `document()` — also on a URI taken from
 //! the input — but may not write files, create directories or use the network; [`Permissions`]
-//! opts in or out. Documents that `document()` loads are parsed by libxslt's own loader, with
-//! entity substitution and DTD loading (the transform's input is not: see
-//! [`TransformOptions::new`]). `xsl:include` and `xsl:import` are resolved when the stylesheet is
-//! compiled, which permissions do not govern. Recursion is bounded by a
+//! opts in or out. Documents that `document()` loads are parsed like the transform's input
+//! (see [`TransformOptions::new`]): no entity substitution or DTD loading unless asked for.
+//! `xsl:include` and `xsl:import` are resolved when the stylesheet is compiled, which
+//! permissions do not govern. Recursion is bounded by a
 //! template depth limit, so a stylesheet that recurses forever fails instead of overflowing the
 //! stack.
 
@@ -43,7 +43,8 @@ pub const DEFAULT_MAX_DEPTH: u32 = 1000;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Permissions {
     /// Reading local files during a transform: `document()`, whose URI may come from the
-    /// input, and the entities and DTDs of the documents it loads. Off, such a read stops the
+    /// input (and, when entity substitution or DTD loading is asked for, the entities and DTDs
+    /// of the documents it loads). Off, such a read stops the
     /// transform with a 403. (`xsl:include`/`xsl:import` are read at compile time, whatever
     /// this says.)
     pub read_files: bool,
@@ -107,9 +108,9 @@ impl fmt::Debug for TransformOptions {
 
 impl TransformOptions {
     /// No parameters, [`DEFAULT_MAX_DEPTH`], [`Permissions::DEFAULT`], and inputs parsed as
-    /// safely as event payloads: no network, no DTD loading, no entity substitution. (Documents
-    /// the stylesheet loads with `document()` are parsed by libxslt with entity substitution
-    /// and DTD loading; [`Permissions::read_files`] decides whether local ones are read at all.)
+    /// safely as event payloads: no network, no DTD loading, no entity substitution; documents
+    /// the stylesheet loads with `document()` are parsed the same way
+    /// ([`Permissions::read_files`] decides whether local ones are read at all).
     pub fn new() -> Self {
         let mut raw = RawTransformOptions::new();
         raw.parse_options = parse_option::NONET | parse_option::NOCDATA;
@@ -155,15 +156,15 @@ impl TransformOptions {
         }
     }
 
-    /// For trusted input only: substitute entities declared in the input's DTD
-    /// (`xsltproc --noent`).
+    /// For trusted input only: substitute entities declared in the DTD of the input and of the
+    /// documents `document()` loads (`xsltproc --noent`).
     pub fn substitute_entities(mut self, yes: bool) -> Self {
         self.set_parse_option(parse_option::NOENT, yes);
         self
     }
 
-    /// For trusted input only: load the input's external DTD and take default attributes
-    /// from it (`xsltproc --loaddtd`).
+    /// For trusted input only: load the external DTD of the input and of the documents
+    /// `document()` loads, and take default attributes from it (`xsltproc --loaddtd`).
     pub fn load_dtd(mut self, yes: bool) -> Self {
         self.set_parse_option(parse_option::DTDLOAD | parse_option::DTDATTR, yes);
         self
