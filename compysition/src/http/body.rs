@@ -69,6 +69,17 @@ impl Body {
             Body::Bytes(bytes) => bytes.clone(),
         }
     }
+
+    /// [`to_bytes`](Self::to_bytes), taking the body: text and XML hand over their buffers
+    /// instead of being copied.
+    pub fn into_bytes(self) -> Bytes {
+        match self {
+            Body::Text(text) => Bytes::from(text),
+            Body::Xml(xml) => xml.into_bytes(),
+            Body::Bytes(bytes) => bytes,
+            other => other.to_bytes(),
+        }
+    }
 }
 
 impl fmt::Debug for Body {
@@ -121,11 +132,7 @@ impl Convert<String> for Body {
 
 impl Convert<Bytes> for Body {
     fn convert(self) -> Result<Bytes, EventError> {
-        Ok(match self {
-            Body::Bytes(bytes) => bytes,
-            Body::Text(text) => Bytes::from(text),
-            other => other.to_bytes(),
-        })
+        Ok(self.into_bytes())
     }
 }
 
