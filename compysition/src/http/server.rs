@@ -60,8 +60,6 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an `X-Request-ID` may be.
 const MAX_REQUEST_ID: usize = 200;
-/// Bodies larger than this are parsed on the CPU pool rather than on an async worker.
-const PARSE_INLINE_LIMIT: usize = 64 * 1024;
 
 /// The outboxes of an [`HttpServer`]: one [`Outbox<Body>`] (the default), or a struct of named
 /// outboxes that [`Route::outbox`] picks from.
@@ -651,11 +649,12 @@ async fn read_request<O: HttpOutboxes>(
             ))
         }
     };
-    let payload = if bytes.len() > PARSE_INLINE_LIMIT {
-        shared.parsing.run(move || parse_body(kind, bytes)).await?
-    } else {
-        parse_body(kind, bytes)?
-    };
+    // Large bodies are parsed on the CPU pool rather than on an async worker.
+    let size = bytes.len();
+    let payload = shared
+        .parsing
+        .run_sized(size, move || parse_body(kind, bytes))
+        .await?;
 
     let mut event = Event::new(payload).with_service(&*route.service);
     for (name, value) in route.attributes {
@@ -821,7 +820,7 @@ fn respond(event: Event<Body>, answering: &Answering) -> Response<Full<Bytes>> {
         Bytes::new()
     } else if headers.contains_key(CONTENT_TYPE) {
         // The flow chose the format itself.
-        body.to_bytes()
+        body.into_bytes()
     } else {
         let (content_type, bytes) = negotiate(body, &answering.accept);
         if let Some(content_type) = content_type {

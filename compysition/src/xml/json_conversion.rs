@@ -10,10 +10,6 @@ use crate::actor::{Actor, Context};
 use crate::payload::Json;
 use crate::port::{Inbox, Outbox};
 
-/// Documents larger than this are converted on the CPU pool; smaller ones take less time to
-/// convert than to hand over.
-const OFFLOAD_ABOVE: usize = 64 * 1024;
-
 /// Converts each `Xml` event to `Json` by the xmltodict convention (see
 /// [`xml_to_json`](crate::xml::xml_to_json)). It cannot fail: every document has a JSON form.
 /// Large documents are converted off the async workers.
@@ -38,11 +34,10 @@ impl Actor for XmlToJson {
         let offload = &Offload::per_cpu();
         ctx.serve(inbox, |event| async move {
             let (envelope, xml) = event.split();
-            let json = if xml.as_bytes().len() > OFFLOAD_ABOVE {
-                offload.run(move || Ok(xml_to_json(&xml))).await?
-            } else {
-                xml_to_json(&xml)
-            };
+            let size = xml.as_bytes().len();
+            let json = offload
+                .run_sized(size, move || Ok(xml_to_json(&xml)))
+                .await?;
             outbox.send(envelope.with_data(json)).await;
             Ok(())
         })

@@ -36,6 +36,10 @@ use crate::error::EventError;
 /// anyway, wait this long.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
+/// The largest document worked on inline by [`Offload::run_sized`]: smaller ones take less time
+/// to parse or convert than to hand over to the pool and back.
+pub(crate) const INLINE_UP_TO: usize = 64 * 1024;
+
 /// Runs jobs on the process's CPU pool for one actor.
 pub(crate) struct Offload {
     /// Where results go back to: the runtime of the first caller (an actor's handlers all run
@@ -54,6 +58,20 @@ impl Offload {
     pub fn per_cpu() -> Offload {
         Offload {
             home: OnceLock::new(),
+        }
+    }
+
+    /// [`run`](Self::run) for work on a document of `size` octets: up to [`INLINE_UP_TO`] it is
+    /// done right here, since handing it over would cost more than the work.
+    pub async fn run_sized<T, F>(&self, size: usize, job: F) -> Result<T, EventError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, EventError> + Send + 'static,
+    {
+        if size <= INLINE_UP_TO {
+            job()
+        } else {
+            self.run(job).await
         }
     }
 
