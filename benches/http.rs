@@ -13,6 +13,9 @@
 #[allow(dead_code)] // its `main` is the example's, not ours
 mod full_circle;
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -269,7 +272,7 @@ struct Round {
 
 /// Runs `CONNECTIONS` keep-alive connections against `addr` for `window`.
 async fn load(addr: SocketAddr, window: Duration) -> Round {
-    let cpu_before = process_cpu_time();
+    let cpu_before = cpu::process_cpu_time();
     let start = Instant::now();
     let end = start + window;
     let workers: Vec<_> = (0..CONNECTIONS)
@@ -287,21 +290,10 @@ async fn load(addr: SocketAddr, window: Duration) -> Round {
         latencies,
         took,
         failures,
-        cpu: process_cpu_time()
+        cpu: cpu::process_cpu_time()
             .zip(cpu_before)
             .map(|(after, before)| after.saturating_sub(before)),
     }
-}
-
-/// CPU time used so far by the threads of this process (Linux: the first field of each
-/// thread's `schedstat`, in nanoseconds); `None` where that is not available.
-fn process_cpu_time() -> Option<Duration> {
-    let mut total = 0u64;
-    for thread in std::fs::read_dir("/proc/self/task").ok()? {
-        let stat = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
 }
 
 /// One keep-alive connection sending orders back to back until `end`: the latency of each

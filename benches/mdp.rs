@@ -44,6 +44,9 @@
 //! the ratio of the two: it moves far less than a rate when other processes load the machine. A
 //! last line gives the latency-bound case for context: one client, one request in flight.
 
+#[path = "support/cpu.rs"]
+mod cpu;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -86,7 +89,7 @@ impl Clients {
     /// Every client sends, waits for the reply, sends again, for `length`: round trips per
     /// second, and the CPU time the process spent per round trip (where Linux tells it).
     async fn round(&mut self, length: Duration) -> (f64, Option<f64>) {
-        let cpu_before = process_cpu();
+        let cpu_before = cpu::process_cpu_time();
         let stop = Arc::new(AtomicBool::new(false));
         let tasks: Vec<_> = self
             .0
@@ -115,22 +118,10 @@ impl Clients {
         }
         let elapsed = started.elapsed();
         let cpu = cpu_before
-            .zip(process_cpu())
+            .zip(cpu::process_cpu_time())
             .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / done.max(1) as f64);
         (done as f64 / elapsed.as_secs_f64(), cpu)
     }
-}
-
-/// The CPU time (user and system) all threads of this process have run so far, from Linux's
-/// per-thread scheduler statistics; `None` elsewhere. Other processes loading the machine do
-/// not count in it, which makes it steadier than wall-clock rates on a shared machine.
-fn process_cpu() -> Option<Duration> {
-    let mut total = 0u64;
-    for thread in std::fs::read_dir("/proc/self/task").ok()? {
-        let stats = std::fs::read_to_string(thread.ok()?.path().join("schedstat")).ok()?;
-        total += stats.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
 }
 
 /// The direct echo: a ROUTER that sends every message back to its sender.
