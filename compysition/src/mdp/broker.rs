@@ -471,31 +471,49 @@ impl BrokerState {
         // straight into the worker's output buffer. The queue limits do not apply: a request
         // that does not wait costs the queue nothing, and a full queue of some other service
         // must not stop one that has an idle worker.
+        let nobody_ahead = self
+            .services
+            .get(&service[..])
+            .is_some_and(|entry| entry.requests.is_empty());
+        if nobody_ahead && self.hand_to_idle(service, client, body, peers) {
+            bump(&self.stats.requests);
+            return;
+        }
+        self.queue(client, service, body, peers, now);
+    }
+
+    /// Sends a request to the longest idle worker of `service` that takes it, forgetting those
+    /// that are gone or do not read; whether one took it.
+    fn hand_to_idle(
+        &mut self,
+        service: &[u8],
+        client: &Bytes,
+        body: &[Bytes],
+        peers: &mut Peers,
+    ) -> bool {
         let head = protocol::worker_request_head(client);
-        while let Some(entry) = self.services.get_mut(&service[..]) {
-            if !entry.requests.is_empty() {
-                break;
-            }
-            let Some(worker) = entry.idle.pop_front() else {
-                break;
+        loop {
+            let Some(worker_id) = self
+                .services
+                .get_mut(service)
+                .and_then(|entry| entry.idle.pop_front())
+            else {
+                return false;
             };
-            match peers.send(&worker, &head, body) {
+            match peers.send(&worker_id, &head, body) {
                 Sent::Queued => {
-                    bump(&self.stats.requests);
-                    if let Some(serving) = self.workers.get_mut(&worker) {
-                        serving.serving = Some(client.clone());
-                        serving.sent_since_tick = true;
+                    if let Some(worker) = self.workers.get_mut(&worker_id) {
+                        worker.serving = Some(client.clone());
+                        worker.sent_since_tick = true;
                     }
-                    return;
+                    return true;
                 }
                 Sent::Gone | Sent::Full => {
-                    // Gone or not reading: forget it and try the next idle worker.
                     bump(&self.stats.undeliverable);
-                    self.remove_worker(&worker, Farewell::Silent, peers);
+                    self.remove_worker(&worker_id, Farewell::Silent, peers);
                 }
             }
         }
-        self.queue(client, service, body, peers, now);
     }
 
     /// Queues a request for `service` (copying it out of the read buffer) if the queue limits
@@ -651,35 +669,23 @@ impl BrokerState {
     /// Hands queued requests of `service` to its idle workers.
     fn dispatch(&mut self, service: &Bytes, peers: &mut Peers) {
         loop {
-            let Some(entry) = self.services.get_mut(&service[..]) else {
+            let Some(request) = self
+                .services
+                .get_mut(&service[..])
+                .filter(|entry| !entry.idle.is_empty())
+                .and_then(|entry| entry.requests.pop_front())
+            else {
                 return;
             };
-            if entry.requests.is_empty() {
-                return;
-            }
-            let Some(worker_id) = entry.idle.pop_front() else {
-                return;
-            };
-            let Some(request) = entry.requests.pop_front() else {
-                return;
-            };
-            let head = protocol::worker_request_head(&request.client);
-            match peers.send(&worker_id, &head, &request.body) {
-                Sent::Queued => {
-                    self.queued -= 1;
-                    self.queued_bytes -= request.cost;
-                    if let Some(worker) = self.workers.get_mut(&worker_id) {
-                        worker.serving = Some(request.client);
-                        worker.sent_since_tick = true;
-                    }
-                }
-                Sent::Gone | Sent::Full => {
-                    // The worker is gone or does not read: forget it and give the request to
-                    // the next one, since it never left the broker.
+            if self.hand_to_idle(service, &request.client, &request.body, peers) {
+                self.queued -= 1;
+                self.queued_bytes -= request.cost;
+            } else {
+                // Every idle worker was gone: the request waits for the next one.
+                if let Some(entry) = self.services.get_mut(&service[..]) {
                     entry.requests.push_front(request);
-                    bump(&self.stats.undeliverable);
-                    self.remove_worker(&worker_id, Farewell::Silent, peers);
                 }
+                return;
             }
         }
     }
