@@ -18,6 +18,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 
+use super::transport::tcp_address;
 use super::wire::{self, Chunk, FrameReader, ReadOutcome};
 
 /// How much unwritten output a dealer may hold and still queue PONGs. A peer that sends PINGs
@@ -43,9 +44,7 @@ impl Dealer {
         within: Duration,
         max_message: usize,
     ) -> Result<Dealer, String> {
-        let address = endpoint
-            .strip_prefix("tcp://")
-            .ok_or_else(|| format!("{endpoint}: only tcp://host:port endpoints are supported"))?;
+        let address = tcp_address(endpoint).map_err(|error| error.to_string())?;
         let connecting = async {
             let mut stream = TcpStream::connect(address)
                 .await

@@ -15,11 +15,7 @@ use crate::error::Error;
 /// Binds a TCP listener for a `tcp://host:port` endpoint (`*` as host means every interface)
 /// and returns it with the endpoint it is bound to (the port resolved when `0` was asked).
 pub(crate) fn bind_tcp(endpoint: &str) -> Result<(TcpListener, String), Error> {
-    let address = endpoint.strip_prefix("tcp://").ok_or_else(|| {
-        Error::Setup(format!(
-            "MDP endpoint `{endpoint}`: only tcp://host:port endpoints are supported"
-        ))
-    })?;
+    let address = tcp_address(endpoint)?;
     let address = match address.strip_prefix("*:") {
         Some(port) => format!("0.0.0.0:{port}"),
         None => address.to_string(),
@@ -35,20 +31,25 @@ pub(crate) fn bind_tcp(endpoint: &str) -> Result<(TcpListener, String), Error> {
     Ok((listener, format!("tcp://{local}")))
 }
 
+/// The `host:port` of a `tcp://host:port` endpoint (the only transport the pieces speak).
+pub(crate) fn tcp_address(endpoint: &str) -> Result<&str, Error> {
+    endpoint
+        .strip_prefix("tcp://")
+        .filter(|address| {
+            address
+                .rsplit_once(':')
+                .is_some_and(|(_, port)| port.parse::<u16>().is_ok())
+        })
+        .ok_or_else(|| {
+            Error::Setup(format!(
+                "MDP endpoint `{endpoint}`: only tcp://host:port endpoints are supported"
+            ))
+        })
+}
+
 /// Checks that an endpoint to connect to has the form `tcp://host:port`.
 pub(crate) fn check_connect_endpoint(endpoint: &str) -> Result<(), Error> {
-    match endpoint.strip_prefix("tcp://") {
-        Some(rest)
-            if rest
-                .rsplit_once(':')
-                .is_some_and(|(_, port)| port.parse::<u16>().is_ok()) =>
-        {
-            Ok(())
-        }
-        _ => Err(Error::Setup(format!(
-            "MDP endpoint `{endpoint}`: expected tcp://host:port"
-        ))),
-    }
+    tcp_address(endpoint).map(|_| ())
 }
 
 #[cfg(test)]
