@@ -37,11 +37,13 @@ impl Malformed {
 
     /// The error as a 400 naming line and column (both counted from 1; columns in characters).
     pub fn into_event_error(self, document: &[u8]) -> EventError {
+        EventError::malformed(format!("malformed XML at {}", self.located(document)))
+    }
+
+    /// `line L, column C: message`, for the document the error was found in.
+    pub(crate) fn located(&self, document: &[u8]) -> String {
         let (line, column) = line_and_column(document, self.offset);
-        EventError::malformed(format!(
-            "malformed XML at line {line}, column {column}: {}",
-            self.message
-        ))
+        format!("line {line}, column {column}: {}", self.message)
     }
 }
 

@@ -444,14 +444,10 @@ impl TransformOutput for Xml {
             // 400 from whichever step parses it next.
             ResultShape::Document => match parse::check_well_formed(&output) {
                 Ok(()) => Ok(Xml::from_well_formed(output)),
-                Err(malformed) => {
-                    let (line, column) = parse::line_and_column(&output, malformed.offset);
-                    Err(EventError::internal(format!(
-                        "the stylesheet's output is not an acceptable XML document (line \
-                         {line}, column {column}): {}",
-                        malformed.message
-                    )))
-                }
+                Err(malformed) => Err(EventError::internal(format!(
+                    "the stylesheet's output is not an acceptable XML document, at {}",
+                    malformed.located(&output)
+                ))),
             },
             other => Err(EventError::internal(format!(
                 "the transform's result is not an XML document ({}); an Xslt actor that emits \
