@@ -53,19 +53,34 @@ pub(crate) struct Envelope {
     error: Option<EventError>,
 }
 
+impl Envelope {
+    /// An envelope with nothing but its id and creation time.
+    fn bare(id: EventId, created: SystemTime) -> Self {
+        Envelope {
+            id,
+            meta_id: None,
+            service: None,
+            created,
+            attributes: Attributes::new(),
+            http: None,
+            error: None,
+        }
+    }
+
+    /// The business correlation id: the one given, or else the id.
+    fn meta_id(&self) -> MetaId<'_> {
+        match &self.meta_id {
+            Some(given) => MetaId::Given(given),
+            None => MetaId::Own(self.id),
+        }
+    }
+}
+
 impl<T> Event<T> {
     /// A new event with a fresh id; its `meta_id` is its id until set otherwise.
     pub fn new(data: T) -> Self {
         Event {
-            envelope: Arc::new(Envelope {
-                id: EventId::new(),
-                meta_id: None,
-                service: None,
-                created: SystemTime::now(),
-                attributes: Attributes::new(),
-                http: None,
-                error: None,
-            }),
+            envelope: Arc::new(Envelope::bare(EventId::new(), SystemTime::now())),
             data,
         }
     }
@@ -78,10 +93,7 @@ impl<T> Event<T> {
     /// The business correlation id: given by the caller (an `X-Request-ID` header, say) or, by
     /// default, the event's own id.
     pub fn meta_id(&self) -> MetaId<'_> {
-        match &self.envelope.meta_id {
-            Some(given) => MetaId::Given(given),
-            None => MetaId::Own(self.envelope.id),
-        }
+        self.envelope.meta_id()
     }
 
     /// Sets the business correlation id.
@@ -270,25 +282,14 @@ impl KeptEnvelope {
     pub(crate) fn meta_id(&self) -> MetaId<'_> {
         match self {
             KeptEnvelope::Plain { id, .. } => MetaId::Own(*id),
-            KeptEnvelope::Shared(envelope) => match &envelope.meta_id {
-                Some(given) => MetaId::Given(given),
-                None => MetaId::Own(envelope.id),
-            },
+            KeptEnvelope::Shared(envelope) => envelope.meta_id(),
         }
     }
 
     /// The envelope as a payload-less event again.
     pub(crate) fn into_event(self) -> Event<()> {
         let envelope = match self {
-            KeptEnvelope::Plain { id, created } => Arc::new(Envelope {
-                id,
-                meta_id: None,
-                service: None,
-                created,
-                attributes: Attributes::new(),
-                http: None,
-                error: None,
-            }),
+            KeptEnvelope::Plain { id, created } => Arc::new(Envelope::bare(id, created)),
             KeptEnvelope::Shared(envelope) => envelope,
         };
         Event { envelope, data: () }
