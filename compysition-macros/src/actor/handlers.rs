@@ -202,46 +202,39 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
             let task = format_ident!("task_{}", i, span = Span::mixed_site());
             let method = &handler.name;
             let outboxes_arg = handler.takes_outboxes.then(|| quote!(, #out));
+            let event = Ident::new("event", Span::mixed_site());
+            // A source takes the context, a handler the event; both maybe the outboxes.
+            let first_arg = match handler.role {
+                Role::Source => quote!(&#ctx),
+                Role::Inbox | Role::Errors => quote!(#event),
+            };
+            let call = quote_spanned!(method.span() => #this.#method(#first_arg #outboxes_arg));
+            let call = if handler.is_async {
+                quote!(#call.await)
+            } else {
+                call
+            };
+            // What a handler's closure returns (a source's call is used as it is).
+            let body = if handler.fallible {
+                call.clone()
+            } else {
+                quote!({ #call; ::core::result::Result::Ok(()) })
+            };
             let future = match handler.role {
-                Role::Source => {
-                    let call = quote_spanned!(method.span() => #this.#method(&#ctx #outboxes_arg));
-                    let call = if handler.is_async {
-                        quote!(#call.await)
-                    } else {
-                        call
-                    };
-                    quote!(async { #call; })
+                Role::Source => quote!(async { #call; }),
+                Role::Inbox => {
+                    let inbox = method;
+                    let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
+                    quote!(async { let inbox = #inbox; #serve.await })
                 }
-                Role::Inbox | Role::Errors => {
-                    let event = Ident::new("event", Span::mixed_site());
-                    let call = quote_spanned!(method.span() => #this.#method(#event #outboxes_arg));
-                    let call = if handler.is_async {
-                        quote!(#call.await)
-                    } else {
-                        call
-                    };
-                    let body = if handler.fallible {
-                        call
-                    } else {
-                        quote!({ #call; ::core::result::Result::Ok(()) })
-                    };
-                    match handler.role {
-                        Role::Inbox => {
-                            let inbox = method;
-                            let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
-                            quote!(async { let inbox = #inbox; #serve.await })
+                // Counted apart from the other inboxes (see `Context::serve_errors`).
+                Role::Errors => {
+                    let serve = quote!(#ctx.serve_errors(inbox, |#event| async move { #body }));
+                    quote!(async {
+                        if let ::core::option::Option::Some(inbox) = #error_inbox {
+                            #serve.await
                         }
-                        // Counted apart from the other inboxes (see `Context::serve_errors`).
-                        _ => {
-                            let serve =
-                                quote!(#ctx.serve_errors(inbox, |#event| async move { #body }));
-                            quote!(async {
-                                if let ::core::option::Option::Some(inbox) = #error_inbox {
-                                    #serve.await
-                                }
-                            })
-                        }
-                    }
+                    })
                 }
             };
             (task, future)
