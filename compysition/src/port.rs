@@ -231,10 +231,18 @@ impl<T: Send + 'static> Future for SendEvent<'_, T> {
                 return Poll::Ready(());
             };
             let label = &*this.outbox.label;
-            this.waiting = match edge {
-                Edge::Direct(target) => target.hand_over(event, label),
-                Edge::Converting(edge) => edge.send(event, label),
-            };
+            match edge {
+                // [`Target::hand_over`] written out: the same-type edge is the hot path, and
+                // returning the rare future through it costs about 150 instructions an event.
+                Edge::Direct(target) => match target.sender.try_send(event) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(event)) => {
+                        this.waiting = Some(Box::pin(target.send(event, label)));
+                    }
+                    Err(mpsc::error::TrySendError::Closed(event)) => target.lost(&event, label),
+                },
+                Edge::Converting(edge) => this.waiting = edge.send(event, label),
+            }
         }
     }
 }
@@ -251,7 +259,8 @@ impl<T> fmt::Debug for Outbox<T> {
 
 impl<T: Send> Target<T> {
     /// Hands `event` to the inbox if it has room now; otherwise the future that waits for room
-    /// (an inbox that is gone drops the event, logged).
+    /// (an inbox that is gone drops the event, logged). For converting edges; the direct edge
+    /// writes it out in [`SendEvent::poll`].
     fn hand_over<'a>(&'a self, event: Event<T>, outbox: &'a str) -> Option<SendFuture<'a>> {
         match self.sender.try_send(event) {
             Ok(()) => None,
