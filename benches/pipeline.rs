@@ -6,6 +6,10 @@
 //! median of several alternating rounds; latency is measured at a light load (one event in
 //! flight at a time).
 //!
+//! A second baseline is the chain a user would write without the framework at all: plain `u64`
+//! values (no envelope) through the same five tasks joined by `mpsc` channels of capacity 1024.
+//! Against it the ratio shows what the envelope itself costs, not only the actors' plumbing.
+//!
 //! The same pipeline is also declared with `topology!` (the same actors), to show that the macro
 //! costs nothing at run time: its rate is reported against the same baseline.
 //!
@@ -168,6 +172,53 @@ async fn baseline(count: u64) -> f64 {
     count as f64 / end.duration_since(start).as_secs_f64()
 }
 
+/// The chain a user would write without the framework: plain values, no envelope, five tasks
+/// joined by `mpsc(1024)`.
+async fn baseline_plain(count: u64) -> f64 {
+    const PLAIN_CAPACITY: usize = 1024;
+    let (done_tx, done_rx) = oneshot::channel();
+    let (first_tx, mut rx) = mpsc::channel::<u64>(PLAIN_CAPACITY);
+    let mut tasks = Vec::new();
+    for _ in 0..STAGES {
+        let (tx, next_rx) = mpsc::channel::<u64>(PLAIN_CAPACITY);
+        let mut input = std::mem::replace(&mut rx, next_rx);
+        tasks.push(tokio::spawn(async move {
+            while let Some(value) = input.recv().await {
+                if tx.send(value).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    let mut last = rx;
+    tasks.push(tokio::spawn(async move {
+        let mut seen = 0;
+        let mut done = Some(done_tx);
+        while let Some(value) = last.recv().await {
+            std::hint::black_box(value);
+            seen += 1;
+            if seen == count {
+                if let Some(done) = done.take() {
+                    let _ = done.send(Instant::now());
+                }
+            }
+        }
+    }));
+    let start = Instant::now();
+    tasks.push(tokio::spawn(async move {
+        for n in 0..count {
+            if first_tx.send(n).await.is_err() {
+                break;
+            }
+        }
+    }));
+    let end = done_rx.await.expect("sink reports");
+    for task in tasks {
+        let _ = task.await;
+    }
+    count as f64 / end.duration_since(start).as_secs_f64()
+}
+
 /// A source fed one event at a time by the benchmark.
 struct Feed(mpsc::Receiver<Event<Instant>>);
 
@@ -288,10 +339,11 @@ fn main() {
         match std::env::var("ONLY").as_deref() {
             Ok("ours") => return println!("ours {:.0} events/s", ours(events).await),
             Ok("baseline") => return println!("baseline {:.0} events/s", baseline(events).await),
+            Ok("plain") => return println!("plain {:.0} values/s", baseline_plain(events).await),
             _ => {}
         }
         let (mut our_rates, mut base_rates) = (Vec::new(), Vec::new());
-        let mut macro_rates = Vec::new();
+        let (mut macro_rates, mut plain_rates) = (Vec::new(), Vec::new());
         for round in 0..rounds {
             // Alternate the order so drift (turbo, other load) hits both alike.
             if round % 2 == 0 {
@@ -306,11 +358,13 @@ fn main() {
                 our_rates[round], base_rates[round]
             );
             macro_rates.push(ours_macro(events).await);
+            plain_rates.push(baseline_plain(events).await);
             println!(
-                "round {round}: ours declared with topology! {:.0} events/s",
-                macro_rates[round]
+                "round {round}: ours declared with topology! {:.0} events/s; plain u64 chain {:.0} values/s",
+                macro_rates[round], plain_rates[round]
             );
         }
+        let plain_rate = median(&mut plain_rates);
         let (ours_rate, base_rate) = (median(&mut our_rates), median(&mut base_rates));
         let macro_rate = median(&mut macro_rates);
         println!(
@@ -331,6 +385,12 @@ fn main() {
                 percentile(&mut base_latency, 0.99),
             );
         }
+        println!(
+            "RESULT pipeline_5_stage_vs_plain events_per_sec={:.0} baseline_values_per_sec={:.0} ratio={:.3}",
+            ours_rate,
+            plain_rate,
+            ours_rate / plain_rate
+        );
         // The last line, whatever else was asked.
         println!(
             "RESULT pipeline_5_stage events_per_sec={:.0} baseline_events_per_sec={:.0} ratio={:.3}",
