@@ -262,8 +262,53 @@ pub enum Error {
         /// Actors that were still running and got aborted.
         aborted: Vec<String>,
     },
-    /// An actor could not be built (a stylesheet that does not compile, an address that does
-    /// not parse, ...).
+    /// An address could not be bound: in use, not permitted, not an address of this host.
+    #[error("cannot bind {address}: {source}")]
+    Bind {
+        /// The address as the caller gave it.
+        address: String,
+        /// Why the operating system refused.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An address or endpoint that does not parse or resolve (`tcp://host:port`, `host:port`).
+    #[error("invalid address `{address}`: {reason}")]
+    InvalidAddress {
+        /// The address as the caller gave it.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file an actor is built from (a stylesheet, a schema) could not be read.
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why it could not be read.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A stylesheet, schema, expression or path that does not compile.
+    #[error("{what} does not compile: {message}")]
+    Compile {
+        /// What was compiled: `stylesheet`, `XML Schema`, `XPath "…"`, …
+        what: String,
+        /// The compiler's messages.
+        message: String,
+    },
+    /// A setting that is not acceptable (a service name, a user table entry, a parameter).
+    #[error("invalid {setting}: {message}")]
+    Config {
+        /// The setting, as the user knows it.
+        setting: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A bug in a hand-written port set or in the framework itself: the ports built for an
+    /// actor do not fit it.
+    #[error("internal wiring error: {0}")]
+    Wiring(String),
+    /// An actor could not be built (deprecated in favour of the typed variants above).
     #[error("{0}")]
     Setup(String),
     /// An I/O error.
