@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use compysition::actors::{EventLogger, Stdout};
-use compysition::http::{BasicAuth, Body, HttpServer, UserTable};
+use compysition::http::{BasicAuth, Body, Challenge, HttpServer, UserTable};
 use compysition::prelude::*;
 use compysition::RunningTopology;
 use http::Method;
@@ -194,7 +194,9 @@ async fn a_realm_from_any_unauthorized_error_reaches_the_challenge() {
     let gate = director.register_actor(
         "gate",
         from_fn(|_: Event<Body>| async move {
-            Err::<Event<Body>, _>(EventError::unauthorized("tab\there", "go away"))
+            Err::<Event<Body>, _>(
+                EventError::unauthorized("go away").with_extension(Challenge::basic("tab\there")),
+            )
         }),
     );
     director.connect_queue(&wsgi, &gate);

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use compysition::actors::Null;
-use compysition::http::{Body, HttpServer, HttpStats, Route};
+use compysition::http::{Body, HttpContext, HttpServer, HttpStats, Route};
 use compysition::prelude::*;
 use compysition::{ActorHandle, RunningTopology};
 use http::Method;
@@ -70,7 +70,7 @@ fn describe(server: HttpServer) -> Served {
                     "meta_id": event.meta_id().to_string(),
                     "attributes": event.attributes(),
                     "kind": event.data.kind(),
-                    "query": event.http().and_then(|h| h.query.clone()),
+                    "query": event.extension::<HttpContext>().and_then(|h| h.query.clone()),
                 });
                 Ok(event.with_data(Body::Json(Json::new(description))))
             }),

@@ -57,7 +57,11 @@ async fn the_log_actor_receives_records_with_actor_name_and_meta_id() {
         .expect("the failure was logged");
     assert_eq!(failure.meta_id.as_deref(), Some("request-42"));
     assert_eq!(failure.actor.as_deref(), Some("failing"));
-    assert!(failure.fields.contains("status=403"), "{}", failure.fields);
+    assert!(
+        failure.fields.contains("kind=forbidden"),
+        "{}",
+        failure.fields
+    );
 }
 
 /// `[2026-11-28 16:56:35.850659] ` — the Python project's timestamp prefix.
@@ -135,7 +139,7 @@ async fn stdout_prints_errors_routed_to_it_and_whole_events_on_request() {
     director.wait().await.expect("finishes");
     let lines = out.lines();
     assert!(
-        lines.contains(&"E: ERROR 404 no such order".to_string()),
+        lines.contains(&"E: ERROR not found: no such order".to_string()),
         "{lines:?}"
     );
     assert!(

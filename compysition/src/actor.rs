@@ -271,7 +271,7 @@ impl Context {
                     }
                 };
                 tracing::debug!(actor = %self.name, meta_id = %envelope.meta_id(), error = %failure, "handler failed");
-                let mut failed = envelope.into_event().with_data(AnyPayload::none());
+                let mut failed = envelope.with_data(AnyPayload::none());
                 failed.set_error(failure);
                 self.errors.send(failed).await;
             }

@@ -4,79 +4,78 @@
 use std::fmt;
 use std::sync::Arc;
 
-use http::StatusCode;
+use crate::extensions::{Extension, Extensions};
 
-/// What went wrong with one event. The kind decides the HTTP status an HTTP server answers with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What went wrong with one event, in terms every protocol can answer in its own way.
+///
+/// The kinds are the Python project's; an HTTP server answers each with its status (`400` for
+/// [`Malformed`](ErrorKind::Malformed), `401` for [`Unauthorized`](ErrorKind::Unauthorized), …,
+/// see `compysition::http::HttpStatus`), and what a protocol needs beyond the kind (the
+/// challenge of a `401`, the methods of a `405`) rides on the error as an
+/// [extension](EventError::with_extension).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// 400: the input could not be parsed or converted.
+    /// The input could not be parsed or converted (HTTP 400).
     Malformed,
-    /// 401: missing or wrong credentials; `WWW-Authenticate: Basic realm="<realm>"`.
-    Unauthorized {
-        /// The realm named in the challenge.
-        realm: Arc<str>,
-    },
-    /// 403: authenticated but not allowed.
+    /// Missing or wrong credentials (HTTP 401).
+    Unauthorized,
+    /// Authenticated but not allowed (HTTP 403).
     Forbidden,
-    /// 404: nothing there.
+    /// Nothing there (HTTP 404).
     NotFound,
-    /// 405: the method is not allowed; `Allow: <allow>`.
-    MethodNotAllowed {
-        /// The allowed methods, as for the `Allow` header.
-        allow: Arc<str>,
-    },
-    /// 408: the request took too long to arrive.
+    /// The operation is not allowed on this resource (HTTP 405).
+    MethodNotAllowed,
+    /// The request took too long to arrive (HTTP 408).
     RequestTimeout,
-    /// 409: conflicts with the current state.
+    /// Conflicts with the current state (HTTP 409).
     Conflict,
-    /// 410: gone for good.
+    /// Gone for good (HTTP 410).
     Gone,
-    /// 413: the body is larger than allowed.
+    /// The input is larger than allowed (HTTP 413).
     PayloadTooLarge,
-    /// 415: the content type is not supported.
+    /// The input's format is not supported (HTTP 415).
     UnsupportedMediaType,
-    /// 422: well-formed but invalid (schema validation failed, say).
+    /// Well-formed but invalid: schema validation failed, say (HTTP 422).
     Unprocessable,
-    /// 429: too many requests.
+    /// Too many requests (HTTP 429).
     TooManyRequests,
-    /// 500: a failure inside the flow, a panic among them.
+    /// A failure inside the flow, a panic among them (HTTP 500).
     Internal,
-    /// 503: a service the flow needs is not available.
+    /// A service the flow needs is not available (HTTP 503).
     Unavailable,
-    /// 504: the flow, or a service it called, did not answer in time.
+    /// The flow, or a service it called, did not answer in time (HTTP 504).
     Timeout,
 }
 
 impl ErrorKind {
-    /// The HTTP status for this kind.
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ErrorKind::Malformed => StatusCode::BAD_REQUEST,
-            ErrorKind::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-            ErrorKind::NotFound => StatusCode::NOT_FOUND,
-            ErrorKind::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorKind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            ErrorKind::Conflict => StatusCode::CONFLICT,
-            ErrorKind::Gone => StatusCode::GONE,
-            ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorKind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
-            ErrorKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        }
-    }
+    /// Every kind, in the order of their HTTP statuses.
+    pub const ALL: [ErrorKind; 15] = [
+        ErrorKind::Malformed,
+        ErrorKind::Unauthorized,
+        ErrorKind::Forbidden,
+        ErrorKind::NotFound,
+        ErrorKind::MethodNotAllowed,
+        ErrorKind::RequestTimeout,
+        ErrorKind::Conflict,
+        ErrorKind::Gone,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::UnsupportedMediaType,
+        ErrorKind::Unprocessable,
+        ErrorKind::TooManyRequests,
+        ErrorKind::Internal,
+        ErrorKind::Unavailable,
+        ErrorKind::Timeout,
+    ];
 
-    fn label(&self) -> &'static str {
+    /// The kind's name in text: `malformed`, `not found`, …
+    pub fn label(&self) -> &'static str {
         match self {
             ErrorKind::Malformed => "malformed",
-            ErrorKind::Unauthorized { .. } => "unauthorized",
+            ErrorKind::Unauthorized => "unauthorized",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::NotFound => "not found",
-            ErrorKind::MethodNotAllowed { .. } => "method not allowed",
+            ErrorKind::MethodNotAllowed => "method not allowed",
             ErrorKind::RequestTimeout => "request timeout",
             ErrorKind::Conflict => "conflict",
             ErrorKind::Gone => "gone",
@@ -88,6 +87,13 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Timeout => "timeout",
         }
+    }
+
+    /// The kind named by [`label`](Self::label) (what crosses a process edge as text).
+    pub fn from_label(label: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL
+            .into_iter()
+            .find(|kind| kind.label() == label)
     }
 }
 
@@ -103,16 +109,29 @@ impl fmt::Display for ErrorKind {
 /// use compysition::{EventError, ErrorKind};
 ///
 /// let error = EventError::malformed("line 1, column 7: unexpected end of input");
-/// assert_eq!(error.status().as_u16(), 400);
-/// assert_eq!(error.kind(), &ErrorKind::Malformed);
+/// assert_eq!(error.kind(), ErrorKind::Malformed);
+/// assert_eq!(error.to_string(), "malformed: line 1, column 7: unexpected end of input");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct EventError {
     kind: ErrorKind,
     message: Arc<str>,
     code: Option<Arc<str>>,
     actor: Option<Arc<str>>,
+    extensions: Extensions,
 }
+
+impl PartialEq for EventError {
+    /// Kind, message, code and actor; extensions are not compared (they need not be `Eq`).
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.message == other.message
+            && self.code == other.code
+            && self.actor == other.actor
+    }
+}
+
+impl Eq for EventError {}
 
 impl EventError {
     /// An error of any kind.
@@ -122,72 +141,60 @@ impl EventError {
             message: message.into(),
             code: None,
             actor: None,
+            extensions: Extensions::new(),
         }
     }
 
-    /// 400: the input could not be parsed or converted.
+    /// The input could not be parsed or converted.
     pub fn malformed(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Malformed, message)
     }
 
-    /// 401 with a `Basic` challenge for `realm`.
-    pub fn unauthorized(realm: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Self {
-        Self::new(
-            ErrorKind::Unauthorized {
-                realm: realm.into(),
-            },
-            message,
-        )
+    /// Missing or wrong credentials. (An HTTP server challenges with its realm, or with the
+    /// one an `http::Challenge` extension names.)
+    pub fn unauthorized(message: impl Into<Arc<str>>) -> Self {
+        Self::new(ErrorKind::Unauthorized, message)
     }
 
-    /// 403.
+    /// Authenticated but not allowed.
     pub fn forbidden(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Forbidden, message)
     }
 
-    /// 404.
+    /// Nothing there.
     pub fn not_found(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::NotFound, message)
     }
 
-    /// 405; `allow` lists the allowed methods (`"GET, POST"`).
-    pub fn method_not_allowed(allow: impl Into<Arc<str>>, message: impl Into<Arc<str>>) -> Self {
-        Self::new(
-            ErrorKind::MethodNotAllowed {
-                allow: allow.into(),
-            },
-            message,
-        )
+    /// The operation is not allowed. (An HTTP server lists the allowed methods from an
+    /// `http::Allow` extension.)
+    pub fn method_not_allowed(message: impl Into<Arc<str>>) -> Self {
+        Self::new(ErrorKind::MethodNotAllowed, message)
     }
 
-    /// 422: well-formed but invalid.
+    /// Well-formed but invalid.
     pub fn unprocessable(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Unprocessable, message)
     }
 
-    /// 500.
+    /// A failure inside the flow.
     pub fn internal(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Internal, message)
     }
 
-    /// 503.
+    /// A service the flow needs is not available.
     pub fn unavailable(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Unavailable, message)
     }
 
-    /// 504.
+    /// The flow, or a service it called, did not answer in time.
     pub fn timeout(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Timeout, message)
     }
 
     /// The kind of failure.
-    pub fn kind(&self) -> &ErrorKind {
-        &self.kind
-    }
-
-    /// The HTTP status for this error.
-    pub fn status(&self) -> StatusCode {
-        self.kind.status()
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
     }
 
     /// The human-readable message.
@@ -195,12 +202,10 @@ impl EventError {
         &self.message
     }
 
-    /// An application error code; defaults to the HTTP status number.
-    pub fn code(&self) -> std::borrow::Cow<'_, str> {
-        match &self.code {
-            Some(code) => std::borrow::Cow::Borrowed(code),
-            None => std::borrow::Cow::Owned(self.status().as_u16().to_string()),
-        }
+    /// The application error code, if one was given (an HTTP server shows its status number
+    /// otherwise).
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
     }
 
     /// The error with an application error code.
@@ -225,17 +230,27 @@ impl EventError {
             self.actor = Some(Arc::clone(actor));
         }
     }
+
+    /// The error's typed extensions: what a protocol needs to answer it beyond its kind.
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// The extension of type `X`, if the error carries one.
+    pub fn extension<X: Send + Sync + 'static>(&self) -> Option<&X> {
+        self.extensions.get()
+    }
+
+    /// The error with an extension set (an `http::Challenge` for a `401`, say).
+    pub fn with_extension<X: Extension>(mut self, value: X) -> Self {
+        self.extensions.insert(value);
+        self
+    }
 }
 
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} ({}): {}",
-            self.kind,
-            self.status().as_u16(),
-            self.message
-        )
+        write!(f, "{}: {}", self.kind, self.message)
     }
 }
 
@@ -426,31 +441,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_map_to_the_statuses_of_the_python_project() {
-        let cases = [
-            (EventError::malformed(""), 400),
-            (EventError::unauthorized("r", ""), 401),
-            (EventError::forbidden(""), 403),
-            (EventError::not_found(""), 404),
-            (EventError::method_not_allowed("GET", ""), 405),
-            (EventError::new(ErrorKind::RequestTimeout, ""), 408),
-            (EventError::new(ErrorKind::Conflict, ""), 409),
-            (EventError::new(ErrorKind::Gone, ""), 410),
-            (EventError::unprocessable(""), 422),
-            (EventError::new(ErrorKind::TooManyRequests, ""), 429),
-            (EventError::internal(""), 500),
-            (EventError::unavailable(""), 503),
-            (EventError::timeout(""), 504),
-        ];
-        for (error, status) in cases {
-            assert_eq!(error.status().as_u16(), status, "{error}");
+    fn every_kind_is_named_by_its_label() {
+        for kind in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_label(kind.label()), Some(kind));
         }
+        assert_eq!(ErrorKind::from_label("nonsense"), None);
     }
 
     #[test]
-    fn code_defaults_to_the_status() {
-        assert_eq!(EventError::not_found("x").code(), "404");
-        assert_eq!(EventError::not_found("x").with_code("E17").code(), "E17");
+    fn code_is_given_or_absent() {
+        assert_eq!(EventError::not_found("x").code(), None);
+        assert_eq!(
+            EventError::not_found("x").with_code("E17").code(),
+            Some("E17")
+        );
+    }
+
+    #[test]
+    fn extensions_ride_on_the_error_but_not_in_its_equality() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Realm(&'static str);
+        let error = EventError::unauthorized("no").with_extension(Realm("shop"));
+        assert_eq!(error.extension::<Realm>(), Some(&Realm("shop")));
+        assert_eq!(error, EventError::unauthorized("no"));
     }
 
     #[test]

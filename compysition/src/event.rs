@@ -1,9 +1,14 @@
 //! The event envelope that travels between actors.
 //!
-//! An [`Event<T>`] is a payload (`data`) inside an envelope: a unique id, a business correlation
-//! id (`meta_id`), a routing name (`service`), string attributes, an optional HTTP context and an
-//! optional error. The envelope sits behind one reference-counted pointer, so cloning an event for
-//! a fan-out costs one atomic increment plus whatever cloning the payload costs; changing the
+//! An [`Event<T>`] is a payload (`data`) inside an envelope: a unique id, a creation time, a
+//! business correlation id (`meta_id`), a routing name (`service`), string attributes, typed
+//! [`Extensions`] (protocol state such as the HTTP request an event came from), a
+//! [`ReplySlot`] when a request waits for the event to come back, and an optional error.
+//!
+//! The id and the creation time sit inline in the event; everything else sits behind one
+//! optional reference-counted pointer that is made the first time any of it is set. So an event
+//! with nothing but its payload costs no allocation beyond the payload, and cloning any event
+//! for a fan-out costs at most one atomic increment plus the payload's clone; changing the
 //! envelope of a shared event copies it first (copy on write).
 //!
 //! [`Event::map`] replaces the payload and keeps the envelope. That is what lets an answer find the
@@ -15,7 +20,9 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use crate::error::EventError;
+use crate::extensions::{Extension, Extensions};
 use crate::id::EventId;
+use crate::reply::ReplySlot;
 
 /// String attributes of an event: headers and user metadata.
 pub type Attributes = BTreeMap<String, String>;
@@ -33,67 +40,58 @@ pub type Attributes = BTreeMap<String, String>;
 /// assert_eq!(answer.data, 8);
 /// ```
 pub struct Event<T> {
-    envelope: Arc<Envelope>,
+    id: EventId,
+    created: SystemTime,
+    /// Everything else, made when first set: `None` for an event that is only a payload.
+    envelope: Option<Arc<Envelope>>,
     /// The payload.
     pub data: T,
 }
 
-/// Everything about an event except its payload.
-#[derive(Clone)]
-pub(crate) struct Envelope {
-    id: EventId,
+/// What an envelope holds beyond the id and the creation time.
+#[derive(Clone, Default)]
+struct Envelope {
     meta_id: Option<Arc<str>>,
     service: Option<Arc<str>>,
-    created: SystemTime,
     attributes: Attributes,
-    // Shared between copies of the envelope: changing an attribute of an event whose envelope
-    // is shared (the handler loop keeps one copy to route failures) then copies a small map,
-    // not the request's headers.
-    http: Option<Arc<HttpContext>>,
+    extensions: Extensions,
+    reply: Option<ReplySlot>,
     error: Option<EventError>,
 }
 
-impl Envelope {
-    /// An envelope with nothing but its id and creation time.
-    fn bare(id: EventId, created: SystemTime) -> Self {
-        Envelope {
-            id,
-            meta_id: None,
-            service: None,
-            created,
-            attributes: Attributes::new(),
-            http: None,
-            error: None,
-        }
-    }
-
-    /// The business correlation id: the one given, or else the id.
-    fn meta_id(&self) -> MetaId<'_> {
-        match &self.meta_id {
-            Some(given) => MetaId::Given(given),
-            None => MetaId::Own(self.id),
-        }
-    }
-}
+/// Nothing set: what an event without an envelope reads as.
+static EMPTY: Envelope = Envelope {
+    meta_id: None,
+    service: None,
+    attributes: BTreeMap::new(),
+    extensions: Extensions::new(),
+    reply: None,
+    error: None,
+};
 
 impl<T> Event<T> {
     /// A new event with a fresh id; its `meta_id` is its id until set otherwise.
     pub fn new(data: T) -> Self {
         Event {
-            envelope: Arc::new(Envelope::bare(EventId::new(), SystemTime::now())),
+            id: EventId::new(),
+            created: SystemTime::now(),
+            envelope: None,
             data,
         }
     }
 
     /// The unique, immutable id of this event.
     pub fn id(&self) -> EventId {
-        self.envelope.id
+        self.id
     }
 
     /// The business correlation id: given by the caller (an `X-Request-ID` header, say) or, by
     /// default, the event's own id.
     pub fn meta_id(&self) -> MetaId<'_> {
-        self.envelope.meta_id()
+        match &self.envelope().meta_id {
+            Some(given) => MetaId::Given(given),
+            None => MetaId::Own(self.id),
+        }
     }
 
     /// Sets the business correlation id.
@@ -103,7 +101,7 @@ impl<T> Event<T> {
 
     /// The routing name: the HTTP path's service, the MDP service, ...
     pub fn service(&self) -> Option<&str> {
-        self.envelope.service.as_deref()
+        self.envelope().service.as_deref()
     }
 
     /// Sets the routing name.
@@ -119,17 +117,17 @@ impl<T> Event<T> {
 
     /// When the event entered the flow.
     pub fn created(&self) -> SystemTime {
-        self.envelope.created
+        self.created
     }
 
     /// All attributes.
     pub fn attributes(&self) -> &Attributes {
-        &self.envelope.attributes
+        &self.envelope().attributes
     }
 
     /// One attribute.
     pub fn attribute(&self, name: &str) -> Option<&str> {
-        self.envelope.attributes.get(name).map(String::as_str)
+        self.envelope().attributes.get(name).map(String::as_str)
     }
 
     /// Sets an attribute, returning the previous value.
@@ -151,31 +149,58 @@ impl<T> Event<T> {
 
     /// Removes an attribute.
     pub fn remove_attribute(&mut self, name: &str) -> Option<String> {
-        if !self.envelope.attributes.contains_key(name) {
+        if !self.envelope().attributes.contains_key(name) {
             return None;
         }
         self.envelope_mut().attributes.remove(name)
     }
 
-    /// The HTTP request this event came from, if any.
-    pub fn http(&self) -> Option<&HttpContext> {
-        self.envelope.http.as_deref()
+    /// The typed extensions: protocol state and anything else that rides along by type.
+    pub fn extensions(&self) -> &Extensions {
+        &self.envelope().extensions
     }
 
-    /// The HTTP context, for changing it (the response status, say).
-    pub fn http_mut(&mut self) -> Option<&mut HttpContext> {
-        self.envelope.http.as_ref()?;
-        self.envelope_mut().http.as_mut().map(Arc::make_mut)
+    /// The extensions, for changing them.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.envelope_mut().extensions
     }
 
-    /// Attaches an HTTP context.
-    pub fn set_http(&mut self, http: HttpContext) {
-        self.envelope_mut().http = Some(Arc::new(http));
+    /// The extension of type `X`, if the event carries one (an `HttpContext`, say).
+    pub fn extension<X: Send + Sync + 'static>(&self) -> Option<&X> {
+        self.envelope().extensions.get()
+    }
+
+    /// The extension of type `X`, for changing it (the response status of an HTTP request,
+    /// say). Copies the envelope, or the value, first when a copy of the event shares it.
+    pub fn extension_mut<X: Extension>(&mut self) -> Option<&mut X> {
+        self.extension::<X>()?;
+        self.envelope_mut().extensions.get_mut()
+    }
+
+    /// Sets the extension of type `X`, returning the one it replaces.
+    pub fn insert_extension<X: Extension>(&mut self, value: X) -> Option<X> {
+        self.envelope_mut().extensions.insert(value)
+    }
+
+    /// The event with an extension set.
+    pub fn with_extension<X: Extension>(mut self, value: X) -> Self {
+        self.insert_extension(value);
+        self
+    }
+
+    /// The slot through which the request this event belongs to is answered, if one waits.
+    pub fn reply_slot(&self) -> Option<&ReplySlot> {
+        self.envelope().reply.as_ref()
+    }
+
+    /// Ties the event to a waiting request (a request/response source does this).
+    pub fn set_reply_slot(&mut self, slot: ReplySlot) {
+        self.envelope_mut().reply = Some(slot);
     }
 
     /// The error this event carries, if it failed somewhere.
     pub fn error(&self) -> Option<&EventError> {
-        self.envelope.error.as_ref()
+        self.envelope().error.as_ref()
     }
 
     /// Attaches an error.
@@ -185,16 +210,14 @@ impl<T> Event<T> {
 
     /// Removes the error, returning it.
     pub fn take_error(&mut self) -> Option<EventError> {
-        self.envelope.error.as_ref()?;
+        self.envelope().error.as_ref()?;
         self.envelope_mut().error.take()
     }
 
     /// Replaces the payload, keeping the envelope.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Event<U> {
-        Event {
-            envelope: self.envelope,
-            data: f(self.data),
-        }
+        let (envelope, data) = self.split();
+        envelope.with_data(f(data))
     }
 
     /// Replaces the payload by a fallible function, keeping the envelope.
@@ -205,24 +228,18 @@ impl<T> Event<T> {
         self,
         f: impl FnOnce(T) -> Result<U, E>,
     ) -> Result<Event<U>, (Event<()>, E)> {
-        match f(self.data) {
-            Ok(data) => Ok(Event {
-                envelope: self.envelope,
-                data,
-            }),
-            Err(error) => Err((
-                Event {
-                    envelope: self.envelope,
-                    data: (),
-                },
-                error,
-            )),
+        let (envelope, data) = self.split();
+        match f(data) {
+            Ok(data) => Ok(envelope.with_data(data)),
+            Err(error) => Err((envelope, error)),
         }
     }
 
     /// Replaces the payload by a value, keeping the envelope.
     pub fn with_data<U>(self, data: U) -> Event<U> {
         Event {
+            id: self.id,
+            created: self.created,
             envelope: self.envelope,
             data,
         }
@@ -230,13 +247,13 @@ impl<T> Event<T> {
 
     /// Splits the event into its envelope (an event without payload) and its payload.
     pub fn split(self) -> (Event<()>, T) {
-        (
-            Event {
-                envelope: self.envelope,
-                data: (),
-            },
-            self.data,
-        )
+        let envelope = Event {
+            id: self.id,
+            created: self.created,
+            envelope: self.envelope,
+            data: (),
+        };
+        (envelope, self.data)
     }
 
     /// The payload, dropping the envelope.
@@ -245,61 +262,32 @@ impl<T> Event<T> {
     }
 
     /// What a handler loop keeps of the envelope while the handler owns the event, so that a
-    /// failure can still be routed (and an HTTP request still answered).
-    pub(crate) fn keep_envelope(&self) -> KeptEnvelope {
-        let envelope = &*self.envelope;
-        let plain = envelope.meta_id.is_none()
-            && envelope.service.is_none()
-            && envelope.attributes.is_empty()
-            && envelope.http.is_none()
-            && envelope.error.is_none();
-        if plain {
-            KeptEnvelope::Plain {
-                id: envelope.id,
-                created: envelope.created,
-            }
-        } else {
-            KeptEnvelope::Shared(Arc::clone(&self.envelope))
+    /// failure can still be routed (and a waiting request still answered). An event that is
+    /// only a payload is copied: the hot path then touches no reference count.
+    pub(crate) fn keep_envelope(&self) -> Event<()> {
+        Event {
+            id: self.id,
+            created: self.created,
+            envelope: self.envelope.clone(),
+            data: (),
         }
+    }
+
+    fn envelope(&self) -> &Envelope {
+        self.envelope.as_deref().unwrap_or(&EMPTY)
     }
 
     fn envelope_mut(&mut self) -> &mut Envelope {
-        Arc::make_mut(&mut self.envelope)
-    }
-}
-
-/// An envelope kept aside; see [`Event::keep_envelope`].
-pub(crate) enum KeptEnvelope {
-    /// Nothing but an id and a creation time: copied, so the hot path touches no reference
-    /// count and the handler stays the envelope's only owner (changing it copies nothing).
-    Plain { id: EventId, created: SystemTime },
-    /// Anything more is shared; an HTTP context's waiting request stays tied to it.
-    Shared(Arc<Envelope>),
-}
-
-impl KeptEnvelope {
-    /// The kept envelope's business correlation id.
-    pub(crate) fn meta_id(&self) -> MetaId<'_> {
-        match self {
-            KeptEnvelope::Plain { id, .. } => MetaId::Own(*id),
-            KeptEnvelope::Shared(envelope) => envelope.meta_id(),
-        }
-    }
-
-    /// The envelope as a payload-less event again.
-    pub(crate) fn into_event(self) -> Event<()> {
-        let envelope = match self {
-            KeptEnvelope::Plain { id, created } => Arc::new(Envelope::bare(id, created)),
-            KeptEnvelope::Shared(envelope) => envelope,
-        };
-        Event { envelope, data: () }
+        Arc::make_mut(self.envelope.get_or_insert_with(Default::default))
     }
 }
 
 impl<T: Clone> Clone for Event<T> {
     fn clone(&self) -> Self {
         Event {
-            envelope: Arc::clone(&self.envelope),
+            id: self.id,
+            created: self.created,
+            envelope: self.envelope.clone(),
             data: self.data.clone(),
         }
     }
@@ -307,15 +295,16 @@ impl<T: Clone> Clone for Event<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Event<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let envelope = self.envelope();
         let mut s = f.debug_struct("Event");
-        s.field("id", &self.envelope.id)
+        s.field("id", &self.id)
             .field("meta_id", &self.meta_id())
-            .field("service", &self.envelope.service)
-            .field("attributes", &self.envelope.attributes);
-        if let Some(http) = &self.envelope.http {
-            s.field("http", http);
+            .field("service", &envelope.service)
+            .field("attributes", &envelope.attributes);
+        if !envelope.extensions.is_empty() {
+            s.field("extensions", &envelope.extensions);
         }
-        if let Some(error) = &self.envelope.error {
+        if let Some(error) = &envelope.error {
             s.field("error", error);
         }
         s.field("data", &self.data).finish()
@@ -371,37 +360,6 @@ impl PartialEq<&str> for MetaId<'_> {
     }
 }
 
-/// The HTTP request an event came from, and the response it asks for.
-#[derive(Clone, Debug, Default)]
-pub struct HttpContext {
-    /// Request method.
-    pub method: http::Method,
-    /// Request path, without the query.
-    pub path: String,
-    /// Raw query string, if any.
-    pub query: Option<String>,
-    /// Request headers.
-    pub headers: http::HeaderMap,
-    /// The status the response should have; `None` lets the server choose.
-    pub status: Option<http::StatusCode>,
-    /// Extra headers for the response.
-    pub response_headers: http::HeaderMap,
-    /// Where the answer to the waiting request goes; every copy of the event shares it.
-    #[cfg(feature = "http")]
-    pub(crate) reply: Option<crate::http::ReplyHandle>,
-}
-
-impl HttpContext {
-    /// A context for a request.
-    pub fn new(method: http::Method, path: impl Into<String>) -> Self {
-        HttpContext {
-            method,
-            path: path.into(),
-            ..Default::default()
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,8 +396,32 @@ mod tests {
 
     #[test]
     fn clone_shares_the_envelope() {
-        let original = Event::new(0u8);
+        let original = Event::new(0u8).with_service("s");
         let copy = original.clone();
-        assert!(Arc::ptr_eq(&original.envelope, &copy.envelope));
+        let (Some(a), Some(b)) = (&original.envelope, &copy.envelope) else {
+            panic!("a service makes an envelope");
+        };
+        assert!(Arc::ptr_eq(a, b));
+    }
+
+    #[test]
+    fn an_event_that_is_only_a_payload_has_no_envelope() {
+        let event = Event::new(7u64);
+        assert!(event.envelope.is_none());
+        assert_eq!(event.attribute("a"), None);
+        assert!(event.extensions().is_empty());
+        let mapped = event.map(|n| n + 1);
+        assert!(mapped.envelope.is_none());
+    }
+
+    #[test]
+    fn extensions_travel_through_map_and_copy_on_write() {
+        #[derive(Clone, Debug, PartialEq)]
+        struct Status(u16);
+        let original = Event::new(()).with_extension(Status(200));
+        let mut copy = original.clone().map(|()| 1u8);
+        copy.extension_mut::<Status>().expect("carried").0 = 201;
+        assert_eq!(original.extension::<Status>(), Some(&Status(200)));
+        assert_eq!(copy.extension::<Status>(), Some(&Status(201)));
     }
 }

@@ -22,6 +22,7 @@ pub mod actors;
 mod director;
 mod error;
 mod event;
+mod extensions;
 mod graph;
 #[cfg(feature = "http")]
 pub mod http;
@@ -31,6 +32,7 @@ pub mod logging;
 pub mod mdp;
 mod payload;
 mod port;
+pub mod reply;
 mod timestamp;
 mod topology;
 pub mod wiring;
@@ -45,7 +47,8 @@ pub use director::{
     StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErrors};
-pub use event::{Attributes, Event, HttpContext, MetaId};
+pub use event::{Attributes, Event, MetaId};
+pub use extensions::{Extension, Extensions};
 pub use graph::{Graph, GraphEdge, Node};
 pub use id::{EventId, ParseEventIdError};
 pub use logging::LogRecord;

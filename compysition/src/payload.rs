@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn malformed_json_is_a_400_naming_the_position() {
         let error = Convert::<Json>::convert("{\"a\": }".to_string()).expect_err("malformed");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
         assert!(
             error.message().contains("line 1 column 7"),
             "{}",
@@ -258,7 +258,7 @@ mod tests {
     fn invalid_utf8_bytes_do_not_become_text() {
         let error =
             Convert::<String>::convert(Bytes::from_static(b"ok\xff")).expect_err("not UTF-8");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
         assert!(error.message().contains("offset 2"));
     }
 

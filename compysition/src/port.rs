@@ -318,7 +318,7 @@ where
             Ok(converted) => self.target.hand_over(converted, outbox),
             Err((envelope, error)) => {
                 let error = EventError::new(
-                    error.kind().clone(),
+                    error.kind(),
                     format!(
                         "cannot convert `{}` to `{}` for inbox `{}`: {}",
                         short_type_name::<A>(),

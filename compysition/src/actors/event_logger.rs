@@ -71,7 +71,7 @@ impl<T: Payload + Debug> Actor for EventLogger<T> {
                         tracing::warn!(
                             meta_id = %event.meta_id(),
                             from = error.actor().unwrap_or("?"),
-                            status = error.status().as_u16(),
+                            kind = %error.kind(),
                             error = %error.message(),
                             "event failed"
                         );

@@ -90,11 +90,7 @@ impl Stdout {
 
     fn print_error(&self, event: &ErrorEvent) {
         match event.error() {
-            Some(error) if !self.complete => self.line(format_args!(
-                "ERROR {} {}",
-                error.status().as_u16(),
-                error.message()
-            )),
+            Some(error) if !self.complete => self.line(format_args!("ERROR {error}")),
             _ => self.line(format_args!("{event:?}")),
         }
     }

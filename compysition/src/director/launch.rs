@@ -433,15 +433,16 @@ async fn guard(name: Arc<str>, future: BoxFuture<'static, ()>) {
     }
 }
 
-/// Logs every error that was routed nowhere (and answers the HTTP request it belongs to, if
-/// any, with the error's status).
+/// Logs every error that was routed nowhere, and answers the request it belongs to, if one
+/// waits: the client gets the failure itself instead of learning only that its event was
+/// dropped.
 async fn default_error_actor(mut errors: mpsc::Receiver<ErrorEvent>) {
     while let Some(event) = errors.recv().await {
         match event.error() {
             Some(error) => tracing::warn!(
                 actor = error.actor().unwrap_or("?"),
                 meta_id = %event.meta_id(),
-                status = error.status().as_u16(),
+                kind = %error.kind(),
                 error = %error.message(),
                 "event failed"
             ),
@@ -449,9 +450,10 @@ async fn default_error_actor(mut errors: mpsc::Receiver<ErrorEvent>) {
                 tracing::warn!(meta_id = %event.meta_id(), "an event without error reached the default error actor")
             }
         }
-        // A failed HTTP request still gets its own status, not just "dropped".
-        #[cfg(feature = "http")]
-        crate::http::answer_unrouted_error(event);
+        if let Some(slot) = event.reply_slot().cloned() {
+            // Already answered, or nobody waits any more: nothing left to do.
+            let _ = slot.fail(event);
+        }
     }
 }
 

@@ -31,9 +31,11 @@ use crate::port::{Inbox, Outbox};
 use crate::xml::offload::Offload;
 
 use super::body::Body;
+use super::context::HttpContext;
+use super::status::Challenge;
 
 /// The realm named in the challenge unless another is set.
-const DEFAULT_REALM: &str = "compysition";
+pub(crate) const DEFAULT_REALM: &str = "compysition";
 
 /// A user name and password from an `Authorization: Basic` header. Its `Debug` hides the
 /// password.
@@ -259,7 +261,7 @@ fn verify_argon2(hash: &str, password: &str) -> bool {
 /// ```
 pub struct BasicAuth<A = UserTable, T = Body> {
     authenticator: Arc<A>,
-    realm: Arc<str>,
+    challenge: Challenge,
     _payload: PhantomData<fn(T) -> T>,
 }
 
@@ -293,7 +295,7 @@ impl<A: Authenticator> BasicAuth<A> {
     pub fn new(authenticator: A) -> Self {
         BasicAuth {
             authenticator: Arc::new(authenticator),
-            realm: Arc::from(DEFAULT_REALM),
+            challenge: Challenge::basic(DEFAULT_REALM),
             _payload: PhantomData,
         }
     }
@@ -305,10 +307,10 @@ impl<A, T> BasicAuth<A, T> {
     /// (quotes and backslashes are kept, escaped in the challenge).
     pub fn realm(mut self, realm: impl Into<Arc<str>>) -> Self {
         let realm = realm.into();
-        self.realm = match header_safe_realm(&realm) {
+        self.challenge = Challenge::basic(match header_safe_realm(&realm) {
             Cow::Borrowed(_) => realm,
             Cow::Owned(safe) => Arc::from(safe),
-        };
+        });
         self
     }
 
@@ -316,13 +318,13 @@ impl<A, T> BasicAuth<A, T> {
     pub fn taking<U>(self) -> BasicAuth<A, U> {
         BasicAuth {
             authenticator: self.authenticator,
-            realm: self.realm,
+            challenge: self.challenge,
             _payload: PhantomData,
         }
     }
 
     fn unauthorized(&self, message: &'static str) -> EventError {
-        EventError::unauthorized(Arc::clone(&self.realm), message)
+        EventError::unauthorized(message).with_extension(self.challenge.clone())
     }
 }
 
@@ -366,7 +368,7 @@ impl<A: Authenticator, T: Payload> Actor for BasicAuth<A, T> {
         let outbox = &outbox;
         ctx.serve(inbox, |mut event: Event<T>| async move {
             let header = event
-                .http()
+                .extension::<HttpContext>()
                 .and_then(|http| http.headers.get(http::header::AUTHORIZATION))
                 .ok_or_else(|| this.unauthorized("credentials required"))?;
             let (user, password) = basic_credentials(header.as_bytes())
@@ -471,9 +473,9 @@ mod tests {
     #[test]
     fn a_realm_keeps_only_what_a_header_can_carry() {
         let auth = BasicAuth::with_users([("alice", "wonderland")]).realm("line\nbreak, café");
-        assert_eq!(&*auth.realm, "line?break, caf?");
+        assert_eq!(auth.challenge.realm(), "line?break, caf?");
         let plain = BasicAuth::with_users([("alice", "wonderland")]).realm("say \"hi\" \\ o/");
-        assert_eq!(&*plain.realm, "say \"hi\" \\ o/");
+        assert_eq!(plain.challenge.realm(), "say \"hi\" \\ o/");
     }
 
     #[test]

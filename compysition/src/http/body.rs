@@ -203,7 +203,7 @@ mod tests {
     #[test]
     fn text_that_is_not_json_is_a_400() {
         let error = Convert::<Json>::convert(Body::Text("<order/>".into())).expect_err("not JSON");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
     }
 
     #[test]
@@ -219,13 +219,13 @@ mod tests {
     #[test]
     fn malformed_xml_text_is_a_400() {
         let error = Convert::<Xml>::convert(Body::Text("<order>".into())).expect_err("malformed");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
     }
 
     #[test]
     fn an_empty_body_is_not_json() {
         let error = Convert::<Json>::convert(Body::Empty).expect_err("no body");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
     }
 
     #[test]

@@ -6,7 +6,6 @@
 //! request's route allows.
 
 use std::marker::PhantomData;
-use std::sync::Arc;
 
 use http::Method;
 
@@ -19,7 +18,9 @@ use crate::port::{
 };
 
 use super::body::Body;
+use super::context::HttpContext;
 use super::routes::MethodSet;
+use super::status::Allow;
 
 /// Sends each event to the outbox of its request's method: `get`, `post`, `put`, `patch` or
 /// `delete`. Other methods, methods whose outbox is not connected, and events that did not come
@@ -163,28 +164,26 @@ impl<T: Payload> Actor for HttpMethodRouter<T> {
 
     async fn run(self, ctx: Context, inbox: Inbox<T>, outboxes: MethodOutboxes<T>) {
         let connected = outboxes.connected();
-        let allow_connected: Arc<str> = Arc::from(allow(connected));
+        let allow_connected = Allow::new(allow(connected));
         let outboxes = &outboxes;
         let allow_connected = &allow_connected;
         ctx.serve(inbox, |event: Event<T>| async move {
-            let http = event.http();
+            let http = event.extension::<HttpContext>();
             let method = http.map(|http| http.method.clone());
             if let Some(outbox) = method.as_ref().and_then(|m| outboxes.for_method(m)) {
                 outbox.send(event).await;
                 return Ok(());
             }
             // Only what the request's route lets through to this router is worth offering.
-            let allowed = match http.and_then(|http| http.reply.as_ref()) {
-                Some(reply) => Arc::from(allow(connected.and(reply.route_methods()))),
-                None => Arc::clone(allow_connected),
+            let allowed = match http {
+                Some(http) => Allow::new(allow(connected.and(http.route_methods))),
+                None => allow_connected.clone(),
             };
-            Err(EventError::method_not_allowed(
-                allowed,
-                match method {
-                    Some(method) => format!("{method} is not allowed here"),
-                    None => "the event did not come from an HTTP request".to_string(),
-                },
-            ))
+            let message = match method {
+                Some(method) => format!("{method} is not allowed here"),
+                None => "the event did not come from an HTTP request".to_string(),
+            };
+            Err(EventError::method_not_allowed(message).with_extension(allowed))
         })
         .await
     }

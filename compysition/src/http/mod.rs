@@ -11,18 +11,21 @@
 
 mod auth;
 mod body;
+mod context;
 mod method_router;
 mod negotiation;
-mod reply;
 mod rest;
 mod routes;
 mod server;
+mod stats;
+mod status;
 
 pub use auth::{Authenticator, BasicAuth, Credentials, UserTable};
 pub use body::Body;
+pub use context::HttpContext;
 pub use method_router::{HttpMethodRouter, MethodOutPorts, MethodOutboxes};
-pub use reply::HttpStats;
-pub(crate) use reply::{answer_unrouted_error, ReplyHandle};
 pub use rest::RestTranslator;
 pub use routes::Route;
 pub use server::{HttpOutboxes, HttpServer, DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, REQUEST_ID};
+pub use stats::HttpStats;
+pub use status::{Allow, Challenge, HttpStatus};

@@ -9,6 +9,8 @@ use http::header::{HeaderMap, HeaderValue, ACCEPT, CONTENT_TYPE};
 
 use crate::error::EventError;
 
+use super::status::HttpStatus;
+
 /// The media type of a request body, as far as the server distinguishes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum MediaKind {
@@ -190,10 +192,19 @@ pub(crate) const OCTETS: HeaderValue = HeaderValue::from_static("application/oct
 /// An error as `{"errors":[{"message":…,"code":…}]}` or
 /// `<errors><error><message>…</message><code>…</code></error></errors>`.
 pub(crate) fn error_body(error: &EventError, format: Format) -> Vec<u8> {
+    // The application's code, or else the status number.
+    let status;
+    let code = match error.code() {
+        Some(code) => code,
+        None => {
+            status = error.http_status();
+            status.as_str()
+        }
+    };
     match format {
         Format::Json => {
             let body = serde_json::json!({
-                "errors": [{ "message": error.message(), "code": error.code() }]
+                "errors": [{ "message": error.message(), "code": code }]
             });
             body.to_string().into_bytes()
         }
@@ -202,7 +213,7 @@ pub(crate) fn error_body(error: &EventError, format: Format) -> Vec<u8> {
             out.push_str("<errors><error><message>");
             escape_xml_text(error.message(), &mut out);
             out.push_str("</message><code>");
-            escape_xml_text(&error.code(), &mut out);
+            escape_xml_text(code, &mut out);
             out.push_str("</code></error></errors>");
             out.into_bytes()
         }

@@ -9,6 +9,8 @@ use http::{Method, StatusCode};
 
 use crate::actor::{Actor, Context};
 use crate::event::Event;
+
+use super::context::HttpContext;
 use crate::port::{Inbox, Outbox};
 
 use super::body::Body;
@@ -53,7 +55,7 @@ impl RestTranslator {
     }
 
     fn translate(&self, mut event: Event<Body>) -> Event<Body> {
-        let Some(http) = event.http() else {
+        let Some(http) = event.extension::<HttpContext>() else {
             return event;
         };
         if http.status.is_some() {
@@ -62,7 +64,7 @@ impl RestTranslator {
         let method = http.method.clone();
         if method == Method::POST {
             let location = self.location(&event);
-            if let Some(http) = event.http_mut() {
+            if let Some(http) = event.extension_mut::<HttpContext>() {
                 http.status = Some(StatusCode::CREATED);
                 if let Some(location) = location {
                     http.response_headers.insert(LOCATION, location);
@@ -71,7 +73,7 @@ impl RestTranslator {
         } else if event.data.is_empty()
             && [Method::GET, Method::PUT, Method::PATCH, Method::DELETE].contains(&method)
         {
-            if let Some(http) = event.http_mut() {
+            if let Some(http) = event.extension_mut::<HttpContext>() {
                 http.status = Some(StatusCode::NO_CONTENT);
             }
         }
@@ -82,7 +84,7 @@ impl RestTranslator {
         if let Some(location) = event.attribute("location") {
             return HeaderValue::from_str(location).ok();
         }
-        let path = event.http()?.path.trim_end_matches('/');
+        let path = event.extension::<HttpContext>()?.path.trim_end_matches('/');
         let location = match event.attribute(&self.id_attribute) {
             Some(id) => format!("{path}/{}", encode_segment(id)),
             None => format!("{path}/{}", encode_segment(&event.meta_id().to_string())),
@@ -122,11 +124,10 @@ impl Actor for RestTranslator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::HttpContext;
 
     fn answer(method: Method, body: Body) -> Event<Body> {
         let mut event = Event::new(body);
-        event.set_http(HttpContext::new(method, "/orders"));
+        event.insert_extension(HttpContext::new(method, "/orders"));
         event
     }
 
@@ -134,7 +135,7 @@ mod tests {
     fn post_answers_are_created_with_a_location() {
         let event = answer(Method::POST, Body::Text("ok".into())).with_attribute("id", "42 a");
         let event = RestTranslator::new().translate(event);
-        let http = event.http().expect("http context");
+        let http = event.extension::<HttpContext>().expect("http context");
         assert_eq!(http.status, Some(StatusCode::CREATED));
         assert_eq!(http.response_headers[LOCATION], "/orders/42%20a");
     }
@@ -144,7 +145,7 @@ mod tests {
         for method in [Method::GET, Method::PUT, Method::PATCH, Method::DELETE] {
             let event = RestTranslator::new().translate(answer(method.clone(), Body::Empty));
             assert_eq!(
-                event.http().and_then(|h| h.status),
+                event.extension::<HttpContext>().and_then(|h| h.status),
                 Some(StatusCode::NO_CONTENT),
                 "{method}"
             );
@@ -154,14 +155,17 @@ mod tests {
     #[test]
     fn answers_with_content_or_a_status_are_left_alone() {
         let event = RestTranslator::new().translate(answer(Method::GET, Body::Text("x".into())));
-        assert_eq!(event.http().and_then(|h| h.status), None);
+        assert_eq!(
+            event.extension::<HttpContext>().and_then(|h| h.status),
+            None
+        );
         let mut event = answer(Method::POST, Body::Empty);
-        if let Some(http) = event.http_mut() {
+        if let Some(http) = event.extension_mut::<HttpContext>() {
             http.status = Some(StatusCode::ACCEPTED);
         }
         let event = RestTranslator::new().translate(event);
         assert_eq!(
-            event.http().and_then(|h| h.status),
+            event.extension::<HttpContext>().and_then(|h| h.status),
             Some(StatusCode::ACCEPTED)
         );
     }

@@ -57,6 +57,9 @@ impl MethodSet {
     /// The default route's: `GET` and `POST`.
     const GET_POST: MethodSet = MethodSet(0b11);
 
+    /// Every routed method.
+    pub(crate) const ALL: MethodSet = MethodSet(0b1_1111);
+
     fn bit(method: &Method) -> u8 {
         MethodSet::ROUTED
             .iter()

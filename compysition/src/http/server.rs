@@ -28,26 +28,29 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::instrument::WithSubscriber;
 use tracing::Instrument;
 
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, ErrorKind, EventError};
-use crate::event::{Event, HttpContext, MetaId};
+use crate::event::{Event, MetaId};
 use crate::id::EventId;
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
+use crate::reply::{Answer, ReplySlot, Undelivered, Waiting};
 use crate::wiring::AnswersRequests;
 use crate::xml::offload::Offload;
 use crate::xml::Xml;
 
-use super::auth::header_safe_realm;
+use super::auth::{header_safe_realm, DEFAULT_REALM};
 use super::body::Body;
+use super::context::HttpContext;
 use super::negotiation::{self, error_body, request_kind, Accept, Format, MediaKind, Unsupported};
-use super::reply::{Answer, HttpStats, ReplyHandle, Undelivered};
 use super::routes::{NoRoute, Route, Routes};
+use super::stats::HttpStats;
+use super::status::{Allow, Challenge, HttpStatus};
 
 /// The largest request body taken by default: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
@@ -320,32 +323,45 @@ async fn deliver_answers(
         }
     }
     loop {
-        let answer = tokio::select! {
-            Some(event) = inbox.recv() => Answer::Response(event),
-            Some(event) = next_error(&mut errors) => Answer::Failed(event),
+        // A delivered answer is counted by the request when it gets it, so the count is never
+        // behind what clients have seen; what was not delivered comes back here.
+        let undelivered = tokio::select! {
+            Some(event) = inbox.recv() => match event.reply_slot().cloned() {
+                Some(slot) => slot.answer(event).err().map(|(why, event)| (Some(why), event.split().0)),
+                None => Some((None, event.split().0)),
+            },
+            Some(event) = next_error(&mut errors) => match event.reply_slot().cloned() {
+                Some(slot) => slot.fail(event).err().map(|(why, event)| (Some(why), event.split().0)),
+                None => Some((None, event.split().0)),
+            },
             else => break,
         };
-        deliver(answer, &stats);
+        if let Some((why, envelope)) = undelivered {
+            count_undelivered(why, &envelope, &stats);
+        }
     }
 }
 
-fn deliver(answer: Answer, stats: &HttpStats) {
-    let Some(reply) = answer.reply().cloned() else {
-        stats.count_unmatched();
-        tracing::warn!(meta_id = %answer.meta_id(), "an event that belongs to no request reached the server; dropped (keep the request's envelope: use `map` or `with_data`, not a new event)");
-        return;
-    };
-    match reply.answer(answer) {
-        // Counted by the request when it gets the answer, so the count is never behind what
-        // clients have seen.
-        Ok(()) => {}
-        Err((Undelivered::AlreadyAnswered, answer)) => {
-            stats.count_late();
-            tracing::debug!(meta_id = %answer.meta_id(), "request already answered by another copy; dropped");
+/// Counts and logs an answer that did not reach its request; `why` is `None` for one that
+/// belongs to no request at all.
+fn count_undelivered(why: Option<Undelivered>, envelope: &Event<()>, stats: &HttpStats) {
+    let meta_id = envelope.meta_id();
+    match why {
+        None => {
+            stats.count_unmatched();
+            tracing::warn!(%meta_id, "an event that belongs to no request reached the server; dropped (keep the request's envelope: use `map` or `with_data`, not a new event)");
         }
-        Err((Undelivered::NobodyWaiting, answer)) => {
+        Some(Undelivered::WrongPayload) => {
+            stats.count_unmatched();
+            tracing::warn!(%meta_id, "an answer reached the server for a request of another kind of source; dropped");
+        }
+        Some(Undelivered::AlreadyAnswered) => {
             stats.count_late();
-            tracing::debug!(meta_id = %answer.meta_id(), "answer arrived after the request stopped waiting; dropped");
+            tracing::debug!(%meta_id, "request already answered by another copy; dropped");
+        }
+        Some(Undelivered::NobodyWaiting) => {
+            stats.count_late();
+            tracing::debug!(%meta_id, "answer arrived after the request stopped waiting; dropped");
         }
     }
 }
@@ -497,15 +513,22 @@ impl Answering {
             Format::Xml => self.accept.xml_content_type(),
         };
         let mut response = Response::new(Full::new(Bytes::from(error_body(error, format))));
-        *response.status_mut() = error.status();
+        *response.status_mut() = error.http_status();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, content_type);
         match error.kind() {
-            ErrorKind::Unauthorized { realm } => {
+            // RFC 9110 §11.6.1: a 401 always carries a challenge.
+            ErrorKind::Unauthorized => {
+                let realm = error
+                    .extension::<Challenge>()
+                    .map_or(DEFAULT_REALM, Challenge::realm);
                 headers.insert(http::header::WWW_AUTHENTICATE, challenge(realm));
             }
-            ErrorKind::MethodNotAllowed { allow } => {
-                if let Ok(allow) = HeaderValue::from_str(allow) {
+            ErrorKind::MethodNotAllowed => {
+                let allow = error
+                    .extension::<Allow>()
+                    .map(|allow| HeaderValue::from_str(allow.as_str()));
+                if let Some(Ok(allow)) = allow {
                     headers.insert(ALLOW, allow);
                 }
             }
@@ -589,7 +612,7 @@ async fn read_request<O: HttpOutboxes>(
         }
         Err(NoRoute::MethodNotAllowed(allow)) => {
             let message = format!("{} is not allowed on {}", parts.method, parts.uri.path());
-            return Err(EventError::method_not_allowed(allow, message));
+            return Err(EventError::method_not_allowed(message).with_extension(Allow::new(allow)));
         }
     };
     if shared.outboxes.outbox(route.outbox).is_none() {
@@ -666,13 +689,14 @@ async fn read_request<O: HttpOutboxes>(
             event.set_meta_id(id);
         }
     }
-    let (reply, answer) = ReplyHandle::new(route.methods);
+    let (slot, answer) = ReplySlot::new::<Body>();
     let mut http = HttpContext::new(parts.method, parts.uri.path());
     http.query = parts.uri.query().map(str::to_owned);
     http.headers = parts.headers;
+    http.route_methods = route.methods;
     mark_credentials_sensitive(&mut http.headers);
-    http.reply = Some(reply);
-    event.set_http(http);
+    event.insert_extension(http);
+    event.set_reply_slot(slot);
     shared.stats.count_request();
     Ok(Admitted {
         event,
@@ -685,7 +709,7 @@ async fn read_request<O: HttpOutboxes>(
 struct Admitted {
     event: Event<Body>,
     /// Where its answer arrives.
-    answer: oneshot::Receiver<Answer>,
+    answer: Waiting<Body>,
     /// The outbox its route leaves by.
     outbox: Option<&'static str>,
 }
@@ -811,7 +835,7 @@ fn parse_body(kind: Option<MediaKind>, bytes: Bytes) -> Result<Body, EventError>
 /// Writes the flow's answer in the format the client asked for.
 fn respond(event: Event<Body>, answering: &Answering) -> Response<Full<Bytes>> {
     let (envelope, body) = event.split();
-    let http = envelope.http();
+    let http = envelope.extension::<HttpContext>();
     let status = http.and_then(|http| http.status).unwrap_or(StatusCode::OK);
     let mut headers = http
         .map(|http| http.response_headers.clone())

@@ -410,7 +410,7 @@ mod tests {
         let error = client
             .service_for(&Event::new(Frames::default()))
             .expect_err("empty name");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
     }
 
     #[test]
@@ -554,7 +554,7 @@ mod tests {
         };
         let (reply, ()) = tokio::join!(asking, answering);
         let error = reply.expect_err("no reply");
-        assert_eq!(error.status().as_u16(), 503, "{error:?}");
+        assert_eq!(error.kind(), crate::ErrorKind::Unavailable, "{error:?}");
         assert!(error.message().contains("over the size limit"), "{error:?}");
         assert!(pool.idle.lock().expect("pool").is_empty());
     }

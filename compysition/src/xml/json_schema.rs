@@ -109,7 +109,7 @@ mod tests {
         let error = schema
             .validate(&Json::new(json!({"items": ["a", 2, 3]})))
             .expect_err("invalid");
-        assert_eq!(error.status().as_u16(), 422);
+        assert_eq!(error.kind(), crate::ErrorKind::Unprocessable);
         let lines: Vec<&str> = error.message().lines().skip(1).collect();
         assert_eq!(lines.len(), 3, "{}", error.message());
         assert!(lines

@@ -93,7 +93,7 @@ pub use xslt::{
 /// assert_eq!(order.to_string(), "<order id=\"7\"><item>tea</item></order>");
 ///
 /// let error = Xml::parse(b"<order>\n  <item>tea</order>").unwrap_err();
-/// assert_eq!(error.status().as_u16(), 400);
+/// assert_eq!(error.kind(), compysition::ErrorKind::Malformed);
 /// assert!(error.message().contains("line 2, column 12"));
 /// # Ok::<(), compysition::EventError>(())
 /// ```
@@ -249,7 +249,7 @@ mod tests {
     #[test]
     fn malformed_text_is_a_400_on_conversion() {
         let error = Convert::<Xml>::convert("<a>".to_string()).expect_err("malformed");
-        assert_eq!(error.status().as_u16(), 400);
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
         assert!(error.message().contains("line 1"), "{}", error.message());
     }
 

@@ -535,7 +535,7 @@ mod tests {
             .run(|| -> Result<(), EventError> { panic!("boom") })
             .await
             .expect_err("panicked");
-        assert_eq!(error.status().as_u16(), 500);
+        assert_eq!(error.kind(), crate::ErrorKind::Internal);
         assert!(error.message().contains("boom"), "{error}");
         assert_eq!(offload.run(|| Ok(7)).await.expect("still working"), 7);
     }

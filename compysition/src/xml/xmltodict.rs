@@ -572,7 +572,7 @@ mod tests {
             ),
         ] {
             let error = json_to_xml(&value).expect_err("no XML form");
-            assert_eq!(error.status().as_u16(), 400);
+            assert_eq!(error.kind(), crate::ErrorKind::Malformed);
             assert!(error.message().contains(what), "{}", error.message());
         }
     }

@@ -30,7 +30,7 @@ use crate::port::{Inbox, Outbox};
 ///   </xs:schema>"#)?;
 /// assert!(xsd.validate(&Xml::parse(b"<qty>3</qty>")?).is_ok());
 /// let error = xsd.validate(&Xml::parse(b"<qty>none</qty>")?).unwrap_err();
-/// assert_eq!(error.status().as_u16(), 422);
+/// assert_eq!(error.kind(), compysition::ErrorKind::Unprocessable);
 /// assert!(error.message().contains("line 1"), "{}", error.message());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -126,7 +126,7 @@ mod tests {
         let document = Xml::parse(b"<order>\n<qty>0</qty>\n<qty>x</qty>\n</order>").expect("xml");
         let error = xsd.validate(&document).expect_err("invalid");
         let message = error.message();
-        assert_eq!(error.status().as_u16(), 422);
+        assert_eq!(error.kind(), crate::ErrorKind::Unprocessable);
         assert!(
             message.contains("line 1") && message.contains("'id' is required"),
             "{message}"
