@@ -114,7 +114,7 @@ fn main() {
         .build()
         .expect("a runtime");
     let (ours_addr, running) = servers.block_on(async {
-        let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
+        let server = HttpServer::bind("127.0.0.1:0").expect("a free port");
         let addr = server.local_addr().expect("bound");
         let running = full_circle::full_circle(server)
             .expect("the stylesheets compile")

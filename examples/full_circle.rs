@@ -51,7 +51,7 @@ pub fn full_circle(wsgi: HttpServer) -> compysition::Result<Topology> {
 async fn main() -> compysition::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
     let addr = std::env::var("COMPYSITION_ADDR").unwrap_or_else(|_| "127.0.0.1:7000".to_string());
-    let wsgi = HttpServer::try_bind(&addr)?;
+    let wsgi = HttpServer::bind(&addr)?;
     println!("POST an order to http://{addr}/order as alice:wonderland; Ctrl-C stops");
     full_circle(wsgi)?.run_until_signal().await
 }

@@ -27,7 +27,7 @@ async fn main() -> compysition::Result<()> {
 
     let broker = MdpBroker::bind(&broker_endpoint)?; // this could be its own process
     let endpoint = broker.endpoint().to_string(); // the real port when `MDP_BROKER` asks for 0
-    let wsgi = HttpServer::try_bind(address.as_str())?;
+    let wsgi = HttpServer::bind(address.as_str())?;
     let listening = wsgi.local_addr();
 
     let mut director = Director::new();

@@ -58,7 +58,7 @@ impl Write for Capture {
 /// event and the printer prints whole events (with their HTTP context) into the capture.
 fn start(auth: BasicAuth) -> (SocketAddr, RunningTopology) {
     let capture = captured();
-    let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
+    let server = HttpServer::bind("127.0.0.1:0").expect("a free port");
     let addr = server.local_addr().expect("bound");
     let mut director = Director::new();
     let wsgi = director.register_actor("wsgi", server);
@@ -187,7 +187,7 @@ async fn the_challenge_always_names_the_realm_as_a_quoted_string() {
 async fn a_realm_from_any_unauthorized_error_reaches_the_challenge() {
     // An authentication step of the flow's own, not a BasicAuth: its realm is not cleaned
     // when set.
-    let server = HttpServer::try_bind("127.0.0.1:0").expect("a free port");
+    let server = HttpServer::bind("127.0.0.1:0").expect("a free port");
     let addr = server.local_addr().expect("bound");
     let mut director = Director::new();
     let wsgi = director.register_actor("wsgi", server);

@@ -13,7 +13,7 @@ use http_client::send;
 /// `wsgi -> router; router.get -> reader -> rest; router.post -> creator -> rest; rest -> wsgi;
 /// router !-> wsgi;` on the route `/orders/{id}`.
 fn start() -> (SocketAddr, RunningTopology) {
-    let server = HttpServer::try_bind("127.0.0.1:0")
+    let server = HttpServer::bind("127.0.0.1:0")
         .expect("a free port")
         .route(Route::new("/orders").methods([Method::POST]))
         .route(Route::new("/orders/{id}").methods([Method::GET, Method::PUT, Method::DELETE]));

@@ -29,7 +29,21 @@ impl Served {
 }
 
 fn server() -> HttpServer {
-    HttpServer::try_bind("127.0.0.1:0").expect("a free port")
+    HttpServer::bind("127.0.0.1:0").expect("a free port")
+}
+
+#[test]
+fn a_port_in_use_is_a_bind_error_at_bind_time_naming_the_address() {
+    let taken = server();
+    let addr = taken.local_addr().expect("bound").to_string();
+    match HttpServer::bind(addr.as_str()) {
+        Err(compysition::Error::Bind { address, source }) => {
+            assert_eq!(address, addr);
+            assert_eq!(source.kind(), std::io::ErrorKind::AddrInUse);
+        }
+        Err(other) => panic!("expected a bind error, got {other}"),
+        Ok(_) => panic!("bound a port that is in use"),
+    }
 }
 
 /// Starts `server`, letting `wire` add the flow behind it.
