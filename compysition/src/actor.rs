@@ -238,44 +238,7 @@ impl Context {
         H: Fn(Event<T>) -> F,
         F: Future<Output = Result<(), EventError>> + Send,
     {
-        let run_one = |event: Event<T>| {
-            // The envelope stays here while the handler owns the event, so that a failure can
-            // still be routed to whoever waits for this event.
-            let envelope = event.keep_envelope();
-            // Checking the global level first keeps a flow without any logging from paying for a
-            // span per event. The span is at ERROR level so that a subscriber that takes only
-            // warnings or errors still sees every record with its event's `meta_id`.
-            let span = if tracing::level_filters::LevelFilter::current()
-                > tracing::level_filters::LevelFilter::OFF
-            {
-                tracing::error_span!("event", meta_id = %envelope.meta_id())
-            } else {
-                tracing::Span::none()
-            };
-            // A panic while the handler builds its future is caught as well as one while it runs.
-            let work = std::panic::catch_unwind(AssertUnwindSafe(|| handler(event)))
-                .map(|future| AssertUnwindSafe(future).catch_unwind());
-            async move {
-                let outcome = match work {
-                    Ok(work) if span.is_disabled() => work.await,
-                    Ok(work) => work.instrument(span).await,
-                    Err(panic) => Err(panic),
-                };
-                let failure = match outcome {
-                    Ok(Ok(())) => return,
-                    Ok(Err(error)) => error,
-                    Err(panic) => {
-                        let message = panic_message(panic.as_ref());
-                        tracing::error!(actor = %self.name, meta_id = %envelope.meta_id(), panic = %message, "handler panicked");
-                        EventError::internal(format!("actor `{}` panicked: {message}", self.name))
-                    }
-                };
-                tracing::debug!(actor = %self.name, meta_id = %envelope.meta_id(), error = %failure, "handler failed");
-                let mut failed = envelope.with_data(AnyPayload::none());
-                failed.set_error(failure);
-                self.errors.send(failed).await;
-            }
-        };
+        let run_one = |event: Event<T>| self.run_one(&handler, event);
 
         let limit = match self.concurrency {
             Concurrency::Ordered => 1,
@@ -337,6 +300,51 @@ impl Context {
             };
         })
         .await
+    }
+
+    /// One event's handler run: in the event's span, with a failure or a panic turned into an
+    /// error event on the actor's error outbox.
+    fn run_one<'a, T, H, F>(&'a self, handler: &H, event: Event<T>) -> impl Future<Output = ()> + 'a
+    where
+        H: Fn(Event<T>) -> F,
+        F: Future<Output = Result<(), EventError>> + Send + 'a,
+    {
+        // The envelope stays here while the handler owns the event, so that a failure can still
+        // be routed to whoever waits for this event.
+        let envelope = event.keep_envelope();
+        // Checking the global level first keeps a flow without any logging from paying for a
+        // span per event. The span is at ERROR level so that a subscriber that takes only
+        // warnings or errors still sees every record with its event's `meta_id`.
+        let span = if tracing::level_filters::LevelFilter::current()
+            > tracing::level_filters::LevelFilter::OFF
+        {
+            tracing::error_span!("event", meta_id = %envelope.meta_id())
+        } else {
+            tracing::Span::none()
+        };
+        // A panic while the handler builds its future is caught as well as one while it runs.
+        let work = std::panic::catch_unwind(AssertUnwindSafe(|| handler(event)))
+            .map(|future| AssertUnwindSafe(future).catch_unwind());
+        async move {
+            let outcome = match work {
+                Ok(work) if span.is_disabled() => work.await,
+                Ok(work) => work.instrument(span).await,
+                Err(panic) => Err(panic),
+            };
+            let failure = match outcome {
+                Ok(Ok(())) => return,
+                Ok(Err(error)) => error,
+                Err(panic) => {
+                    let message = panic_message(panic.as_ref());
+                    tracing::error!(actor = %self.name, meta_id = %envelope.meta_id(), panic = %message, "handler panicked");
+                    EventError::internal(format!("actor `{}` panicked: {message}", self.name))
+                }
+            };
+            tracing::debug!(actor = %self.name, meta_id = %envelope.meta_id(), error = %failure, "handler failed");
+            let mut failed = envelope.with_data(AnyPayload::none());
+            failed.set_error(failure);
+            self.errors.send(failed).await;
+        }
     }
 
     /// A handler finished: free its slot, and wake a loop of this actor that found none.

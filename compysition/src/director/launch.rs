@@ -1,7 +1,9 @@
-//! What `start()` does: resolve every edge to ports (collecting every mistake), make one channel
-//! per inbox, wire the outboxes, and spawn the actors.
+//! The second step of `start()`: from the resolved plan to running tasks. One channel per
+//! inbox, an error outbox per actor (its `!->` edges, or the default error actor), the outboxes
+//! wired edge by edge, the log actor's forwarder, then one tokio task per actor.
 
-use std::collections::{BTreeMap, HashMap};
+use std::any::Any;
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -11,166 +13,69 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use crate::actor::{panic_message, BoxFuture, Concurrency, Context};
-use crate::error::{Error, Result, TopologyError, TopologyErrors};
+use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::logging;
 use crate::payload::{AnyPayload, ErrorEvent};
-use crate::port::shorten_type_name;
-use crate::port::{
-    ActorRef, ErasedOutbox, ErasedSender, ErrorOutbox, Inbox, Outbox, PortBundle, PortKind,
-    PortSpec,
-};
+use crate::port::{ErasedOutbox, ErasedSender, ErrorOutbox, Inbox, Outbox, PortBundle};
 
+use super::plan::Plan;
 use super::{Director, EdgeRecord, DEFAULT_ERROR_ACTOR};
 
+/// The running actors, by name.
+pub(super) type Tasks = Vec<(Arc<str>, JoinHandle<()>)>;
+
+/// An inbox's (actor, port) indexes.
+type InboxAt = (usize, usize);
+
+/// The sending ends of the inboxes, with the label each edge logs under.
+type Senders = HashMap<InboxAt, (ErasedSender, Arc<str>)>;
+
+/// The receiving ends, per actor, in the order of its port specs.
+type InboxPorts = Vec<Vec<(&'static str, Box<dyn Any + Send>)>>;
+
+/// Where each actor's failures go.
+struct ErrorRoutes {
+    /// Per actor: its `!->` edges, or the default error actor.
+    outboxes: Vec<Arc<ErrorOutbox>>,
+    /// The error inboxes of the actors that have one.
+    inboxes: HashMap<usize, Inbox<AnyPayload>>,
+    /// What the default error actor receives.
+    unrouted: mpsc::Receiver<ErrorEvent>,
+    /// The log actor's own unrouted errors: logged to the global subscriber, not through the
+    /// log actor (they would keep its inbox open for ever).
+    unrouted_of_log_actor: mpsc::Receiver<ErrorEvent>,
+}
+
+fn internal(what: impl Into<String>) -> Error {
+    Error::Wiring(what.into())
+}
+
 impl Director {
-    /// Resolves every edge to port indexes, collecting every mistake.
-    pub(super) fn plan(&mut self) -> Result<Plan> {
-        let mut problems = std::mem::take(&mut self.problems);
-        let mut data_edges = Vec::new();
-        for (i, edge) in self.edges.iter().enumerate() {
-            let from = self.resolve(&edge.from, edge.from_port, Direction::Outbox, &mut problems);
-            let to = self.resolve(&edge.to, edge.to_port, Direction::Inbox, &mut problems);
-            let (Some(from), Some(to)) = (from, to) else {
-                continue;
-            };
-            let sent = &self.actors[from.0].outboxes[from.1];
-            let taken = &self.actors[to.0].inboxes[to.1];
-            let mut fits = true;
-            for (actor, spec, declared) in
-                [(&edge.from, sent, edge.sent), (&edge.to, taken, edge.taken)]
-            {
-                if spec.payload_id() != declared.0 {
-                    fits = false;
-                    problems.push(TopologyError::PayloadMismatch {
-                        port: format!("{}.{}", actor.name, spec.name()),
-                        declared: shorten_type_name(declared.1),
-                        actual: shorten_type_name(spec.payload()),
-                    });
-                }
-            }
-            if !fits {
-                continue;
-            }
-            data_edges.push(PlannedEdge {
-                record: i,
-                from,
-                to,
-            });
-        }
-        // An outbox with several edges needs copies; an exclusive edge must be alone.
-        let mut per_outbox: BTreeMap<(usize, usize), Vec<usize>> = BTreeMap::new();
-        for edge in &data_edges {
-            per_outbox.entry(edge.from).or_default().push(edge.record);
-        }
-        for ((actor, port), records) in &per_outbox {
-            let exclusive = records.iter().any(|&r| !self.edges[r].copyable);
-            if records.len() > 1 && exclusive {
-                let spec = &self.actors[*actor].outboxes[*port];
-                problems.push(TopologyError::FanOutOfUniquePayload {
-                    outbox: format!("{}.{}", self.actors[*actor].name, spec.name()),
-                    edges: records.len(),
-                    payload: spec.payload(),
-                });
-            }
-        }
-        let mut error_edges = Vec::new();
-        for edge in &self.error_edges {
-            let from = self.find(&edge.from, &mut problems);
-            let to = self.find(&edge.to, &mut problems);
-            let (Some(from), Some(to)) = (from, to) else {
-                continue;
-            };
-            if !self.actors[to].error_inbox {
-                problems.push(TopologyError::NoErrorInbox {
-                    from: edge.from.name.to_string(),
-                    to: edge.to.name.to_string(),
-                });
-                continue;
-            }
-            error_edges.push((from, to));
-        }
-        if !problems.is_empty() {
-            return Err(Error::Topology(TopologyErrors(problems)));
-        }
-        Ok(Plan {
-            data_edges,
-            error_edges,
-        })
-    }
-
-    fn find(&self, actor: &ActorRef, problems: &mut Vec<TopologyError>) -> Option<usize> {
-        match self.by_name.get(&actor.name) {
-            Some(&index) => Some(index),
-            None => {
-                let error = TopologyError::UnknownActor {
-                    name: actor.name.to_string(),
-                    suggestion: closest(&actor.name, self.by_name.keys().map(|k| &**k)),
-                };
-                if !problems.contains(&error) {
-                    problems.push(error);
-                }
-                None
-            }
-        }
-    }
-
-    fn resolve(
-        &self,
-        actor: &ActorRef,
-        port: Option<&'static str>,
-        direction: Direction,
-        problems: &mut Vec<TopologyError>,
-    ) -> Option<(usize, usize)> {
-        let index = self.find(actor, problems)?;
-        let ports = match direction {
-            Direction::Inbox => &self.actors[index].inboxes,
-            Direction::Outbox => &self.actors[index].outboxes,
-        };
-        let names = || {
-            ports
-                .iter()
-                .map(|p| p.name().to_string())
-                .collect::<Vec<_>>()
-        };
-        let found = match port {
-            Some(name) => ports.iter().position(|p| p.name() == name),
-            None => lone_port(ports),
-        };
-        if found.is_none() {
-            problems.push(match port {
-                None if ports.len() > 1 => TopologyError::AmbiguousPort {
-                    actor: actor.name.to_string(),
-                    direction: direction.label(),
-                    available: names(),
-                },
-                _ => TopologyError::UnknownPort {
-                    actor: actor.name.to_string(),
-                    direction: direction.label(),
-                    port: port.unwrap_or(direction.label()).to_string(),
-                    available: names(),
-                },
-            });
-        }
-        found.map(|port| (index, port))
-    }
-
     /// Makes the channels, wires the outboxes and spawns the actors.
-    pub(super) fn launch(&mut self, plan: Plan) -> Result<Vec<(Arc<str>, JoinHandle<()>)>> {
-        let internal = |what: String| Error::Setup(format!("internal wiring error: {what}"));
+    pub(super) fn launch(&mut self, plan: Plan) -> Result<Tasks> {
+        let log_index = self.log.as_ref().map(|log| log.index);
+        let (senders, inbox_ports) = self.make_inboxes(&plan)?;
+        let errors = self.route_errors(&plan, log_index);
+        let outboxes = self.wire_outboxes(&plan, &senders, &errors.outboxes)?;
+        let dispatch = self.log_dispatch(&senders)?;
+        // From here on only outboxes hold senders, so inboxes close when their feeders finish.
+        drop(senders);
+        self.spawn_actors(inbox_ports, outboxes, errors, (dispatch, log_index))
+    }
 
-        // Inbox capacities: the largest any edge into the inbox asks for.
-        let mut capacity: HashMap<(usize, usize), usize> = HashMap::new();
+    /// One channel per inbox, of the largest capacity any edge into it asks for (the topology's
+    /// default otherwise).
+    fn make_inboxes(&self, plan: &Plan) -> Result<(Senders, InboxPorts)> {
+        let mut capacity: HashMap<InboxAt, usize> = HashMap::new();
         for edge in &plan.data_edges {
             if let Some(c) = self.edges[edge.record].capacity {
                 let slot = capacity.entry(edge.to).or_insert(c);
                 *slot = (*slot).max(c);
             }
         }
-
-        // One channel per inbox.
-        let mut senders: HashMap<(usize, usize), (ErasedSender, Arc<str>)> = HashMap::new();
-        let mut inbox_ports: Vec<Vec<(&'static str, Box<dyn std::any::Any + Send>)>> = Vec::new();
+        let mut senders = Senders::new();
+        let mut inbox_ports = InboxPorts::new();
         for (a, actor) in self.actors.iter().enumerate() {
             let mut ports = Vec::new();
             for (p, spec) in actor.inboxes.iter().enumerate() {
@@ -178,61 +83,68 @@ impl Director {
                 let (sender, inbox) = spec
                     .make_channel(cap)
                     .ok_or_else(|| internal(format!("{} is not an inbox", spec.name())))?;
-                senders.insert(
-                    (a, p),
-                    (sender, format!("{}.{}", actor.name, spec.name()).into()),
-                );
+                let label = format!("{}.{}", actor.name, spec.name()).into();
+                senders.insert((a, p), (sender, label));
                 ports.push((spec.name(), inbox));
             }
             inbox_ports.push(ports);
         }
+        Ok((senders, inbox_ports))
+    }
 
-        // Error inboxes, and the default error actor for errors routed nowhere. The log actor's
-        // own unrouted errors get a default error actor of their own that logs to the global
-        // subscriber: routed to the one that logs through the log actor, they would keep the
-        // log actor's inbox open for ever.
-        let log_index = self.log.as_ref().map(|log| log.index);
-        let (default_errors_tx, default_errors_rx) = mpsc::channel::<ErrorEvent>(self.capacity);
-        let (log_errors_tx, log_errors_rx) = mpsc::channel::<ErrorEvent>(self.capacity);
-        let mut error_inboxes: HashMap<usize, (mpsc::Sender<ErrorEvent>, Inbox<AnyPayload>)> =
-            HashMap::new();
+    /// The error inboxes, and every actor's error outbox: its `!->` edges, or the default
+    /// error actor when it has none.
+    fn route_errors(&self, plan: &Plan, log_index: Option<usize>) -> ErrorRoutes {
+        let (unrouted_tx, unrouted) = mpsc::channel::<ErrorEvent>(self.capacity);
+        let (log_unrouted_tx, unrouted_of_log_actor) = mpsc::channel(self.capacity);
+        let mut senders = HashMap::new();
+        let mut inboxes = HashMap::new();
         for (a, actor) in self.actors.iter().enumerate() {
             if actor.error_inbox {
                 let (tx, rx) = mpsc::channel(self.capacity);
-                error_inboxes.insert(a, (tx, Inbox::new(rx)));
+                senders.insert(a, tx);
+                inboxes.insert(a, Inbox::new(rx));
             }
         }
-        let mut error_outboxes = Vec::new();
-        for (a, actor) in self.actors.iter().enumerate() {
-            let mut outbox = Outbox::<AnyPayload>::new(format!("{}.errors", actor.name).into());
-            outbox.allow_copies(Event::clone);
-            let targets: Vec<usize> = plan
-                .error_edges
-                .iter()
-                .filter(|(from, _)| *from == a)
-                .map(|(_, to)| *to)
-                .collect();
-            if targets.is_empty() {
-                let default = if Some(a) == log_index {
-                    &log_errors_tx
-                } else {
-                    &default_errors_tx
-                };
-                outbox.push_direct(default.clone(), DEFAULT_ERROR_ACTOR.into());
-            }
-            for to in targets {
-                if let Some((tx, _)) = error_inboxes.get(&to) {
-                    outbox.push_direct(
-                        tx.clone(),
-                        format!("{}.errors", self.actors[to].name).into(),
-                    );
+        let outboxes = self
+            .actors
+            .iter()
+            .enumerate()
+            .map(|(a, actor)| {
+                let mut outbox = Outbox::<AnyPayload>::new(format!("{}.errors", actor.name).into());
+                outbox.allow_copies(Event::clone);
+                for (_, to) in plan.error_edges.iter().filter(|(from, _)| *from == a) {
+                    if let Some(tx) = senders.get(to) {
+                        let label = format!("{}.errors", self.actors[*to].name).into();
+                        outbox.push_direct(tx.clone(), label);
+                    }
                 }
-            }
-            error_outboxes.push(Arc::new(ErrorOutbox::new(Arc::clone(&actor.name), outbox)));
+                if !outbox.is_connected() {
+                    let default = if Some(a) == log_index {
+                        &log_unrouted_tx
+                    } else {
+                        &unrouted_tx
+                    };
+                    outbox.push_direct(default.clone(), DEFAULT_ERROR_ACTOR.into());
+                }
+                Arc::new(ErrorOutbox::new(Arc::clone(&actor.name), outbox))
+            })
+            .collect();
+        ErrorRoutes {
+            outboxes,
+            inboxes,
+            unrouted,
+            unrouted_of_log_actor,
         }
-        drop((default_errors_tx, log_errors_tx));
+    }
 
-        // Outboxes, wired edge by edge.
+    /// Every outbox, wired edge by edge to the inboxes it feeds; outboxes of fan-outs may copy.
+    fn wire_outboxes(
+        &mut self,
+        plan: &Plan,
+        senders: &Senders,
+        error_outboxes: &[Arc<ErrorOutbox>],
+    ) -> Result<Vec<Vec<ErasedOutbox>>> {
         let mut outboxes: Vec<Vec<ErasedOutbox>> = Vec::new();
         for actor in &self.actors {
             let mut built = Vec::new();
@@ -255,7 +167,7 @@ impl Director {
             };
             let (sender, label) = senders
                 .get(&edge.to)
-                .ok_or_else(|| internal("missing inbox sender".into()))?;
+                .ok_or_else(|| internal("missing inbox sender"))?;
             let receiver_errors = Arc::clone(&error_outboxes[edge.to.0]);
             let outbox = &mut outboxes[edge.from.0][edge.from.1];
             if !(record.wire)(outbox, sender, Arc::clone(label), receiver_errors) {
@@ -272,31 +184,42 @@ impl Director {
                 }
             }
         }
+        Ok(outboxes)
+    }
 
-        // The log actor's inbox is fed by the log forwarder instead of by edges.
-        let forwarder = match self.log.take() {
-            Some(log) => {
-                let (sender, _) = senders
-                    .get(&(log.index, 0))
-                    .ok_or_else(|| internal("the log actor has no inbox".into()))?;
-                let forwarder = (log.forwarder)(sender)
-                    .ok_or_else(|| internal("log actor inbox type".into()))?;
-                Some((log.index, forwarder))
-            }
-            None => None,
+    /// The dispatch that sends the other actors' log records to the log actor's inbox, if the
+    /// topology has a log actor.
+    fn log_dispatch(&mut self, senders: &Senders) -> Result<Option<tracing::Dispatch>> {
+        let Some(log) = self.log.take() else {
+            return Ok(None);
         };
-        // From here on only outboxes hold senders, so inboxes close when their feeders finish.
-        drop(senders);
-        let dispatch = forwarder.map(|(_, f)| logging::dispatch(f));
+        let (sender, _) = senders
+            .get(&(log.index, 0))
+            .ok_or_else(|| internal("the log actor has no inbox"))?;
+        let forwarder = (log.forwarder)(sender).ok_or_else(|| internal("log actor inbox type"))?;
+        Ok(Some(logging::dispatch(forwarder)))
+    }
 
-        let mut tasks: Vec<(Arc<str>, tokio::task::JoinHandle<()>)> = Vec::new();
+    /// One task per actor, then the default error actors; `logs` is the log dispatch and the
+    /// log actor's index, whose own records go to the global subscriber. If an actor cannot be
+    /// launched (its port set does not fit), the ones already running are stopped and the
+    /// topology does not start.
+    fn spawn_actors(
+        &mut self,
+        inbox_ports: InboxPorts,
+        outboxes: Vec<Vec<ErasedOutbox>>,
+        mut errors: ErrorRoutes,
+        logs: (Option<tracing::Dispatch>, Option<usize>),
+    ) -> Result<Tasks> {
+        let (dispatch, log_index) = logs;
+        let mut tasks = Tasks::new();
         let mut outboxes = outboxes.into_iter();
         let mut inbox_ports = inbox_ports.into_iter();
         for (a, actor) in self.actors.iter_mut().enumerate() {
             let ctx = Context::new(
                 Arc::clone(&actor.name),
-                Arc::clone(&error_outboxes[a]),
-                error_inboxes.remove(&a).map(|(_, inbox)| inbox),
+                Arc::clone(&errors.outboxes[a]),
+                errors.inboxes.remove(&a),
                 self.stop.subscribe(),
                 Concurrency::DEFAULT,
             );
@@ -304,24 +227,19 @@ impl Director {
                 Arc::clone(&actor.name),
                 inbox_ports.next().unwrap_or_default(),
             );
+            let names = actor.outboxes.iter().map(|s| s.name());
             let outs = PortBundle::new(
                 Arc::clone(&actor.name),
-                actor
-                    .outboxes
-                    .iter()
-                    .map(|s| s.name())
-                    .zip(outboxes.next().unwrap_or_default())
-                    .collect(),
+                names.zip(outboxes.next().unwrap_or_default()).collect(),
             );
             let launched = actor
                 .launch
                 .take()
-                .ok_or_else(|| internal("actor launched twice".into()))
+                .ok_or_else(|| internal("actor launched twice"))
                 .and_then(|launch| launch(ctx, ins, outs).map_err(|e| internal(e.to_string())));
             let future = match launched {
                 Ok(future) => future,
                 Err(error) => {
-                    // The topology does not start: the actors already running stop with it.
                     for (_, task) in &tasks {
                         task.abort();
                     }
@@ -330,94 +248,30 @@ impl Director {
             };
             let name = Arc::clone(&actor.name);
             let guarded = guard(Arc::clone(&name), future);
-            let task = match (&dispatch, log_index) {
+            let task = match &dispatch {
                 // The log actor's own records go to the global subscriber, not to itself.
-                (Some(dispatch), Some(log)) if log != a => tokio::spawn(
+                Some(dispatch) if log_index != Some(a) => tokio::spawn(
                     tracing::instrument::WithSubscriber::with_subscriber(guarded, dispatch.clone()),
                 ),
                 _ => tokio::spawn(guarded),
             };
             tasks.push((name, task));
         }
-        drop(error_outboxes);
-        let default_errors = default_error_actor(default_errors_rx);
+        // Only the actors hold error outboxes now: the default error actors end with them.
+        drop(errors.outboxes);
+        let unrouted = default_error_actor(errors.unrouted);
         let task = match &dispatch {
             Some(dispatch) => tokio::spawn(tracing::instrument::WithSubscriber::with_subscriber(
-                default_errors,
+                unrouted,
                 dispatch.clone(),
             )),
-            None => tokio::spawn(default_errors),
+            None => tokio::spawn(unrouted),
         };
         tasks.push((Arc::from(DEFAULT_ERROR_ACTOR), task));
-        let log_errors = tokio::spawn(default_error_actor(log_errors_rx));
-        tasks.push((Arc::from(DEFAULT_ERROR_ACTOR), log_errors));
+        let of_log_actor = tokio::spawn(default_error_actor(errors.unrouted_of_log_actor));
+        tasks.push((Arc::from(DEFAULT_ERROR_ACTOR), of_log_actor));
         Ok(tasks)
     }
-}
-
-#[derive(Clone, Copy)]
-enum Direction {
-    Inbox,
-    Outbox,
-}
-
-impl Direction {
-    fn label(self) -> &'static str {
-        match self {
-            Direction::Inbox => "inbox",
-            Direction::Outbox => "outbox",
-        }
-    }
-}
-
-pub(super) struct Plan {
-    data_edges: Vec<PlannedEdge>,
-    error_edges: Vec<(usize, usize)>,
-}
-
-struct PlannedEdge {
-    record: usize,
-    from: (usize, usize),
-    to: (usize, usize),
-}
-
-/// The only data port, if there is exactly one.
-pub(super) fn lone_port(ports: &[PortSpec]) -> Option<usize> {
-    let mut data = ports
-        .iter()
-        .enumerate()
-        .filter(|(_, p)| p.kind() == PortKind::Data);
-    match (data.next(), data.next()) {
-        (Some((i, _)), None) => Some(i),
-        _ => None,
-    }
-}
-
-/// The registered name closest to a mistyped one, if it is close enough to be a typo.
-pub(crate) fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<String> {
-    candidates
-        .map(|c| (edit_distance(name, c), c))
-        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
-        .min()
-        .map(|(_, c)| c.to_string())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current.push(
-                (previous[j] + cost)
-                    .min(previous[j + 1] + 1)
-                    .min(current[j] + 1),
-            );
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 /// Runs an actor, logging instead of unwinding if it panics outside its handlers.
@@ -457,27 +311,13 @@ async fn default_error_actor(mut errors: mpsc::Receiver<ErrorEvent>) {
     }
 }
 
-pub(super) async fn join_all(tasks: &mut [(Arc<str>, JoinHandle<()>)]) {
+/// Waits for every task to end.
+pub(super) async fn join_all(tasks: &mut Tasks) {
     for (_, task) in tasks.iter_mut() {
         if !task.is_finished() {
             // A task that panicked was already logged by `guard`; an aborted one is reported
             // by the caller.
             let _ = task.await;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::closest;
-
-    #[test]
-    fn typos_get_a_suggestion() {
-        let names = ["output_one", "output_two", "generator"];
-        assert_eq!(
-            closest("genrator", names.into_iter()),
-            Some("generator".into())
-        );
-        assert_eq!(closest("zzz", names.into_iter()), None);
     }
 }

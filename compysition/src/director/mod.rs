@@ -42,7 +42,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
 
 use crate::actor::{Actor, BoxFuture, Context};
 use crate::error::{Error, Result, TopologyError};
@@ -57,8 +56,10 @@ use crate::port::{
 
 mod handles;
 mod launch;
+mod plan;
 
-use launch::{join_all, lone_port};
+use launch::{join_all, Tasks};
+use plan::lone_port;
 
 pub use handles::{
     ActorHandle, EdgeRecord, ErrorTarget, IntoActorRef, IntoInPort, IntoOutPort, Targets,
@@ -119,7 +120,7 @@ struct LogActor {
 }
 
 struct Running {
-    tasks: Vec<(Arc<str>, JoinHandle<()>)>,
+    tasks: Tasks,
 }
 
 impl Default for Director {
