@@ -463,7 +463,7 @@ async fn a_worker_waiting_for_room_in_its_flow_keeps_its_registration() {
     let sluggish = director.register_actor("sluggish", Sluggish.ordered());
     // One request in the flow, one in its inbox: the third connection's request waits for
     // room for two of the flow's pauses, longer than the broker's liveness.
-    director.connect_queue_with_capacity(&mdp_worker, &sluggish, 1);
+    director.connect_queue(&mdp_worker, &sluggish).capacity(1);
     director.connect_queue(&sluggish, &mdp_worker);
     director.start().expect("starts");
     let stats = broker.stats.clone();

@@ -77,7 +77,7 @@ async fn a_slow_consumer_makes_the_producer_wait_and_memory_stays_bounded() {
         }
         .ordered(),
     );
-    director.connect_queue_with_capacity(&source, &gate, CAPACITY);
+    director.connect_queue(&source, &gate).capacity(CAPACITY);
     director.start().expect("valid topology");
 
     // With time paused, this sleep returns only once every task is idle: the producer can go

@@ -110,14 +110,9 @@ fn connect(
     let to = Ident::new("__compysition_to", arrow);
     let call = match outbox.fan_out {
         None => {
-            let (method, capacity) = match edge.capacity {
-                None => (quote_spanned!(arrow => connect_queue_exclusive), None),
-                Some(c) => (
-                    quote_spanned!(arrow => connect_queue_exclusive_with_capacity),
-                    Some(quote!(, #c)),
-                ),
-            };
-            quote!(#director.#method(#from, #to #capacity))
+            let method = quote_spanned!(arrow => connect_queue_exclusive);
+            let capacity = edge.capacity.map(|c| quote!(.capacity(#c)));
+            quote!(#director.#method(#from, #to) #capacity)
         }
         Some(fan_out) => {
             // A payload that cannot be copied is reported on the method, at the fan-out edge:
@@ -127,17 +122,12 @@ fn connect(
             // first argument is then shown there without rustc suggesting edits to the user's
             // tokens (its "consider borrowing" hint would rewrite the arrow).
             let here = Span::mixed_site().located_at(fan_out);
-            let (method, capacity) = match edge.capacity {
-                None => (Ident::new("connect_queue", here), None),
-                Some(c) => (
-                    Ident::new("connect_queue_with_capacity", here),
-                    Some(quote!(, #c)),
-                ),
-            };
+            let method = Ident::new("connect_queue", here);
+            let capacity = edge.capacity.map(|c| quote!(.capacity(#c)));
             let director = Ident::new(&director.to_string(), director.span().located_at(fan_out));
             let from = Ident::new("__compysition_from", fan_out);
             let from = quote_spanned!(here => &#from);
-            quote_spanned!(here => #director.#method(#from, #to #capacity))
+            quote_spanned!(here => #director.#method(#from, #to) #capacity)
         }
     };
     let from = Ident::new("__compysition_from", outbox.fan_out.unwrap_or(arrow));

@@ -14,7 +14,8 @@ use std::any::{Any, TypeId};
 use std::fmt;
 use std::sync::Arc;
 
-/// Values keyed by their type; see the [module docs](self).
+/// Values keyed by their type: protocol state and anything else that rides on an event or an
+/// error (an empty set allocates nothing; copies share the values until one is changed).
 ///
 /// ```
 /// use compysition::Extensions;

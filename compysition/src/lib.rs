@@ -43,8 +43,8 @@ pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
 };
 pub use director::{
-    shutdown_signal, ActorHandle, Director, ErrorTarget, IntoActorRef, IntoInPort, IntoOutPort,
-    StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
+    shutdown_signal, ActorHandle, Director, Edges, ErrorTarget, IntoActorRef, IntoInPort,
+    IntoOutPort, StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
 };
 pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErrors};
 pub use event::{Attributes, Event, MetaId};

@@ -229,29 +229,24 @@ impl Director {
     /// Connects an outbox to one inbox or to several (each gets a copy of every event).
     ///
     /// `from` is a handle of an actor with one outbox or an [`OutPort`]; `to` is a handle, an
-    /// [`InPort`], an array or `Vec` of them, or a tuple (whose inboxes may take different
-    /// payloads). Payload types must be equal or convertible ([`Convert`]).
-    pub fn connect_queue<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> &mut Self
+    /// [`InPort`](crate::port::InPort), an array or `Vec` of them, or a tuple (whose inboxes may
+    /// take different payloads). Payload types must be equal or convertible ([`Convert`]). The
+    /// returned [`Edges`] sets the queue capacity of the inboxes it feeds.
+    pub fn connect_queue<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> Edges<'_>
     where
         O: IntoOutPort,
         O::Payload: Payload + FanOut,
     {
-        self.connect(from.into_out_port(), to, None)
-    }
-
-    /// [`connect_queue`](Self::connect_queue) with a queue capacity for the inboxes it feeds
-    /// (an inbox fed by several edges takes the largest).
-    pub fn connect_queue_with_capacity<O>(
-        &mut self,
-        from: O,
-        to: impl Targets<O::Payload>,
-        capacity: usize,
-    ) -> &mut Self
-    where
-        O: IntoOutPort,
-        O::Payload: Payload + FanOut,
-    {
-        self.connect(from.into_out_port(), to, Some(capacity.max(1)))
+        let from = from.into_out_port();
+        let first = self.edges.len();
+        to.record(&from, None, &mut self.edges);
+        if self.edges.len() > first {
+            self.allow_copies(&from);
+        }
+        Edges {
+            director: self,
+            first,
+        }
     }
 
     /// Connects an outbox to exactly one inbox, for payloads that cannot be copied. `start()`
@@ -259,55 +254,20 @@ impl Director {
     ///
     /// `to` is a [`Targets`] like `connect_queue`'s, so that a payload without a conversion is
     /// reported as such by the compiler; it should name one inbox.
-    pub fn connect_queue_exclusive<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> &mut Self
+    pub fn connect_queue_exclusive<O>(&mut self, from: O, to: impl Targets<O::Payload>) -> Edges<'_>
     where
         O: IntoOutPort,
         O::Payload: Payload,
     {
-        self.connect_exclusive(from.into_out_port(), to, None)
-    }
-
-    /// [`connect_queue_exclusive`](Self::connect_queue_exclusive) with a queue capacity for the
-    /// inbox it feeds (an inbox fed by several edges takes the largest).
-    pub fn connect_queue_exclusive_with_capacity<O>(
-        &mut self,
-        from: O,
-        to: impl Targets<O::Payload>,
-        capacity: usize,
-    ) -> &mut Self
-    where
-        O: IntoOutPort,
-        O::Payload: Payload,
-    {
-        self.connect_exclusive(from.into_out_port(), to, Some(capacity.max(1)))
-    }
-
-    fn connect_exclusive<A: Payload>(
-        &mut self,
-        from: OutPort<A>,
-        to: impl Targets<A>,
-        capacity: Option<usize>,
-    ) -> &mut Self {
         let first = self.edges.len();
-        to.record(&from, capacity, &mut self.edges);
+        to.record(&from.into_out_port(), None, &mut self.edges);
         for edge in &mut self.edges[first..] {
             edge.copyable = false;
         }
-        self
-    }
-
-    fn connect<A: Payload + FanOut>(
-        &mut self,
-        from: OutPort<A>,
-        to: impl Targets<A>,
-        capacity: Option<usize>,
-    ) -> &mut Self {
-        let first = self.edges.len();
-        to.record(&from, capacity, &mut self.edges);
-        if self.edges.len() > first {
-            self.allow_copies::<A>(&from);
+        Edges {
+            director: self,
+            first,
         }
-        self
     }
 
     fn allow_copies<A: Payload + Clone>(&mut self, from: &OutPort<A>) {
@@ -465,6 +425,33 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => {}
         () = terminate => {}
+    }
+}
+
+/// The edges one `connect_queue` call made, to configure them.
+///
+/// ```
+/// use compysition::prelude::*;
+/// use compysition::actors::{EventGenerator, Null};
+///
+/// let mut director = Director::new();
+/// let source = director.register_actor("source", EventGenerator::once(1u8));
+/// let sink = director.register_actor("sink", Null::<u8>::new());
+/// director.connect_queue(&source, &sink).capacity(10);
+/// ```
+pub struct Edges<'d> {
+    director: &'d mut Director,
+    first: usize,
+}
+
+impl Edges<'_> {
+    /// The queue capacity of the inboxes these edges feed (an inbox fed by several edges takes
+    /// the largest any of them asks for; at least 1).
+    pub fn capacity(self, capacity: usize) -> Self {
+        for edge in &mut self.director.edges[self.first..] {
+            edge.capacity = Some(capacity.max(1));
+        }
+        self
     }
 }
 
