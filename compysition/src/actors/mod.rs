@@ -32,6 +32,23 @@ pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
 pub use transforms::Data;
 
+/// The port types `#[actor]` generated for the actors above: the inboxes and outboxes each runs
+/// with (`NullInboxes<T>`, the types in its [`Actor`](crate::Actor) impl) and their references
+/// for wiring (`NullInboxRefs<T>`, what `handle.inboxes()` returns). A flow seldom names them;
+/// they are here so that documentation and compile errors can.
+pub mod ports {
+    pub use super::sinks::{
+        EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs, EventLoggerOutboxes,
+        NullInboxRefs, NullInboxes, NullOutboxRefs, NullOutboxes, StdoutInboxRefs, StdoutInboxes,
+        StdoutOutboxRefs, StdoutOutboxes,
+    };
+    pub use super::sources::{
+        EventGeneratorInboxRefs, EventGeneratorInboxes, EventGeneratorOutboxRefs,
+        EventGeneratorOutboxes,
+    };
+    pub use super::transforms::{DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
+}
+
 #[cfg(feature = "json-schema")]
 pub use crate::xml::JsonSchema;
 #[cfg(feature = "xml")]

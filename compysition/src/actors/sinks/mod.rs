@@ -6,6 +6,9 @@ mod event_logger;
 mod null;
 mod stdout;
 
-pub use event_logger::EventLogger;
-pub use null::Null;
-pub use stdout::Stdout;
+pub use event_logger::{
+    EventLogger, EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs,
+    EventLoggerOutboxes,
+};
+pub use null::{Null, NullInboxRefs, NullInboxes, NullOutboxRefs, NullOutboxes};
+pub use stdout::{Stdout, StdoutInboxRefs, StdoutInboxes, StdoutOutboxRefs, StdoutOutboxes};

@@ -2,10 +2,13 @@
 
 use std::marker::PhantomData;
 
-use crate::actor::{Actor, Context, TakesErrors};
-use crate::port::Inbox;
+use compysition_macros::actor;
+
+use crate::event::Event;
+use crate::payload::{ErrorEvent, Payload};
 
 /// Drops every event it receives, and every error routed to it.
+#[actor(inboxes(inbox: T))]
 pub struct Null<T> {
     _payload: PhantomData<fn(T)>,
 }
@@ -25,21 +28,15 @@ impl<T> Default for Null<T> {
     }
 }
 
-impl<T: crate::Payload> Actor for Null<T> {
-    type Inboxes = Inbox<T>;
-    type Outboxes = ();
-    const ERROR_INBOX: bool = true;
+#[actor]
+impl<T: Payload> Null<T> {
+    #[inbox]
+    fn inbox(&self, event: Event<T>) {
+        drop(event);
+    }
 
-    async fn run(self, mut ctx: Context, mut inbox: Inbox<T>, (): ()) {
-        let errors = ctx.take_error_inbox();
-        let drain_errors = async {
-            if let Some(mut errors) = errors {
-                while errors.recv().await.is_some() {}
-            }
-        };
-        let drain_events = async { while inbox.recv().await.is_some() {} };
-        tokio::join!(drain_errors, drain_events);
+    #[errors]
+    fn errors(&self, event: ErrorEvent) {
+        drop(event);
     }
 }
-
-impl<T: crate::Payload> TakesErrors for Null<T> {}

@@ -2,12 +2,12 @@
 
 use std::time::{Duration, SystemTime};
 
+use compysition_macros::actor;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use crate::actor::{Actor, Context};
+use crate::actor::Context;
 use crate::event::Event;
 use crate::payload::Payload;
-use crate::port::Outbox;
 
 use super::cron::{CronSchedule, ParseCronError};
 
@@ -22,6 +22,7 @@ use super::cron::{CronSchedule, ParseCronError};
 /// let nightly = EventGenerator::cron("0 3 * * *").expect("valid cron").data("run".to_string());
 /// # let _ = (every_second, ten_pings, nightly);
 /// ```
+#[actor(outboxes(outbox: T))]
 #[derive(Clone, Debug)]
 pub struct EventGenerator<T> {
     schedule: Schedule,
@@ -92,11 +93,10 @@ impl<T> EventGenerator<T> {
     }
 }
 
-impl<T: Payload + Clone> Actor for EventGenerator<T> {
-    type Inboxes = ();
-    type Outboxes = Outbox<T>;
-
-    async fn run(self, ctx: Context, (): (), outbox: Outbox<T>) {
+#[actor]
+impl<T: Payload + Clone> EventGenerator<T> {
+    #[source]
+    async fn emit(&self, ctx: &Context, out: &EventGeneratorOutboxes<T>) {
         let mut emitted = 0u64;
         let mut interval = match &self.schedule {
             Schedule::Interval { period, delay } => {
@@ -129,7 +129,7 @@ impl<T: Payload + Clone> Actor for EventGenerator<T> {
                 () = ctx.stopped() => break,
                 more = tick => if !more { break },
             }
-            outbox.send(Event::new(self.data.clone())).await;
+            out.outbox.send(Event::new(self.data.clone())).await;
             emitted += 1;
         }
     }

@@ -5,4 +5,7 @@ mod cron;
 mod event_generator;
 
 pub use cron::{CronSchedule, ParseCronError};
-pub use event_generator::EventGenerator;
+pub use event_generator::{
+    EventGenerator, EventGeneratorInboxRefs, EventGeneratorInboxes, EventGeneratorOutboxRefs,
+    EventGeneratorOutboxes,
+};

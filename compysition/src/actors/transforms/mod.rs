@@ -4,4 +4,4 @@
 
 mod data;
 
-pub use data::Data;
+pub use data::{Data, DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
