@@ -17,6 +17,10 @@
 
 #![warn(missing_docs)]
 
+// The built-in actors are written with `#[actor]`, whose expansion names `::compysition::…`
+// paths (what a user's crate sees); this makes the same paths resolve inside the crate.
+extern crate self as compysition;
+
 mod actor;
 pub mod actors;
 mod director;
@@ -211,8 +215,10 @@ pub use compysition_macros::topology;
 /// # let _ = topology;
 /// ```
 ///
-/// A struct with no `inboxes(…)` is a source; one with no `outboxes(…)` is a sink. Generic
-/// actors are written by hand (implement [`Actor`]).
+/// A struct with no `inboxes(…)` is a source; one with no `outboxes(…)` is a sink. A generic
+/// struct's port types take its type parameters (`#[actor(inboxes(inbox: T))] pub struct
+/// Null<T>` makes `NullInboxes<T>`), and its impl is generic alike (`#[actor] impl<T: Payload>
+/// Null<T>`); the built-in actors in [`actors`] are written so.
 pub use compysition_macros::actor;
 
 /// The names most programs need.

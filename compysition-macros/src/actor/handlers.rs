@@ -21,12 +21,15 @@
 //!   to the actor's concurrency at once, so state they change lives behind
 //!   a lock or an atomic.
 //! - `run` serves every inbox at once and returns when all are closed and every source is done.
+//! - A generic impl (`impl<T: Payload> Null<T>`) makes a generic `Actor` impl, with the same
+//!   parameters and bounds, on the port types of the self type's arguments (`generics.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type};
 
+use super::generics::ImplTarget;
 use super::ports::PortTypes;
 use crate::errors::Errors;
 
@@ -64,10 +67,11 @@ struct Handler {
 
 pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    let actor =
+    let (actor, arguments) =
         match &*implementation.self_ty {
             Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
-                path.path.segments[0].ident.clone()
+                let segment = &path.path.segments[0];
+                (segment.ident.clone(), segment.arguments.clone())
             }
             other => return Err(syn::Error::new_spanned(
                 other,
@@ -78,12 +82,6 @@ pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
         errors.push(syn::Error::new_spanned(
             path,
             "`#[actor]` goes on the inherent `impl` of the struct, where its handlers are",
-        ));
-    }
-    if !implementation.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &implementation.generics,
-            "an `#[actor]` impl cannot be generic",
         ));
     }
 
@@ -131,7 +129,8 @@ pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
     }
     errors.finish()?;
 
-    let actor_impl = actor_impl(&actor, &handlers);
+    let target = ImplTarget::of(&implementation, &arguments);
+    let actor_impl = actor_impl(&actor, &target, &handlers);
     Ok(quote! {
         #implementation
         #actor_impl
@@ -181,9 +180,12 @@ fn check_handler(role: Role, method: &ImplItemFn) -> syn::Result<Handler> {
     })
 }
 
-fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
+fn actor_impl(actor: &Ident, target: &ImplTarget, handlers: &[Handler]) -> TokenStream {
     let types = PortTypes::of(actor);
     let (inboxes, outboxes) = (&types.inboxes, &types.outboxes);
+    // All but the self type empty for a concrete actor (see `generics.rs`).
+    let (parameters, self_ty, where_clause) = &target.header;
+    let (arguments, placeholders) = (&target.arguments, &target.placeholders);
     let ctx = Ident::new("ctx", Span::mixed_site());
     let this = Ident::new("this", Span::mixed_site());
     let out = Ident::new("out", Span::mixed_site());
@@ -249,7 +251,8 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
             const ERROR_INBOX: bool = true;
         )
     });
-    let takes_errors = has_errors.then(|| quote!(impl ::compysition::TakesErrors for #actor {}));
+    let takes_errors = has_errors
+        .then(|| quote!(impl #parameters ::compysition::TakesErrors for #self_ty #where_clause {}));
     // The compiler checks each handler's inbox by the field access (an unknown one is "no
     // field" at the method's name), and that every declared inbox has a handler in a `const`.
     let inboxes_param = Ident::new("inboxes", Span::mixed_site());
@@ -260,17 +263,17 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
     });
     let handled: Vec<String> = inbox_names.iter().map(|n| n.to_string()).collect();
     let handlers_check = quote_spanned! {actor.span()=>
-        const _: () = ::compysition::wiring::check_handlers(#inboxes::NAMES, &[#(#handled),*]);
+        const _: () = ::compysition::wiring::check_handlers(#inboxes #placeholders::NAMES, &[#(#handled),*]);
     };
     let join = join_all(&task_names);
 
     quote! {
-        impl ::compysition::Actor for #actor {
-            type Inboxes = #inboxes;
-            type Outboxes = #outboxes;
+        impl #parameters ::compysition::Actor for #self_ty #where_clause {
+            type Inboxes = #inboxes #arguments;
+            type Outboxes = #outboxes #arguments;
             #error_const
 
-            async fn run(self, mut #ctx: ::compysition::Context, #inboxes_param: #inboxes, #outboxes_param: #outboxes) {
+            async fn run(self, mut #ctx: ::compysition::Context, #inboxes_param: #inboxes #arguments, #outboxes_param: #outboxes #arguments) {
                 #(#take_inboxes)*
                 #take_error_inbox
                 let #this = &self;

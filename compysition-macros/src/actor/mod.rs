@@ -3,12 +3,14 @@
 //! - on a function (`function.rs`): one inbox, one outbox, one error outbox;
 //! - on a struct (`ports.rs`): its named inboxes and outboxes as typed structs;
 //! - on the struct's `impl` (`handlers.rs`): the `Actor` impl that feeds each inbox to its
-//!   handler method.
+//!   handler method;
+//! - for a generic struct and impl, `generics.rs` carries the type parameters onto the ports.
 //!
 //! Like `topology!`, each form parses into a small description, checks it (reporting every
 //! mistake at once), then expands into code on the runtime's public API.
 
 mod function;
+mod generics;
 mod handlers;
 mod ports;
 

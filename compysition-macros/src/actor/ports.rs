@@ -16,7 +16,9 @@
 //! - the `InboxSet` / `OutboxSet` impls, plus `SingleInbox` / `SingleOutbox` when there is one
 //!   port (an edge may then leave its name out) and `NoInboxes` when there is none (a source).
 //!
-//! The `Actor` impl comes from `#[actor]` on the struct's `impl` block (`handlers.rs`).
+//! A generic struct's port types take its type parameters (`NullInboxes<T>`, see
+//! `generics.rs`). The `Actor` impl comes from `#[actor]` on the struct's `impl` block
+//! (`handlers.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -24,6 +26,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{parenthesized, Ident, ItemStruct, Token, Type};
 
+use super::generics::TypeParameters;
 use crate::errors::Errors;
 
 /// `inboxes(name: Type, …), outboxes(name: Type, …)`, both optional.
@@ -106,13 +109,9 @@ impl PortTypes {
 
 pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
-    if !structure.generics.params.is_empty() {
-        errors.push(syn::Error::new_spanned(
-            &structure.generics,
-            "an `#[actor]` struct cannot be generic: implement `compysition::Actor` by hand for \
-             generic actors",
-        ));
-    }
+    let parameters = TypeParameters::of(&structure.generics)
+        .map_err(|error| errors.push(error))
+        .ok();
     for list in [&ports.inboxes, &ports.outboxes] {
         for (i, port) in list.iter().enumerate() {
             if list[..i].iter().any(|p| p.name == port.name) {
@@ -124,6 +123,9 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
         }
     }
     errors.finish()?;
+    let Some(parameters) = parameters else {
+        unreachable!("errors were reported above");
+    };
 
     let actor = &structure.ident;
     let names = PortTypes::of(actor);
@@ -133,6 +135,7 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
         &names.inboxes,
         &names.inbox_refs,
         &ports.inboxes,
+        &parameters,
         Direction::In,
     );
     let outboxes = port_set(
@@ -141,6 +144,7 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
         &names.outboxes,
         &names.outbox_refs,
         &ports.outboxes,
+        &parameters,
         Direction::Out,
     );
     Ok(quote! {
@@ -162,6 +166,7 @@ fn port_set(
     set: &Ident,
     refs: &Ident,
     ports: &[PortDeclaration],
+    parameters: &TypeParameters,
     direction: Direction,
 ) -> TokenStream {
     let (port, reference, set_trait, single_trait, spec, take, noun) = match direction {
@@ -191,14 +196,23 @@ fn port_set(
     let refs_doc =
         format!("References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`.");
     let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+    // All empty for a concrete actor (see `generics.rs`).
+    let arguments = parameters.arguments();
+    let (marker_field, marker) = (parameters.marker_field(), parameters.marker_value());
+    let bounds = parameters.bounds(&payloads);
+    let (refs_derive, refs_impls) = parameters.refs_traits(refs, &names);
+    // `do_not_recommend` keeps these impls out of the compiler's lists of implementors, so a
+    // wiring error names `Inbox<T>` and `()`, not every `#[actor]` in the build.
     let single = match payloads.as_slice() {
         [payload] => quote! {
-            impl #single_trait for #set {
+            #[diagnostic::do_not_recommend]
+            impl #arguments #single_trait for #set #arguments #bounds {
                 type Payload = #payload;
             }
         },
         [] if matches!(direction, Direction::In) => quote! {
-            impl ::compysition::wiring::NoInboxes for #set {}
+            #[diagnostic::do_not_recommend]
+            impl #arguments ::compysition::wiring::NoInboxes for #set #arguments #bounds {}
         },
         _ => TokenStream::new(),
     };
@@ -212,37 +226,42 @@ fn port_set(
     };
     quote! {
         #[doc = #set_doc]
-        #visibility struct #set {
+        #visibility struct #set #arguments {
             #(
                 #[doc = #field_docs]
                 pub #names: #port<#payloads>,
             )*
+            #marker_field
         }
 
-        impl #set {
+        impl #arguments #set #arguments {
             /// The port names, in declaration order.
             pub const NAMES: &'static [&'static str] = &[#(#labels),*];
         }
 
         #[doc = #refs_doc]
-        #[derive(Clone, Debug)]
-        #visibility struct #refs {
+        #refs_derive
+        #visibility struct #refs #arguments {
             #(
                 #[doc = #field_docs]
                 pub #names: #reference<#payloads>,
             )*
+            #marker_field
         }
 
-        impl #set_trait for #set {
-            type Refs = #refs;
+        #refs_impls
+
+        impl #arguments #set_trait for #set #arguments #bounds {
+            type Refs = #refs #arguments;
 
             fn specs() -> ::std::vec::Vec<::compysition::PortSpec> {
                 ::std::vec![#(::compysition::PortSpec::#spec::<#payloads>(#labels)),*]
             }
 
-            fn refs(#actor_ref: &::compysition::ActorRef) -> #refs {
+            fn refs(#actor_ref: &::compysition::ActorRef) -> #refs #arguments {
                 #refs {
                     #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
+                    #marker
                 }
             }
 
@@ -251,6 +270,7 @@ fn port_set(
             ) -> ::core::result::Result<Self, ::compysition::PortMismatch> {
                 ::core::result::Result::Ok(#set {
                     #(#names: #bundle.#take::<#payloads>()?,)*
+                    #marker
                 })
             }
         }

@@ -1,16 +1,53 @@
-//! The built-in actors, grouped as in the Python project.
+//! The built-in actors. Each is at `compysition::actors::Name`, usable from `topology!` and
+//! from the [`Director`](crate::Director) alike.
 //!
-//! - Sources and sinks: [`EventGenerator`], [`Data`], [`Stdout`], [`Null`], [`EventLogger`].
-//! - XML/JSON (features `xml`, `xslt`, `json-schema`): `Xslt`, `Xsd`, `JsonSchema`, `XmlToJson`,
-//!   `JsonToXml`, `XPathAttributeModifier`, `JsonPathAttributeModifier`.
-//! - ZeroMQ (feature `mdp`): `MdpBroker`, `MdpClient`, `MdpWorker`, `MdpBrokerRegistrationService`.
-//! - HTTP (feature `http`): `HttpServer`, `BasicAuth`, `RestTranslator`, `HttpMethodRouter`.
+//! Grouped by role, one folder each:
+//!
+//! - **Sources** (`sources/`), which emit events on their own: [`EventGenerator`], on an
+//!   interval, on a cron schedule ([`CronSchedule`]) or once.
+//! - **Transforms** (`transforms/`), which change an event's payload and keep its envelope:
+//!   [`Data`] sets a fixed payload; `XmlToJson` and `JsonToXml` (feature `xml`) convert
+//!   between the formats.
+//! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
+//!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
+//!   drops them.
+//!
+//! The endpoints and validators of a protocol or a format live with it, and are re-exported
+//! here:
+//!
+//! - HTTP (feature `http`, in `http/`): `HttpServer`, `BasicAuth`, `RestTranslator`,
+//!   `HttpMethodRouter`.
+//! - XML (features `xml`, `xslt`, in `xml/`): `Xslt`, `Xsd`, `XPathAttributeModifier`.
+//! - JSON (features `xml`, `json-schema`, in `json/`): `JsonSchema`,
+//!   `JsonPathAttributeModifier`.
+//! - Majordomo over ZeroMQ (feature `mdp`, in `mdp/`): `MdpBroker`, `MdpClient`, `MdpWorker`,
+//!   `MdpBrokerRegistrationService`.
 
-mod data;
-mod event_generator;
-mod event_logger;
-mod null;
-mod stdout;
+// The role folders are private: `actors::Name` is the one path to every actor.
+mod sinks;
+mod sources;
+mod transforms;
+
+pub use sinks::{EventLogger, Null, Stdout};
+pub use sources::{CronSchedule, EventGenerator, ParseCronError};
+pub use transforms::Data;
+
+/// The port types `#[actor]` generated for the actors above: the inboxes and outboxes each runs
+/// with (`NullInboxes<T>`, the types in its [`Actor`](crate::Actor) impl) and their references
+/// for wiring (`NullInboxRefs<T>`, what `handle.inboxes()` returns). A flow seldom names them;
+/// they are here so that documentation and compile errors can.
+pub mod ports {
+    pub use super::sinks::{
+        EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs, EventLoggerOutboxes,
+        NullInboxRefs, NullInboxes, NullOutboxRefs, NullOutboxes, StdoutInboxRefs, StdoutInboxes,
+        StdoutOutboxRefs, StdoutOutboxes,
+    };
+    pub use super::sources::{
+        EventGeneratorInboxRefs, EventGeneratorInboxes, EventGeneratorOutboxRefs,
+        EventGeneratorOutboxes,
+    };
+    pub use super::transforms::{DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
+}
 
 #[cfg(feature = "json-schema")]
 pub use crate::xml::JsonSchema;
@@ -18,11 +55,6 @@ pub use crate::xml::JsonSchema;
 pub use crate::xml::{JsonPathAttributeModifier, JsonToXml, XmlToJson};
 #[cfg(feature = "xslt")]
 pub use crate::xml::{XPathAttributeModifier, Xsd, Xslt};
-pub use data::Data;
-pub use event_generator::{CronSchedule, EventGenerator, ParseCronError};
-pub use event_logger::EventLogger;
-pub use null::Null;
-pub use stdout::Stdout;
 
 #[cfg(feature = "http")]
 pub use crate::http::{BasicAuth, HttpMethodRouter, HttpServer, RestTranslator};

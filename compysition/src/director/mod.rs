@@ -50,8 +50,8 @@ use crate::graph::{Graph, GraphEdge, Node};
 use crate::logging::{LogForwarder, LogRecord};
 use crate::payload::{Convert, FanOut, Payload};
 use crate::port::{
-    ActorRef, ErasedOutbox, ErasedSender, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortMismatch, PortSpec, DEFAULT_CAPACITY,
+    ActorRef, ErasedOutbox, ErasedSender, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
+    PortMismatch, PortSpec, SingleInbox, DEFAULT_CAPACITY,
 };
 
 mod handles;
@@ -201,10 +201,12 @@ impl Director {
     }
 
     /// Registers the actor that receives the topology's log records as events (one per
-    /// topology). Records logged by the other actors go to it instead of the global subscriber.
+    /// topology): any actor with one inbox, taking a payload [`LogRecord`] converts to. Records
+    /// logged by the other actors go to it instead of the global subscriber.
     pub fn register_log_actor<A, T>(&mut self, name: impl Into<String>, actor: A) -> ActorHandle<A>
     where
-        A: Actor<Inboxes = Inbox<T>>,
+        A: Actor,
+        A::Inboxes: SingleInbox<Payload = T>,
         LogRecord: Convert<T>,
         T: Payload,
     {

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::actor::{Actor, Context, TakesErrors};
+use compysition_macros::actor;
+
 use crate::event::Event;
 use crate::payload::ErrorEvent;
-use crate::port::Inbox;
 use crate::timestamp::Timestamp;
 
 /// Prints each event's payload on a line of its own, optionally after a timestamp and a prefix:
@@ -19,6 +19,7 @@ use crate::timestamp::Timestamp;
 /// event (envelope and payload) instead of the payload. Errors routed to it are printed as
 /// `ERROR <status> <message>` lines. Payloads other than `String` arrive converted on the edge
 /// (JSON and XML as their text).
+#[actor(inboxes(inbox: String))]
 pub struct Stdout {
     prefix: String,
     timestamp: bool,
@@ -66,6 +67,28 @@ impl Stdout {
         self.out = Arc::new(Mutex::new(out));
         self
     }
+}
+
+// The handlers print without awaiting, so each finishes as it starts: lines come out in
+// arrival order whatever the actor's concurrency.
+#[actor]
+impl Stdout {
+    #[inbox]
+    fn inbox(&self, event: Event<String>) {
+        if self.complete {
+            self.line(format_args!("{event:?}"));
+        } else {
+            self.line(format_args!("{}", event.data));
+        }
+    }
+
+    #[errors]
+    fn errors(&self, event: ErrorEvent) {
+        match event.error() {
+            Some(error) if !self.complete => self.line(format_args!("ERROR {error}")),
+            _ => self.line(format_args!("{event:?}")),
+        }
+    }
 
     fn line(&self, body: std::fmt::Arguments<'_>) {
         let mut line = String::with_capacity(64);
@@ -79,47 +102,4 @@ impl Stdout {
         // A closed standard output (a pipe whose reader left) must not stop the flow.
         let _ = out.write_all(line.as_bytes()).and_then(|()| out.flush());
     }
-
-    fn print(&self, event: &Event<String>) {
-        if self.complete {
-            self.line(format_args!("{event:?}"));
-        } else {
-            self.line(format_args!("{}", event.data));
-        }
-    }
-
-    fn print_error(&self, event: &ErrorEvent) {
-        match event.error() {
-            Some(error) if !self.complete => self.line(format_args!("ERROR {error}")),
-            _ => self.line(format_args!("{event:?}")),
-        }
-    }
 }
-
-impl Actor for Stdout {
-    type Inboxes = Inbox<String>;
-    type Outboxes = ();
-    const ERROR_INBOX: bool = true;
-
-    async fn run(self, mut ctx: Context, inbox: Inbox<String>, (): ()) {
-        let errors = ctx.take_error_inbox();
-        let this = &self;
-        let print_errors = async {
-            if let Some(mut errors) = errors {
-                while let Some(event) = errors.recv().await {
-                    this.print_error(&event);
-                }
-            }
-        };
-        // Lines come out in arrival order.
-        let mut inbox = inbox;
-        let print_events = async {
-            while let Some(event) = inbox.recv().await {
-                this.print(&event);
-            }
-        };
-        tokio::join!(print_errors, print_events);
-    }
-}
-
-impl TakesErrors for Stdout {}

@@ -2,10 +2,10 @@
 
 use std::marker::PhantomData;
 
-use crate::actor::{Actor, Context};
+use compysition_macros::actor;
+
 use crate::event::Event;
 use crate::payload::Payload;
-use crate::port::{Inbox, Outbox};
 
 /// Replaces the payload of every event with a copy of a fixed value (the Python `Data` actor).
 ///
@@ -20,6 +20,7 @@ use crate::port::{Inbox, Outbox};
 /// let from_bytes = Data::new("Hello".to_string()).taking::<Bytes>();
 /// # let _ = (same, from_bytes);
 /// ```
+#[actor(inboxes(inbox: In), outboxes(outbox: D))]
 pub struct Data<In, D> {
     data: D,
     _input: PhantomData<fn(In)>,
@@ -45,17 +46,10 @@ impl<In, D> Data<In, D> {
     }
 }
 
-impl<In: Payload, D: Payload + Clone> Actor for Data<In, D> {
-    type Inboxes = Inbox<In>;
-    type Outboxes = Outbox<D>;
-
-    async fn run(self, ctx: Context, inbox: Inbox<In>, outbox: Outbox<D>) {
-        let data = &self.data;
-        let outbox = &outbox;
-        ctx.serve(inbox, |event: Event<In>| async move {
-            outbox.send(event.with_data(data.clone())).await;
-            Ok(())
-        })
-        .await
+#[actor]
+impl<In: Payload, D: Payload + Clone> Data<In, D> {
+    #[inbox]
+    async fn inbox(&self, event: Event<In>, out: &DataOutboxes<In, D>) {
+        out.outbox.send(event.with_data(self.data.clone())).await;
     }
 }

@@ -3,15 +3,15 @@
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
+use compysition_macros::actor;
 use tracing::Level;
 
-use crate::actor::{Actor, Context, TakesErrors};
 use crate::event::Event;
-use crate::payload::Payload;
-use crate::port::{Inbox, Outbox};
+use crate::payload::{ErrorEvent, Payload};
 
 /// Logs each event (id, `meta_id`, service, payload) through `tracing` and passes it on
 /// unchanged. Errors routed to it (`x !-> logger`) are logged at `WARN` and end there.
+#[actor(inboxes(inbox: T), outboxes(outbox: T))]
 pub struct EventLogger<T> {
     level: Level,
     _payload: PhantomData<fn(T)>,
@@ -55,37 +55,24 @@ fn log<T: Debug>(level: Level, event: &Event<T>) {
     }
 }
 
-impl<T: Payload + Debug> Actor for EventLogger<T> {
-    type Inboxes = Inbox<T>;
-    type Outboxes = Outbox<T>;
-    const ERROR_INBOX: bool = true;
+#[actor]
+impl<T: Payload + Debug> EventLogger<T> {
+    #[inbox]
+    async fn inbox(&self, event: Event<T>, out: &EventLoggerOutboxes<T>) {
+        log(self.level, &event);
+        out.outbox.send(event).await;
+    }
 
-    async fn run(self, mut ctx: Context, inbox: Inbox<T>, outbox: Outbox<T>) {
-        let errors = ctx.take_error_inbox();
-        let level = self.level;
-        let outbox = &outbox;
-        let log_errors = async {
-            if let Some(mut errors) = errors {
-                while let Some(event) = errors.recv().await {
-                    if let Some(error) = event.error() {
-                        tracing::warn!(
-                            meta_id = %event.meta_id(),
-                            from = error.actor().unwrap_or("?"),
-                            kind = %error.kind(),
-                            error = %error.message(),
-                            "event failed"
-                        );
-                    }
-                }
-            }
-        };
-        let log_events = ctx.serve(inbox, |event| async move {
-            log(level, &event);
-            outbox.send(event).await;
-            Ok(())
-        });
-        tokio::join!(log_errors, log_events);
+    #[errors]
+    fn errors(&self, event: ErrorEvent) {
+        if let Some(error) = event.error() {
+            tracing::warn!(
+                meta_id = %event.meta_id(),
+                from = error.actor().unwrap_or("?"),
+                kind = %error.kind(),
+                error = %error.message(),
+                "event failed"
+            );
+        }
     }
 }
-
-impl<T: Payload + Debug> TakesErrors for EventLogger<T> {}
