@@ -304,6 +304,10 @@ impl Context {
 
     /// One event's handler run: in the event's span, with a failure or a panic turned into an
     /// error event on the actor's error outbox.
+    ///
+    /// Inlined into the serve loop, so that the future is built where it is kept instead of
+    /// being copied there (callgrind: a second copy of the future per event otherwise).
+    #[inline(always)]
     fn run_one<'a, T, H, F>(&'a self, handler: &H, event: Event<T>) -> impl Future<Output = ()> + 'a
     where
         H: Fn(Event<T>) -> F,

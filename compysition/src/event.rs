@@ -1,15 +1,15 @@
 //! The event envelope that travels between actors.
 //!
-//! An [`Event<T>`] is a payload (`data`) inside an envelope: a unique id, a creation time, a
-//! business correlation id (`meta_id`), a routing name (`service`), string attributes, typed
-//! [`Extensions`] (protocol state such as the HTTP request an event came from), a
-//! [`ReplySlot`] when a request waits for the event to come back, and an optional error.
+//! An [`Event<T>`] is a payload (`data`) inside an envelope: a unique id (which also carries the
+//! creation time), a business correlation id (`meta_id`), a routing name (`service`), string
+//! attributes, typed [`Extensions`] (protocol state such as the HTTP request an event came
+//! from), a [`ReplySlot`] when a request waits for the event to come back, and an optional error.
 //!
-//! The id and the creation time sit inline in the event; everything else sits behind one
-//! optional reference-counted pointer that is made the first time any of it is set. So an event
-//! with nothing but its payload costs no allocation beyond the payload, and cloning any event
-//! for a fan-out costs at most one atomic increment plus the payload's clone; changing the
-//! envelope of a shared event copies it first (copy on write).
+//! The id sits inline in the event; everything else sits behind one optional reference-counted
+//! pointer that is made the first time any of it is set. So an event with nothing but its
+//! payload costs no allocation beyond the payload, and cloning any event for a fan-out costs at
+//! most one atomic increment plus the payload's clone; changing the envelope of a shared event
+//! copies it first (copy on write).
 //!
 //! [`Event::map`] replaces the payload and keeps the envelope. That is what lets an answer find the
 //! request it belongs to after any number of transformations.
@@ -40,8 +40,8 @@ pub type Attributes = BTreeMap<String, String>;
 /// assert_eq!(answer.data, 8);
 /// ```
 pub struct Event<T> {
+    /// Also the creation time (see [`EventId`]).
     id: EventId,
-    created: SystemTime,
     /// Everything else, made when first set: `None` for an event that is only a payload.
     envelope: Option<Arc<Envelope>>,
     /// The payload.
@@ -74,7 +74,6 @@ impl<T> Event<T> {
     pub fn new(data: T) -> Self {
         Event {
             id: EventId::new(),
-            created: SystemTime::now(),
             envelope: None,
             data,
         }
@@ -115,9 +114,9 @@ impl<T> Event<T> {
         self
     }
 
-    /// When the event entered the flow.
+    /// When the event entered the flow (to 1/4096 of a millisecond: it is read off the id).
     pub fn created(&self) -> SystemTime {
-        self.created
+        self.id.created()
     }
 
     /// All attributes.
@@ -239,7 +238,6 @@ impl<T> Event<T> {
     pub fn with_data<U>(self, data: U) -> Event<U> {
         Event {
             id: self.id,
-            created: self.created,
             envelope: self.envelope,
             data,
         }
@@ -249,7 +247,6 @@ impl<T> Event<T> {
     pub fn split(self) -> (Event<()>, T) {
         let envelope = Event {
             id: self.id,
-            created: self.created,
             envelope: self.envelope,
             data: (),
         };
@@ -267,7 +264,6 @@ impl<T> Event<T> {
     pub(crate) fn keep_envelope(&self) -> Event<()> {
         Event {
             id: self.id,
-            created: self.created,
             envelope: self.envelope.clone(),
             data: (),
         }
@@ -286,7 +282,6 @@ impl<T: Clone> Clone for Event<T> {
     fn clone(&self) -> Self {
         Event {
             id: self.id,
-            created: self.created,
             envelope: self.envelope.clone(),
             data: self.data.clone(),
         }
