@@ -57,7 +57,7 @@ impl EventId {
     /// A fresh id stamped with `time` (times before 1970 count as 1970).
     pub fn at(time: SystemTime) -> Self {
         let since = time.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
-        let millis = (since.as_millis() as u128) & ((1 << 48) - 1);
+        let millis = since.as_millis() & ((1 << 48) - 1);
         let fraction = u128::from((since.subsec_nanos() % 1_000_000) * 4096 / 1_000_000);
         let random = u128::from(next_random() >> 2);
         EventId((millis << 80) | VERSION_7 | (fraction << 64) | VARIANT_RFC | random)
