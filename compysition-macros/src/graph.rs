@@ -361,30 +361,17 @@ fn describe(endpoint: &Endpoint) -> String {
     }
 }
 
-/// The declared name closest to a mistyped one, if it is close enough to be a typo.
+/// The declared name closest to a mistyped one, if it is close enough to be a typo: at most a
+/// third of the longer name's length in single-character edits (at least one), the nearest
+/// first, and of those the first in alphabetical order. (The `Director`'s run-time check suggests
+/// names by the same rule.)
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = |candidate: &str| (candidate.len().max(name.len()) / 3).max(1);
     candidates
-        .map(|candidate| (levenshtein(name, candidate), candidate))
+        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= limit(candidate))
         .min()
         .map(|(_, candidate)| candidate)
-}
-
-/// Single-character insertions, deletions and substitutions between two names.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -409,13 +396,11 @@ mod tests {
         assert_eq!(closest("genrator", names.into_iter()), Some("generator"));
         assert_eq!(closest("output_on", names.into_iter()), Some("output_one"));
         assert_eq!(closest("zzz", names.into_iter()), None);
-    }
-
-    #[test]
-    fn levenshtein_counts_single_edits() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("same", "same"), 0);
+        // One edit from both: the first in alphabetical order.
+        assert_eq!(closest("hat", ["cat", "bat"].into_iter()), Some("bat"));
+        // Too far for a short name: a third of 3 characters is one edit.
+        assert_eq!(closest("xyz", ["abc"].into_iter()), None);
+        assert_eq!(closest("abd", ["abc"].into_iter()), Some("abc"));
     }
 
     #[test]
