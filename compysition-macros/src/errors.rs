@@ -12,6 +12,11 @@ impl Errors {
         }
     }
 
+    /// The value of `result`, or `None` with its error collected.
+    pub fn keep<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|error| self.push(error)).ok()
+    }
+
     /// `compile_error!` invocations, one per error (nothing if there is none).
     pub fn into_compile_errors(self) -> proc_macro2::TokenStream {
         self.0

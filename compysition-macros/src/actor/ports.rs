@@ -104,7 +104,37 @@ impl PortTypes {
     }
 }
 
+/// Checks the declarations, then expands the struct with its inbox and outbox sets.
 pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<TokenStream> {
+    check(&ports, &structure)?;
+    let actor = &structure.ident;
+    let names = PortTypes::of(actor);
+    let inboxes = PortSet {
+        actor,
+        visibility: &structure.vis,
+        set: &names.inboxes,
+        refs: &names.inbox_refs,
+        ports: &ports.inboxes,
+        direction: Direction::In,
+    };
+    let outboxes = PortSet {
+        set: &names.outboxes,
+        refs: &names.outbox_refs,
+        ports: &ports.outboxes,
+        direction: Direction::Out,
+        ..inboxes
+    };
+    let (inboxes, outboxes) = (inboxes.expand(), outboxes.expand());
+    Ok(quote! {
+        #structure
+        #inboxes
+        #outboxes
+    })
+}
+
+/// Validation: the struct is not generic and no port name is declared twice on one side. Every
+/// mistake is reported at once.
+fn check(ports: &PortDeclarations, structure: &ItemStruct) -> syn::Result<()> {
     let mut errors = Errors::default();
     if !structure.generics.params.is_empty() {
         errors.push(syn::Error::new_spanned(
@@ -123,31 +153,7 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
             }
         }
     }
-    errors.finish()?;
-
-    let actor = &structure.ident;
-    let names = PortTypes::of(actor);
-    let inboxes = port_set(
-        actor,
-        &structure.vis,
-        &names.inboxes,
-        &names.inbox_refs,
-        &ports.inboxes,
-        Direction::In,
-    );
-    let outboxes = port_set(
-        actor,
-        &structure.vis,
-        &names.outboxes,
-        &names.outbox_refs,
-        &ports.outboxes,
-        Direction::Out,
-    );
-    Ok(quote! {
-        #structure
-        #inboxes
-        #outboxes
-    })
+    errors.finish()
 }
 
 #[derive(Clone, Copy)]
@@ -156,105 +162,180 @@ enum Direction {
     Out,
 }
 
-fn port_set(
-    actor: &Ident,
-    visibility: &syn::Visibility,
-    set: &Ident,
-    refs: &Ident,
-    ports: &[PortDeclaration],
+/// The runtime's names for one side of an actor.
+struct Side {
+    /// `Inbox` / `Outbox`: a field of the set.
+    port: TokenStream,
+    /// `InPort` / `OutPort`: a field of the references.
+    reference: TokenStream,
+    /// `InboxSet` / `OutboxSet`.
+    set_trait: TokenStream,
+    /// `SingleInbox` / `SingleOutbox`.
+    single_trait: TokenStream,
+    /// `PortSpec::inbox` / `PortSpec::outbox`, and `PortBundle::inbox` / `PortBundle::outbox`.
+    method: Ident,
+    /// "inboxes" / "outboxes", in the generated documentation.
+    noun: &'static str,
+}
+
+impl Direction {
+    fn side(self) -> Side {
+        match self {
+            Direction::In => Side {
+                port: quote!(::compysition::Inbox),
+                reference: quote!(::compysition::InPort),
+                set_trait: quote!(::compysition::InboxSet),
+                single_trait: quote!(::compysition::SingleInbox),
+                method: Ident::new("inbox", Span::call_site()),
+                noun: "inboxes",
+            },
+            Direction::Out => Side {
+                port: quote!(::compysition::Outbox),
+                reference: quote!(::compysition::OutPort),
+                set_trait: quote!(::compysition::OutboxSet),
+                single_trait: quote!(::compysition::SingleOutbox),
+                method: Ident::new("outbox", Span::call_site()),
+                noun: "outboxes",
+            },
+        }
+    }
+}
+
+/// One side of an actor (its inboxes, or its outboxes), to expand into its types.
+#[derive(Clone, Copy)]
+struct PortSet<'a> {
+    actor: &'a Ident,
+    visibility: &'a syn::Visibility,
+    /// The set's type, `<Actor>Inboxes` / `<Actor>Outboxes`.
+    set: &'a Ident,
+    /// The references' type, `<Actor>InboxRefs` / `<Actor>OutboxRefs`.
+    refs: &'a Ident,
+    ports: &'a [PortDeclaration],
     direction: Direction,
-) -> TokenStream {
-    let (port, reference, set_trait, single_trait, spec, take, noun) = match direction {
-        Direction::In => (
-            quote!(::compysition::Inbox),
-            quote!(::compysition::InPort),
-            quote!(::compysition::InboxSet),
-            quote!(::compysition::SingleInbox),
-            quote!(inbox),
-            quote!(inbox),
-            "inboxes",
-        ),
-        Direction::Out => (
-            quote!(::compysition::Outbox),
-            quote!(::compysition::OutPort),
-            quote!(::compysition::OutboxSet),
-            quote!(::compysition::SingleOutbox),
-            quote!(outbox),
-            quote!(outbox),
-            "outboxes",
-        ),
-    };
-    let names: Vec<&Ident> = ports.iter().map(|p| &p.name).collect();
-    let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let payloads: Vec<&Type> = ports.iter().map(|p| &p.payload).collect();
-    let set_doc = format!("The {noun} of [`{actor}`], as it runs with them.");
-    let refs_doc =
-        format!("References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`.");
-    let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
-    let single = match payloads.as_slice() {
-        [payload] => quote! {
-            impl #single_trait for #set {
-                type Payload = #payload;
-            }
-        },
-        [] if matches!(direction, Direction::In) => quote! {
-            impl ::compysition::wiring::NoInboxes for #set {}
-        },
-        _ => TokenStream::new(),
-    };
-    // An empty set does not look at its arguments.
-    let (actor_ref, bundle) = if names.is_empty() {
-        (quote!(_), quote!(_))
-    } else {
-        let actor_ref = Ident::new("actor", Span::mixed_site());
-        let bundle = Ident::new("ports", Span::mixed_site());
-        (quote!(#actor_ref), quote!(#bundle))
-    };
-    quote! {
-        #[doc = #set_doc]
-        #visibility struct #set {
-            #(
-                #[doc = #field_docs]
-                pub #names: #port<#payloads>,
-            )*
+}
+
+impl PortSet<'_> {
+    /// The set and references structs, then their impls.
+    fn expand(&self) -> TokenStream {
+        let side = self.direction.side();
+        let structs = self.structs(&side);
+        let set_impl = self.set_impl(&side);
+        let single = self.single_impl(&side);
+        quote! {
+            #structs
+            #set_impl
+            #single
         }
+    }
 
-        impl #set {
-            /// The port names, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[#(#labels),*];
-        }
-
-        #[doc = #refs_doc]
-        #[derive(Clone, Debug)]
-        #visibility struct #refs {
-            #(
-                #[doc = #field_docs]
-                pub #names: #reference<#payloads>,
-            )*
-        }
-
-        impl #set_trait for #set {
-            type Refs = #refs;
-
-            fn specs() -> ::std::vec::Vec<::compysition::PortSpec> {
-                ::std::vec![#(::compysition::PortSpec::#spec::<#payloads>(#labels)),*]
+    /// The set (what the actor runs with) and its references (what wiring names), one field
+    /// per port.
+    fn structs(&self, side: &Side) -> TokenStream {
+        let (actor, visibility, set, refs) = (self.actor, self.visibility, self.set, self.refs);
+        let Side {
+            port,
+            reference,
+            noun,
+            ..
+        } = side;
+        let names = self.ports.iter().map(|p| &p.name);
+        let labels: Vec<String> = self.ports.iter().map(|p| p.name.to_string()).collect();
+        let payloads = self.ports.iter().map(|p| &p.payload);
+        let set_doc = format!("The {noun} of [`{actor}`], as it runs with them.");
+        let refs_doc = format!(
+            "References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`."
+        );
+        let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+        let (ref_names, ref_payloads) = (names.clone(), payloads.clone());
+        quote! {
+            #[doc = #set_doc]
+            #visibility struct #set {
+                #(
+                    #[doc = #field_docs]
+                    pub #names: #port<#payloads>,
+                )*
             }
 
-            fn refs(#actor_ref: &::compysition::ActorRef) -> #refs {
-                #refs {
-                    #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
+            impl #set {
+                /// The port names, in declaration order.
+                pub const NAMES: &'static [&'static str] = &[#(#labels),*];
+            }
+
+            #[doc = #refs_doc]
+            #[derive(Clone, Debug)]
+            #visibility struct #refs {
+                #(
+                    #[doc = #field_docs]
+                    pub #ref_names: #reference<#ref_payloads>,
+                )*
+            }
+        }
+    }
+
+    /// `InboxSet` / `OutboxSet`: the ports' specs, their references, and the set assembled from
+    /// the bundle the director hands over.
+    fn set_impl(&self, side: &Side) -> TokenStream {
+        let (set, refs) = (self.set, self.refs);
+        let Side {
+            reference,
+            set_trait,
+            method,
+            ..
+        } = side;
+        let names: Vec<&Ident> = self.ports.iter().map(|p| &p.name).collect();
+        let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let payloads: Vec<&Type> = self.ports.iter().map(|p| &p.payload).collect();
+        // An empty set does not look at its arguments.
+        let (actor_ref, bundle) = if names.is_empty() {
+            (quote!(_), quote!(_))
+        } else {
+            let actor_ref = Ident::new("actor", Span::mixed_site());
+            let bundle = Ident::new("ports", Span::mixed_site());
+            (quote!(#actor_ref), quote!(#bundle))
+        };
+        quote! {
+            impl #set_trait for #set {
+                type Refs = #refs;
+
+                fn specs() -> ::std::vec::Vec<::compysition::PortSpec> {
+                    ::std::vec![#(::compysition::PortSpec::#method::<#payloads>(#labels)),*]
+                }
+
+                fn refs(#actor_ref: &::compysition::ActorRef) -> #refs {
+                    #refs {
+                        #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
+                    }
+                }
+
+                fn assemble(
+                    #bundle: &mut ::compysition::PortBundle,
+                ) -> ::core::result::Result<Self, ::compysition::PortMismatch> {
+                    ::core::result::Result::Ok(#set {
+                        #(#names: #bundle.#method::<#payloads>()?,)*
+                    })
                 }
             }
-
-            fn assemble(
-                #bundle: &mut ::compysition::PortBundle,
-            ) -> ::core::result::Result<Self, ::compysition::PortMismatch> {
-                ::core::result::Result::Ok(#set {
-                    #(#names: #bundle.#take::<#payloads>()?,)*
-                })
-            }
         }
+    }
 
-        #single
+    /// `SingleInbox` / `SingleOutbox` for a lone port (an edge may leave its name out), and
+    /// `NoInboxes` for a source's empty inbox set.
+    fn single_impl(&self, side: &Side) -> TokenStream {
+        let set = self.set;
+        let single_trait = &side.single_trait;
+        match self.ports {
+            [port] => {
+                let payload = &port.payload;
+                quote! {
+                    impl #single_trait for #set {
+                        type Payload = #payload;
+                    }
+                }
+            }
+            [] if matches!(self.direction, Direction::In) => quote! {
+                impl ::compysition::wiring::NoInboxes for #set {}
+            },
+            _ => TokenStream::new(),
+        }
     }
 }
