@@ -33,7 +33,7 @@ mod payload;
 mod port;
 mod timestamp;
 mod topology;
-pub mod wiring;
+mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
 
@@ -56,6 +56,7 @@ pub use port::{
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
+pub use wiring::AnswersRequests;
 #[cfg(feature = "xml")]
 pub use xml::Xml;
 
@@ -120,7 +121,7 @@ pub use xml::Xml;
 /// | no port name on an actor with several ports on that side (or none) | the actor's name |
 /// | a declared actor no edge touches | the declaration |
 /// | an actor with inboxes that no edge feeds | the declaration |
-/// | an actor that [answers requests](wiring::AnswersRequests) whose outbox feeds nothing | the declaration |
+/// | an actor that [answers requests](AnswersRequests) whose outbox feeds nothing | the declaration |
 /// | an actor that answers requests with no path of edges back to it | the declaration |
 /// | an `!->` target without an error inbox ([`TakesErrors`]) | the target |
 /// | the same edge twice; a port name on an `!->` edge or in the middle of a chain | the edge, the port |
@@ -211,6 +212,25 @@ pub use compysition_macros::topology;
 /// A struct with no `inboxes(…)` is a source; one with no `outboxes(…)` is a sink. Generic
 /// actors are written by hand (implement [`Actor`]).
 pub use compysition_macros::actor;
+
+/// What the expansions of `topology!` and `#[actor]` name, under one path that no user code
+/// needs: the runtime's types and traits they use, and the compile-time wiring checks (see
+/// `wiring.rs`). Not part of the public API: it changes with the macros, in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor::{Actor, Context, TakesErrors};
+    pub use crate::director::{Director, IntoInPort, IntoOutPort};
+    pub use crate::event::Event;
+    pub use crate::port::{
+        ActorRef, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle, PortMismatch,
+        PortSpec, SingleInbox, SingleOutbox,
+    };
+    pub use crate::topology::Topology;
+    pub use crate::wiring::{
+        check_answer_path, check_fed, check_handlers, check_output, AnswererProbe, Answering,
+        AnswersNothing, MayFeedNothing, MayLackAnswerPath, NoInboxes, OtherActorProbe, Probe,
+    };
+}
 
 /// The names most programs need.
 pub mod prelude {

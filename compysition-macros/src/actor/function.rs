@@ -108,18 +108,18 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
             #handler
         }
 
-        impl ::compysition::Actor for #name {
-            type Inboxes = ::compysition::Inbox<#input>;
-            type Outboxes = ::compysition::Outbox<#output>;
+        impl ::compysition::__private::Actor for #name {
+            type Inboxes = ::compysition::__private::Inbox<#input>;
+            type Outboxes = ::compysition::__private::Outbox<#output>;
 
             async fn run(
                 self,
-                ctx: ::compysition::Context,
-                inbox: ::compysition::Inbox<#input>,
-                outbox: ::compysition::Outbox<#output>,
+                ctx: ::compysition::__private::Context,
+                inbox: ::compysition::__private::Inbox<#input>,
+                outbox: ::compysition::__private::Outbox<#output>,
             ) {
                 let outbox = &outbox;
-                ctx.serve(inbox, |event: ::compysition::Event<#input>| async move {
+                ctx.serve(inbox, |event: ::compysition::__private::Event<#input>| async move {
                     #send
                     ::core::result::Result::Ok(())
                 })

@@ -267,17 +267,18 @@ fn actor_impl(actor: &Ident, handlers: &[Handler]) -> TokenStream {
             const ERROR_INBOX: bool = true;
         )
     });
-    let takes_errors = has_errors.then(|| quote!(impl ::compysition::TakesErrors for #actor {}));
+    let takes_errors =
+        has_errors.then(|| quote!(impl ::compysition::__private::TakesErrors for #actor {}));
     let handlers_check = handlers_check(actor, handlers);
     let join = join_all(&task_names);
 
     quote! {
-        impl ::compysition::Actor for #actor {
+        impl ::compysition::__private::Actor for #actor {
             type Inboxes = #inboxes;
             type Outboxes = #outboxes;
             #error_const
 
-            async fn run(self, mut #ctx: ::compysition::Context, #inboxes_param: #inboxes, #outboxes_param: #outboxes) {
+            async fn run(self, mut #ctx: ::compysition::__private::Context, #inboxes_param: #inboxes, #outboxes_param: #outboxes) {
                 #(#take_inboxes)*
                 #take_error_inbox
                 let #this = &self;
@@ -306,7 +307,7 @@ fn handlers_check(actor: &Ident, handlers: &[Handler]) -> TokenStream {
     let inboxes = PortTypes::of(actor).inboxes;
     let handled: Vec<String> = handled_inboxes(handlers).map(Ident::to_string).collect();
     quote_spanned! {actor.span()=>
-        const _: () = ::compysition::wiring::check_handlers(#inboxes::NAMES, &[#(#handled),*]);
+        const _: () = ::compysition::__private::check_handlers(#inboxes::NAMES, &[#(#handled),*]);
     }
 }
 

@@ -6,7 +6,8 @@
 //!   handler method.
 //!
 //! Like `topology!`, each form parses into a small description, checks it (reporting every
-//! mistake at once), then expands into code on the runtime's public API.
+//! mistake at once), then expands into code on the runtime, naming it through
+//! `compysition::__private`.
 
 mod function;
 mod handlers;

@@ -182,18 +182,18 @@ impl Direction {
     fn side(self) -> Side {
         match self {
             Direction::In => Side {
-                port: quote!(::compysition::Inbox),
-                reference: quote!(::compysition::InPort),
-                set_trait: quote!(::compysition::InboxSet),
-                single_trait: quote!(::compysition::SingleInbox),
+                port: quote!(::compysition::__private::Inbox),
+                reference: quote!(::compysition::__private::InPort),
+                set_trait: quote!(::compysition::__private::InboxSet),
+                single_trait: quote!(::compysition::__private::SingleInbox),
                 method: Ident::new("inbox", Span::call_site()),
                 noun: "inboxes",
             },
             Direction::Out => Side {
-                port: quote!(::compysition::Outbox),
-                reference: quote!(::compysition::OutPort),
-                set_trait: quote!(::compysition::OutboxSet),
-                single_trait: quote!(::compysition::SingleOutbox),
+                port: quote!(::compysition::__private::Outbox),
+                reference: quote!(::compysition::__private::OutPort),
+                set_trait: quote!(::compysition::__private::OutboxSet),
+                single_trait: quote!(::compysition::__private::SingleOutbox),
                 method: Ident::new("outbox", Span::call_site()),
                 noun: "outboxes",
             },
@@ -297,19 +297,19 @@ impl PortSet<'_> {
             impl #set_trait for #set {
                 type Refs = #refs;
 
-                fn specs() -> ::std::vec::Vec<::compysition::PortSpec> {
-                    ::std::vec![#(::compysition::PortSpec::#method::<#payloads>(#labels)),*]
+                fn specs() -> ::std::vec::Vec<::compysition::__private::PortSpec> {
+                    ::std::vec![#(::compysition::__private::PortSpec::#method::<#payloads>(#labels)),*]
                 }
 
-                fn refs(#actor_ref: &::compysition::ActorRef) -> #refs {
+                fn refs(#actor_ref: &::compysition::__private::ActorRef) -> #refs {
                     #refs {
                         #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
                     }
                 }
 
                 fn assemble(
-                    #bundle: &mut ::compysition::PortBundle,
-                ) -> ::core::result::Result<Self, ::compysition::PortMismatch> {
+                    #bundle: &mut ::compysition::__private::PortBundle,
+                ) -> ::core::result::Result<Self, ::compysition::__private::PortMismatch> {
                     ::core::result::Result::Ok(#set {
                         #(#names: #bundle.#method::<#payloads>()?,)*
                     })
@@ -333,7 +333,7 @@ impl PortSet<'_> {
                 }
             }
             [] if matches!(self.direction, Direction::In) => quote! {
-                impl ::compysition::wiring::NoInboxes for #set {}
+                impl ::compysition::__private::NoInboxes for #set {}
             },
             _ => TokenStream::new(),
         }

@@ -39,9 +39,9 @@ use crate::event::{Event, HttpContext, MetaId};
 use crate::id::EventId;
 use crate::payload::{AnyPayload, Bytes, ErrorEvent, Json};
 use crate::port::{Inbox, Outbox, OutboxSet};
-use crate::wiring::AnswersRequests;
 use crate::xml::offload::Offload;
 use crate::xml::Xml;
+use crate::AnswersRequests;
 
 use super::auth::header_safe_realm;
 use super::body::Body;
