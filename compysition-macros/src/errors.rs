@@ -5,6 +5,7 @@
 pub struct Errors(Option<syn::Error>);
 
 impl Errors {
+    /// Adds one more error, after those collected before it.
     pub fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),

@@ -4,6 +4,11 @@
 //! the user's names; all of them are collected, so one build shows them all. What depends on
 //! the actors' types (payloads, port names, error inboxes, whether an actor answers requests)
 //! is left to the compiler: this pass only records where each such check must point.
+//!
+//! `check` runs the passes in the order their mistakes are reported: `declare` (names),
+//! `Edges::add_chain` for each chain (port placement, names resolved, repeated edges), then
+//! `Edges::mark` and `report_unconnected` on the whole graph, and `answered_actors`
+//! (reachability).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -22,6 +27,7 @@ pub struct Graph {
     pub error_edges: Vec<ErrorEdge>,
 }
 
+/// A declared actor, and what the edges say about it.
 pub struct Actor {
     pub name: Ident,
     pub expr: Expr,
@@ -46,6 +52,7 @@ pub struct OutboxEdges {
     pub fan_out: Option<Span>,
 }
 
+/// An edge from an outbox to an inbox (`->`).
 pub struct DataEdge {
     pub from: Port,
     pub to: Port,
@@ -62,6 +69,7 @@ pub struct Port {
     pub port: Option<Ident>,
 }
 
+/// An edge from an error outbox to an error inbox (`!->`).
 pub struct ErrorEdge {
     pub from: usize,
     pub to: usize,
@@ -72,9 +80,6 @@ pub struct ErrorEdge {
 /// Resolves names and checks the graph. Returns the graph of everything that resolved, and
 /// every problem found: the caller expands both, so that the compiler's own checks on the valid
 /// part are reported in the same build as these.
-///
-/// The passes run in the order their mistakes are reported: declarations, then each chain's
-/// ports, names and edges, then what the whole graph shows (actors no edge touches).
 pub fn check(input: TopologyInput) -> (Graph, Errors) {
     let mut problems = Errors::default();
     let (mut declared, chains) = declare(input.statements, &mut problems);
@@ -409,6 +414,7 @@ fn group_by_outbox(edges: Vec<DataEdge>) -> Vec<OutboxEdges> {
     groups
 }
 
+/// An endpoint as the user wrote it, `actor` or `actor.port`.
 fn describe(endpoint: &Endpoint) -> String {
     match &endpoint.port {
         Some(port) => format!("{}.{}", endpoint.actor, port),

@@ -16,6 +16,8 @@ mod ports;
 use proc_macro2::TokenStream;
 use syn::Item;
 
+/// Expands the form that fits the item the attribute is on (the arguments declare ports, so
+/// only a struct takes them).
 pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     match syn::parse2::<Item>(item)? {
         Item::Fn(function) => {
@@ -34,6 +36,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
 }
 
+/// The attribute has no arguments, or a mistake at them.
 fn no_arguments(args: TokenStream, place: &str) -> syn::Result<()> {
     if args.is_empty() {
         Ok(())
