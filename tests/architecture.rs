@@ -28,8 +28,8 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("reply", CORE),
     ("timestamp", CORE),
     ("topology", CORE),
-    // The DSL's compile-time checks, on the core.
-    ("private", CORE),
+    // The DSL's compile-time checks, on the core (reached through `__private`).
+    ("wiring", CORE),
     // Formats and protocols, each on the core and the ones below it.
     ("json", &["json"]),
     ("xml", &["json", "xml"]),
@@ -55,7 +55,7 @@ const CORE: &[&str] = &[
     "reply",
     "timestamp",
     "topology",
-    "private",
+    "wiring",
 ];
 
 /// Crates that belong to a protocol or a format: the core uses none of them.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use compysition::actors::{EventGenerator, Null};
 use compysition::prelude::*;
-use compysition::wiring::AnswersRequests;
+use compysition::AnswersRequests;
 use support::collect;
 use tokio::sync::Semaphore;
 

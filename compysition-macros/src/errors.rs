@@ -5,11 +5,17 @@
 pub struct Errors(Option<syn::Error>);
 
 impl Errors {
+    /// Adds one more error, after those collected before it.
     pub fn push(&mut self, error: syn::Error) {
         match &mut self.0 {
             Some(all) => all.combine(error),
             None => self.0 = Some(error),
         }
+    }
+
+    /// The value of `result`, or `None` with its error collected.
+    pub fn keep<T>(&mut self, result: syn::Result<T>) -> Option<T> {
+        result.map_err(|error| self.push(error)).ok()
     }
 
     /// `compile_error!` invocations, one per error (nothing if there is none).

@@ -1,4 +1,5 @@
-//! The checked graph → code on the runtime's public API.
+//! The checked graph → code on the runtime's API, every path through `compysition::__private`:
+//! what the expansion needs is kept apart from the public API, so that neither ties the other.
 //!
 //! `topology! { … }` becomes a block that registers every actor on a `Director`, connects every
 //! edge, sets the capacities and evaluates to `Topology::new(director)`; nothing of the macro is
@@ -13,7 +14,7 @@
 //! | `connect_queue_exclusive(from, to)`        | the payloads convert         | the arrow       |
 //! | `connect_queue(&from, to)` (fan-out)       | the payload can be copied    | the fan-out     |
 //! | `connect_error_queue(&from, &to)`          | the target takes errors      | the target name |
-//! | `wiring::check_*(…)`                       | feeds and answer paths       | the declaration |
+//! | `__private::check_*(…)`                    | feeds and answer paths       | the declaration |
 //!
 //! The director is a hygienic local (`Span::mixed_site()`): the actor expressions cannot see
 //! it. The handles are not, so that errors point at the user's tokens (see `Handle`).
@@ -72,13 +73,13 @@ pub fn topology(graph: &Graph, mistakes: TokenStream) -> TokenStream {
     quote! {
         {
             #mistakes
-            let mut #director = ::compysition::Director::new();
+            let mut #director = ::compysition::__private::Director::new();
             #capacity
             #(#registrations)*
             #(#data_edges)*
             #(#error_edges)*
             #probes
-            ::compysition::Topology::new(#director)
+            ::compysition::__private::Topology::new(#director)
         }
     }
 }
@@ -89,7 +90,7 @@ pub fn syntax_errors(errors: TokenStream) -> TokenStream {
     quote! {
         {
             #errors
-            ::compysition::Topology::new(::compysition::Director::new())
+            ::compysition::__private::Topology::new(::compysition::__private::Director::new())
         }
     }
 }
@@ -147,7 +148,9 @@ fn out_port(handle: &Handle, end: &Port) -> TokenStream {
     let span = end.written.span();
     let handle = handle.at(span);
     match &end.port {
-        None => quote_spanned!(span => ::compysition::IntoOutPort::into_out_port(&#handle)),
+        None => {
+            quote_spanned!(span => ::compysition::__private::IntoOutPort::into_out_port(&#handle))
+        }
         Some(port) => {
             let outboxes = quote_spanned!(port.span() => outboxes);
             quote!(#handle.#outboxes().#port)
@@ -161,7 +164,9 @@ fn in_port(handle: &Handle, end: &Port) -> TokenStream {
     let span = end.written.span();
     let handle = handle.at(span);
     match &end.port {
-        None => quote_spanned!(span => ::compysition::IntoInPort::into_in_port(&#handle)),
+        None => {
+            quote_spanned!(span => ::compysition::__private::IntoInPort::into_in_port(&#handle))
+        }
         Some(port) => {
             let inboxes = quote_spanned!(port.span() => inboxes);
             quote!(#handle.#inboxes().#port)
@@ -183,7 +188,7 @@ impl Handle {
     }
 }
 
-/// The checks that need facts about actor types (see `compysition::wiring`), for the actors
+/// The checks that need facts about actor types (`compysition/src/wiring.rs`), for the actors
 /// whose edges call for them. Emitted last, once every actor's type is inferred.
 fn wiring_checks(graph: &Graph, handles: &[Handle]) -> TokenStream {
     let mut checks = Vec::new();
@@ -195,14 +200,15 @@ fn wiring_checks(graph: &Graph, handles: &[Handle]) -> TokenStream {
         let handle = handle.at(name);
         let handle = quote_spanned!(name => &#handle);
         if !actor.fed {
-            checks.push(quote_spanned!(name => ::compysition::wiring::check_fed(#handle);));
+            checks.push(quote_spanned!(name => ::compysition::__private::check_fed(#handle);));
         }
         let probe =
-            quote_spanned!(name => (&::compysition::wiring::Probe::of(#handle)).answering());
+            quote_spanned!(name => (&::compysition::__private::Probe::of(#handle)).answering());
         if !actor.feeds && !actor.is_log {
-            checks.push(quote_spanned!(name => ::compysition::wiring::check_output(#probe);));
+            checks.push(quote_spanned!(name => ::compysition::__private::check_output(#probe);));
         } else if !actor.answered && !actor.is_log {
-            checks.push(quote_spanned!(name => ::compysition::wiring::check_answer_path(#probe);));
+            checks
+                .push(quote_spanned!(name => ::compysition::__private::check_answer_path(#probe);));
         }
     }
     if checks.is_empty() {
@@ -210,7 +216,7 @@ fn wiring_checks(graph: &Graph, handles: &[Handle]) -> TokenStream {
     }
     quote! {
         {
-            use ::compysition::wiring::{AnswererProbe as _, OtherActorProbe as _};
+            use ::compysition::__private::{AnswererProbe as _, OtherActorProbe as _};
             #(#checks)*
         }
     }

@@ -4,6 +4,11 @@
 //! the user's names; all of them are collected, so one build shows them all. What depends on
 //! the actors' types (payloads, port names, error inboxes, whether an actor answers requests)
 //! is left to the compiler: this pass only records where each such check must point.
+//!
+//! `check` runs the passes in the order their mistakes are reported: `declare` (names),
+//! `Edges::add_chain` for each chain (port placement, names resolved, repeated edges), then
+//! `Edges::mark` and `report_unconnected` on the whole graph, and `answered_actors`
+//! (reachability).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -11,7 +16,7 @@ use proc_macro2::Span;
 use syn::{Expr, Ident};
 
 use crate::errors::Errors;
-use crate::parse::{ArrowKind, Chain, Endpoint, Stage, Statement, TopologyInput};
+use crate::parse::{Arrow, ArrowKind, Chain, Endpoint, Stage, Statement, TopologyInput};
 
 /// A topology whose names all resolve.
 pub struct Graph {
@@ -22,6 +27,7 @@ pub struct Graph {
     pub error_edges: Vec<ErrorEdge>,
 }
 
+/// A declared actor, and what the edges say about it.
 pub struct Actor {
     pub name: Ident,
     pub expr: Expr,
@@ -46,6 +52,7 @@ pub struct OutboxEdges {
     pub fan_out: Option<Span>,
 }
 
+/// An edge from an outbox to an inbox (`->`).
 pub struct DataEdge {
     pub from: Port,
     pub to: Port,
@@ -62,6 +69,7 @@ pub struct Port {
     pub port: Option<Ident>,
 }
 
+/// An edge from an error outbox to an error inbox (`!->`).
 pub struct ErrorEdge {
     pub from: usize,
     pub to: usize,
@@ -74,182 +82,234 @@ pub struct ErrorEdge {
 /// part are reported in the same build as these.
 pub fn check(input: TopologyInput) -> (Graph, Errors) {
     let mut problems = Errors::default();
-    let mut actors = Vec::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut chains = Vec::new();
-    for statement in input.statements {
-        match statement {
-            Statement::Declare(declaration) => {
-                let name = declaration.name.to_string();
-                if by_name.contains_key(&name) {
-                    problems.push(syn::Error::new(
-                        declaration.name.span(),
-                        format!(
-                            "actor `{name}` is declared twice; each declaration needs a name of \
-                             its own"
-                        ),
-                    ));
-                    continue;
-                }
-                by_name.insert(name, actors.len());
-                actors.push(Actor {
-                    is_log: declaration.is_log(),
-                    name: declaration.name,
-                    expr: declaration.actor,
-                    connected: false,
-                    fed: false,
-                    feeds: false,
-                    answered: false,
-                    tainted: false,
-                });
-            }
-            Statement::Connect(chain) => chains.push(chain),
-        }
-    }
-
-    let names: Vec<String> = actors.iter().map(|a| a.name.to_string()).collect();
-    let resolve = |endpoint: &Endpoint, problems: &mut Errors| -> Option<usize> {
-        let name = endpoint.actor.to_string();
-        match by_name.get(&name) {
-            Some(&index) => Some(index),
-            None => {
-                let mut message = format!("no actor named `{name}` is declared in this topology");
-                if let Some(close) = closest(&name, names.iter().map(String::as_str)) {
-                    message.push_str(&format!("; did you mean `{close}`?"));
-                }
-                problems.push(syn::Error::new(endpoint.actor.span(), message));
-                None
-            }
-        }
-    };
-
-    let mut data_edges: Vec<DataEdge> = Vec::new();
-    let mut error_edges: Vec<ErrorEdge> = Vec::new();
-    let mut seen_data: HashSet<(usize, Option<String>, usize, Option<String>)> = HashSet::new();
-    let mut seen_errors: HashSet<(usize, usize)> = HashSet::new();
-    let mut tainted: Vec<usize> = Vec::new();
+    let (mut declared, chains) = declare(input.statements, &mut problems);
+    let mut edges = Edges::default();
     for chain in &chains {
-        let ports_make_sense = check_chain_ports(chain, &mut problems);
-        // Each name is resolved once, so an unknown one is reported once.
+        edges.add_chain(chain, &declared, &mut problems);
+    }
+    edges.mark(&mut declared.actors);
+    report_unconnected(&mut declared.actors, &mut problems);
+    let answered = answered_actors(declared.actors.len(), &edges.data, &edges.errors);
+    for (actor, answered) in declared.actors.iter_mut().zip(answered) {
+        actor.answered = answered;
+    }
+    let graph = Graph {
+        capacity: input.capacity.map(|c| c.value),
+        actors: declared.actors,
+        outboxes: group_by_outbox(edges.data),
+        error_edges: edges.errors,
+    };
+    (graph, problems)
+}
+
+/// The declared actors, in declaration order, and where each name is.
+struct Declared {
+    actors: Vec<Actor>,
+    by_name: HashMap<String, usize>,
+}
+
+/// Declaration pass: registers every actor under its name (a name declared twice is a mistake
+/// at the second declaration) and sets the chains aside for the edge pass.
+fn declare(statements: Vec<Statement>, problems: &mut Errors) -> (Declared, Vec<Chain>) {
+    let mut declared = Declared {
+        actors: Vec::new(),
+        by_name: HashMap::new(),
+    };
+    let mut chains = Vec::new();
+    for statement in statements {
+        let declaration = match statement {
+            Statement::Declare(declaration) => declaration,
+            Statement::Connect(chain) => {
+                chains.push(chain);
+                continue;
+            }
+        };
+        let name = declaration.name.to_string();
+        if declared.by_name.contains_key(&name) {
+            problems.push(syn::Error::new(
+                declaration.name.span(),
+                format!(
+                    "actor `{name}` is declared twice; each declaration needs a name of its own"
+                ),
+            ));
+            continue;
+        }
+        declared.by_name.insert(name, declared.actors.len());
+        declared.actors.push(Actor {
+            is_log: declaration.is_log(),
+            name: declaration.name,
+            expr: declaration.actor,
+            connected: false,
+            fed: false,
+            feeds: false,
+            answered: false,
+            tainted: false,
+        });
+    }
+    (declared, chains)
+}
+
+impl Declared {
+    /// The actor an endpoint names, or a mistake at the name (with the closest declared one).
+    fn resolve(&self, endpoint: &Endpoint, problems: &mut Errors) -> Option<usize> {
+        let name = endpoint.actor.to_string();
+        if let Some(&index) = self.by_name.get(&name) {
+            return Some(index);
+        }
+        let mut message = format!("no actor named `{name}` is declared in this topology");
+        // `closest` picks by distance, then name: the map's order does not matter.
+        if let Some(close) = closest(&name, self.by_name.keys().map(String::as_str)) {
+            message.push_str(&format!("; did you mean `{close}`?"));
+        }
+        problems.push(syn::Error::new(endpoint.actor.span(), message));
+        None
+    }
+}
+
+/// The edges found so far, and what is needed to find repeated ones.
+#[derive(Default)]
+struct Edges {
+    data: Vec<DataEdge>,
+    errors: Vec<ErrorEdge>,
+    seen_data: HashSet<(usize, Option<String>, usize, Option<String>)>,
+    seen_errors: HashSet<(usize, usize)>,
+    /// Actors named in an edge that was dropped for another mistake.
+    tainted: Vec<usize>,
+}
+
+impl Edges {
+    /// Edge pass for one chain: checks where its port names stand, resolves each name once (so
+    /// an unknown one is reported once), then adds an edge for every pair of adjacent stages.
+    fn add_chain(&mut self, chain: &Chain, declared: &Declared, problems: &mut Errors) {
+        let ports_make_sense = check_chain_ports(chain, problems);
         let stages: Vec<Vec<(&Endpoint, Option<usize>)>> = std::iter::once(&chain.head)
             .chain(chain.links.iter().map(|link| &link.stage))
             .map(|stage| {
                 stage
                     .endpoints()
                     .iter()
-                    .map(|endpoint| (endpoint, resolve(endpoint, &mut problems)))
+                    .map(|endpoint| (endpoint, declared.resolve(endpoint, problems)))
                     .collect()
             })
             .collect();
+        let capacity = chain.capacity.map(|c| c.value);
         for (position, link) in chain.links.iter().enumerate() {
             for &(from, from_index) in &stages[position] {
                 for &(to, to_index) in &stages[position + 1] {
-                    let (Some(from_index), Some(to_index), true) =
-                        (from_index, to_index, ports_make_sense)
-                    else {
-                        tainted.extend([from_index, to_index].into_iter().flatten());
-                        continue;
-                    };
-                    let edge_name = format!("{} -> {}", describe(from), describe(to));
-                    match link.arrow.kind {
-                        ArrowKind::Data => {
-                            let key = (
-                                from_index,
-                                from.port.as_ref().map(Ident::to_string),
-                                to_index,
-                                to.port.as_ref().map(Ident::to_string),
-                            );
-                            if !seen_data.insert(key) {
-                                problems.push(syn::Error::new(
-                                    link.arrow.span,
-                                    format!(
-                                        "edge `{edge_name}` is declared twice; every event would \
-                                         arrive twice"
-                                    ),
-                                ));
-                                continue;
-                            }
-                            data_edges.push(DataEdge {
-                                from: Port {
-                                    actor: from_index,
-                                    written: from.actor.clone(),
-                                    port: from.port.clone(),
-                                },
-                                to: Port {
-                                    actor: to_index,
-                                    written: to.actor.clone(),
-                                    port: to.port.clone(),
-                                },
-                                arrow: link.arrow.span,
-                                capacity: chain.capacity.map(|c| c.value),
-                            });
+                    match (from_index, to_index, ports_make_sense) {
+                        (Some(from_index), Some(to_index), true) => {
+                            let ends = ((from, from_index), (to, to_index));
+                            self.add(link.arrow, ends, capacity, problems);
                         }
-                        ArrowKind::Errors => {
-                            if !seen_errors.insert((from_index, to_index)) {
-                                problems.push(syn::Error::new(
-                                    link.arrow.span,
-                                    format!(
-                                        "error edge `{} !-> {}` is declared twice",
-                                        from.actor, to.actor
-                                    ),
-                                ));
-                                continue;
-                            }
-                            error_edges.push(ErrorEdge {
-                                from: from_index,
-                                to: to_index,
-                                to_written: to.actor.clone(),
-                            });
-                        }
+                        _ => self
+                            .tainted
+                            .extend([from_index, to_index].into_iter().flatten()),
                     }
                 }
             }
         }
     }
 
-    for edge in &data_edges {
-        actors[edge.from.actor].connected = true;
-        actors[edge.from.actor].feeds = true;
-        actors[edge.to.actor].connected = true;
-        actors[edge.to.actor].fed = true;
+    /// One resolved edge, unless it repeats one already added (a mistake at its arrow).
+    fn add(
+        &mut self,
+        arrow: Arrow,
+        ((from, from_index), (to, to_index)): ((&Endpoint, usize), (&Endpoint, usize)),
+        capacity: Option<usize>,
+        problems: &mut Errors,
+    ) {
+        match arrow.kind {
+            ArrowKind::Data => {
+                let key = (
+                    from_index,
+                    from.port.as_ref().map(Ident::to_string),
+                    to_index,
+                    to.port.as_ref().map(Ident::to_string),
+                );
+                if !self.seen_data.insert(key) {
+                    let edge = format!("{} -> {}", describe(from), describe(to));
+                    problems.push(syn::Error::new(
+                        arrow.span,
+                        format!("edge `{edge}` is declared twice; every event would arrive twice"),
+                    ));
+                    return;
+                }
+                self.data.push(DataEdge {
+                    from: Port::at(from, from_index),
+                    to: Port::at(to, to_index),
+                    arrow: arrow.span,
+                    capacity,
+                });
+            }
+            ArrowKind::Errors => {
+                if !self.seen_errors.insert((from_index, to_index)) {
+                    problems.push(syn::Error::new(
+                        arrow.span,
+                        format!(
+                            "error edge `{} !-> {}` is declared twice",
+                            from.actor, to.actor
+                        ),
+                    ));
+                    return;
+                }
+                self.errors.push(ErrorEdge {
+                    from: from_index,
+                    to: to_index,
+                    to_written: to.actor.clone(),
+                });
+            }
+        }
     }
-    for edge in &error_edges {
-        actors[edge.from].connected = true;
-        actors[edge.to].connected = true;
-        actors[edge.to].fed = true;
+
+    /// Records on each actor whether some edge touches it, feeds it or leaves it.
+    fn mark(&self, actors: &mut [Actor]) {
+        for edge in &self.data {
+            actors[edge.from.actor].connected = true;
+            actors[edge.from.actor].feeds = true;
+            actors[edge.to.actor].connected = true;
+            actors[edge.to.actor].fed = true;
+        }
+        for edge in &self.errors {
+            actors[edge.from].connected = true;
+            actors[edge.to].connected = true;
+            actors[edge.to].fed = true;
+        }
+        for &index in &self.tainted {
+            actors[index].tainted = true;
+            actors[index].connected = true;
+        }
     }
-    for index in tainted {
-        actors[index].tainted = true;
-        actors[index].connected = true;
+}
+
+impl Port {
+    /// The end of an edge at `endpoint`, which names the actor at `actor`.
+    fn at(endpoint: &Endpoint, actor: usize) -> Self {
+        Port {
+            actor,
+            written: endpoint.actor.clone(),
+            port: endpoint.port.clone(),
+        }
     }
-    for actor in &mut actors {
+}
+
+/// Whole-graph pass: an actor no edge touches is a mistake at its declaration (but for the log
+/// actor, which the topology's log records feed).
+fn report_unconnected(actors: &mut [Actor], problems: &mut Errors) {
+    for actor in actors {
         if actor.is_log {
-            // Log records feed it; it needs no edge.
             actor.fed = true;
             actor.connected = true;
         } else if !actor.connected {
+            let name = &actor.name;
             problems.push(syn::Error::new(
-                actor.name.span(),
+                name.span(),
                 format!(
-                    "actor `{}` is declared but connected to nothing: add an edge such as `{} -> …` \
-                     or `… -> {}`, or remove the declaration",
-                    actor.name, actor.name, actor.name
+                    "actor `{name}` is declared but connected to nothing: add an edge such as \
+                     `{name} -> …` or `… -> {name}`, or remove the declaration"
                 ),
             ));
         }
     }
-    let answered = answered_actors(actors.len(), &data_edges, &error_edges);
-    for (actor, answered) in actors.iter_mut().zip(answered) {
-        actor.answered = answered;
-    }
-
-    let graph = Graph {
-        capacity: input.capacity.map(|c| c.value),
-        actors,
-        outboxes: group_by_outbox(data_edges),
-        error_edges,
-    };
-    (graph, problems)
 }
 
 /// Port names are allowed where they are unambiguous: at the start of a chain (an outbox) and
@@ -354,6 +414,7 @@ fn group_by_outbox(edges: Vec<DataEdge>) -> Vec<OutboxEdges> {
     groups
 }
 
+/// An endpoint as the user wrote it, `actor` or `actor.port`.
 fn describe(endpoint: &Endpoint) -> String {
     match &endpoint.port {
         Some(port) => format!("{}.{}", endpoint.actor, port),
@@ -361,30 +422,17 @@ fn describe(endpoint: &Endpoint) -> String {
     }
 }
 
-/// The declared name closest to a mistyped one, if it is close enough to be a typo.
+/// The declared name closest to a mistyped one, if it is close enough to be a typo: at most a
+/// third of the longer name's length in single-character edits (at least one), the nearest
+/// first, and of those the first in alphabetical order. (The `Director`'s run-time check suggests
+/// names by the same rule.)
 fn closest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = |candidate: &str| (candidate.len().max(name.len()) / 3).max(1);
     candidates
-        .map(|candidate| (levenshtein(name, candidate), candidate))
+        .map(|candidate| (strsim::levenshtein(name, candidate), candidate))
         .filter(|(distance, candidate)| *distance <= limit(candidate))
         .min()
         .map(|(_, candidate)| candidate)
-}
-
-/// Single-character insertions, deletions and substitutions between two names.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = diagonal + usize::from(ca != *cb);
-            diagonal = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -409,13 +457,11 @@ mod tests {
         assert_eq!(closest("genrator", names.into_iter()), Some("generator"));
         assert_eq!(closest("output_on", names.into_iter()), Some("output_one"));
         assert_eq!(closest("zzz", names.into_iter()), None);
-    }
-
-    #[test]
-    fn levenshtein_counts_single_edits() {
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("same", "same"), 0);
+        // One edit from both: the first in alphabetical order.
+        assert_eq!(closest("hat", ["cat", "bat"].into_iter()), Some("bat"));
+        // Too far for a short name: a third of 3 characters is one edit.
+        assert_eq!(closest("xyz", ["abc"].into_iter()), None);
+        assert_eq!(closest("abd", ["abc"].into_iter()), Some("abc"));
     }
 
     #[test]

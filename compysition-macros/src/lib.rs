@@ -3,7 +3,7 @@
 //! The crate is re-exported by `compysition`; depend on that instead, and read the macros'
 //! documentation there. `topology!` goes through three passes, one module each: `parse`
 //! (syntax → AST), `graph` (names, ports, reachability: every mistake collected) and `expand`
-//! (AST → calls on the runtime's public API). `#[actor]` lives in `actor`.
+//! (AST → calls on the runtime, through `compysition::__private`). `#[actor]` lives in `actor`.
 
 mod actor;
 mod errors;

@@ -39,7 +39,7 @@ mod port;
 pub mod reply;
 mod timestamp;
 mod topology;
-pub mod wiring;
+mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
 
@@ -63,6 +63,7 @@ pub use port::{
 };
 pub use timestamp::Timestamp;
 pub use topology::{RunningTopology, Topology};
+pub use wiring::AnswersRequests;
 #[cfg(feature = "xml")]
 pub use xml::Xml;
 
@@ -127,7 +128,7 @@ pub use xml::Xml;
 /// | no port name on an actor with several ports on that side (or none) | the actor's name |
 /// | a declared actor no edge touches | the declaration |
 /// | an actor with inboxes that no edge feeds | the declaration |
-/// | an actor that [answers requests](wiring::AnswersRequests) whose outbox feeds nothing | the declaration |
+/// | an actor that [answers requests](AnswersRequests) whose outbox feeds nothing | the declaration |
 /// | an actor that answers requests with no path of edges back to it | the declaration |
 /// | an `!->` target without an error inbox ([`TakesErrors`]) | the target |
 /// | the same edge twice; a port name on an `!->` edge or in the middle of a chain | the edge, the port |
@@ -220,6 +221,26 @@ pub use compysition_macros::topology;
 /// Null<T>` makes `NullInboxes<T>`), and its impl is generic alike (`#[actor] impl<T: Payload>
 /// Null<T>`); the built-in actors in [`actors`] are written so.
 pub use compysition_macros::actor;
+
+/// What the expansions of `topology!` and `#[actor]` name, under one path that no user code
+/// needs: the runtime's types and traits they use, and the compile-time wiring checks (see
+/// `wiring.rs`). Not part of the public API: it changes with the macros, in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::actor::{Actor, Context, TakesErrors};
+    pub use crate::director::{Director, IntoInPort, IntoOutPort};
+    pub use crate::event::Event;
+    pub use crate::payload::Payload;
+    pub use crate::port::{
+        ActorRef, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle, PortMismatch,
+        PortSpec, SingleInbox, SingleOutbox,
+    };
+    pub use crate::topology::Topology;
+    pub use crate::wiring::{
+        check_answer_path, check_fed, check_handlers, check_output, AnswererProbe, Answering,
+        AnswersNothing, MayFeedNothing, MayLackAnswerPath, NoInboxes, OtherActorProbe, Probe,
+    };
+}
 
 /// The names most programs need.
 pub mod prelude {

@@ -1,4 +1,6 @@
-//! Facts about actor types that `topology!` checks at compile time, and the checks themselves.
+//! Facts about actor types that `topology!` and `#[actor]` check at compile time, and the
+//! checks themselves. The expansions reach the checks through `compysition::__private`; of this
+//! file only [`AnswersRequests`] is for users (as `compysition::AnswersRequests`).
 //!
 //! The macro sees a topology's names and edges but not the types of its actors, so checks that
 //! depend on an actor's type are emitted as code that the compiler checks: calls to the
@@ -14,19 +16,19 @@
 //! - [`TakesErrors`](crate::TakesErrors): the actor has an error inbox, so `!->` may target it.
 //! - An actor whose inboxes are not `()` needs an edge into it (data or error edge).
 //!
-//! The same checks can be called on a [`Director`](crate::Director)'s handles:
+//! The expansion calls the checks on a [`Director`](crate::Director)'s handles, as here:
 //!
 //! ```
 //! use compysition::prelude::*;
 //! use compysition::actors::{EventGenerator, Null};
-//! use compysition::wiring::{self, AnswererProbe as _, OtherActorProbe as _};
+//! use compysition::__private::{self as checks, AnswererProbe as _, OtherActorProbe as _};
 //!
 //! let mut director = Director::new();
 //! let generator = director.register_actor("generator", EventGenerator::once("ping".to_string()));
 //! let sink = director.register_actor("sink", Null::<String>::new());
 //! director.connect_queue(&generator, &sink);
-//! wiring::check_fed(&generator); // a source: nothing needs to feed it
-//! wiring::check_answer_path((&wiring::Probe::of(&generator)).answering()); // answers nothing
+//! checks::check_fed(&generator); // a source: nothing needs to feed it
+//! checks::check_answer_path((&checks::Probe::of(&generator)).answering()); // answers nothing
 //! ```
 
 use std::marker::PhantomData;
@@ -44,7 +46,7 @@ use crate::port::InboxSet;
 ///
 /// ```
 /// use compysition::prelude::*;
-/// use compysition::wiring::AnswersRequests;
+/// use compysition::AnswersRequests;
 ///
 /// /// Emits requests and matches the responses that come back.
 /// struct Server;

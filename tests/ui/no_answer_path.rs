@@ -3,7 +3,7 @@
 // declaration.
 use compysition::actors::{EventGenerator, Null};
 use compysition::prelude::*;
-use compysition::wiring::AnswersRequests;
+use compysition::AnswersRequests;
 
 /// Emits requests and waits for their answers on its inbox.
 pub struct Server;

@@ -2,7 +2,7 @@
 // error at its declaration.
 use compysition::actors::EventGenerator;
 use compysition::prelude::*;
-use compysition::wiring::AnswersRequests;
+use compysition::AnswersRequests;
 
 /// Emits requests and waits for their answers on its inbox.
 pub struct Server;

@@ -23,7 +23,7 @@
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, ItemFn, ReturnType, Type};
+use syn::{Attribute, FnArg, ItemFn, ReturnType, Signature, Type};
 
 use super::{event_payload, single_argument};
 use crate::errors::Errors;
@@ -88,63 +88,104 @@ fn result_ok_type(ty: &Type) -> Option<&Type> {
     }
 }
 
+/// Checks the function, then expands it into the actor struct, its handler and its `Actor`
+/// impl.
 pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
-    let mut errors = Errors::default();
+    let (input, returns) = check(&function.sig)?;
     let signature = &function.sig;
+    let name = &signature.ident;
+    let visibility = &function.vis;
+    let (docs, handler) = handler(&function);
+    let output = returns.payload();
+    let send = send(signature, &returns);
+    Ok(quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Clone, Copy, Debug, Default)]
+        #visibility struct #name;
+
+        impl #name {
+            #handler
+        }
+
+        impl ::compysition::__private::Actor for #name {
+            type Inboxes = ::compysition::__private::Inbox<#input>;
+            type Outboxes = ::compysition::__private::Outbox<#output>;
+
+            async fn run(
+                self,
+                ctx: ::compysition::__private::Context,
+                inbox: ::compysition::__private::Inbox<#input>,
+                outbox: ::compysition::__private::Outbox<#output>,
+            ) {
+                let outbox = &outbox;
+                ctx.serve(inbox, |event: ::compysition::__private::Event<#input>| async move {
+                    #send
+                    ::core::result::Result::Ok(())
+                })
+                .await
+            }
+        }
+    })
+}
+
+/// Validation: the function is not generic, takes one `Event<In>` and returns one of the
+/// shapes `Returns` knows. Every mistake is reported at once; without one, the inbox payload
+/// and what the function returns.
+fn check(signature: &Signature) -> syn::Result<(&Type, Returns<'_>)> {
+    let mut errors = Errors::default();
     if !signature.generics.params.is_empty() || signature.generics.where_clause.is_some() {
         errors.push(syn::Error::new_spanned(
             &signature.generics,
             "an `#[actor]` function cannot be generic: its payload types make the actor's ports",
         ));
     }
-    let input = match signature.inputs.iter().collect::<Vec<_>>().as_slice() {
-        [FnArg::Typed(input)] => match event_payload(&input.ty) {
-            Some(payload) => Some(payload),
-            None => {
-                errors.push(syn::Error::new_spanned(
-                    &input.ty,
-                    "an `#[actor]` function takes its event as `Event<T>`",
-                ));
-                None
-            }
-        },
-        _ => {
-            errors.push(syn::Error::new(
-                signature.paren_token.span.join(),
-                "an `#[actor]` function takes exactly one argument, the event: `event: Event<T>`",
-            ));
-            None
-        }
-    };
-    const RETURNS: &str = "an `#[actor]` function returns `Event<T>`, `Option<Event<T>>`, \
-                           `Result<Event<T>, EventError>` or `Result<Option<Event<T>>, EventError>`";
-    let returns = match &signature.output {
-        ReturnType::Type(_, ty) => match Returns::parse(ty) {
-            Some(returns) => Some(returns),
-            None => {
-                errors.push(syn::Error::new_spanned(ty, RETURNS));
-                None
-            }
-        },
-        ReturnType::Default => {
-            errors.push(syn::Error::new(signature.ident.span(), RETURNS));
-            None
-        }
-    };
+    let input = errors.keep(input_payload(signature));
+    let returns = errors.keep(returns(signature));
     errors.finish()?;
     let (Some(input), Some(returns)) = (input, returns) else {
         unreachable!("errors were reported above");
     };
+    Ok((input, returns))
+}
 
-    let name = &signature.ident;
-    let visibility = &function.vis;
-    // Documentation describes the actor; other attributes belong to the function.
+/// `In` in the function's one argument, `event: Event<In>`.
+fn input_payload(signature: &Signature) -> syn::Result<&Type> {
+    match signature.inputs.iter().collect::<Vec<_>>().as_slice() {
+        [FnArg::Typed(input)] => event_payload(&input.ty).ok_or_else(|| {
+            syn::Error::new_spanned(
+                &input.ty,
+                "an `#[actor]` function takes its event as `Event<T>`",
+            )
+        }),
+        _ => Err(syn::Error::new(
+            signature.paren_token.span.join(),
+            "an `#[actor]` function takes exactly one argument, the event: `event: Event<T>`",
+        )),
+    }
+}
+
+/// What the function returns, or a mistake at its return type (at its name if it has none).
+fn returns(signature: &Signature) -> syn::Result<Returns<'_>> {
+    const RETURNS: &str = "an `#[actor]` function returns `Event<T>`, `Option<Event<T>>`, \
+                           `Result<Event<T>, EventError>` or `Result<Option<Event<T>>, EventError>`";
+    match &signature.output {
+        ReturnType::Type(_, ty) => {
+            Returns::parse(ty).ok_or_else(|| syn::Error::new_spanned(ty, RETURNS))
+        }
+        ReturnType::Default => Err(syn::Error::new(signature.ident.span(), RETURNS)),
+    }
+}
+
+/// The function's documentation, which describes the actor, and the function itself renamed
+/// `handle` (keeping its other attributes), to become `name::handle`.
+fn handler(function: &ItemFn) -> (Vec<Attribute>, ItemFn) {
+    let name = &function.sig.ident;
     let (docs, attributes): (Vec<_>, Vec<_>) = function
         .attrs
         .iter()
         .cloned()
         .partition(|a| a.path().is_ident("doc"));
-    let output = returns.payload();
     let mut handler = function.clone();
     handler.sig.ident = syn::Ident::new("handle", name.span());
     handler.attrs = attributes;
@@ -154,16 +195,22 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
             #[doc = concat!("The handler of the [`", stringify!(#name), "`] actor, callable on its own.")]
         ),
     );
+    (docs, handler)
+}
 
+/// The body of the actor's serving closure: calls the handler on `event` and sends what it
+/// returns. A `?` on a fallible result is spanned on the return type, where an error type that
+/// does not convert into `EventError` is reported.
+fn send(signature: &Signature, returns: &Returns) -> TokenStream {
     let call = match signature.asyncness {
         Some(_) => quote!(Self::handle(event).await),
         None => quote!(Self::handle(event)),
     };
     let output_span = match &signature.output {
         ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => name.span(),
+        ReturnType::Default => signature.ident.span(),
     };
-    let send = match returns {
+    match returns {
         Returns::Event(_) => quote!(outbox.send(#call).await;),
         Returns::Optional(_) => quote! {
             if let ::core::option::Option::Some(event) = #call {
@@ -178,35 +225,5 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
                 outbox.send(event).await;
             }
         },
-    };
-
-    Ok(quote! {
-        #(#docs)*
-        #[allow(non_camel_case_types)]
-        #[derive(Clone, Copy, Debug, Default)]
-        #visibility struct #name;
-
-        impl #name {
-            #handler
-        }
-
-        impl ::compysition::Actor for #name {
-            type Inboxes = ::compysition::Inbox<#input>;
-            type Outboxes = ::compysition::Outbox<#output>;
-
-            async fn run(
-                self,
-                ctx: ::compysition::Context,
-                inbox: ::compysition::Inbox<#input>,
-                outbox: ::compysition::Outbox<#output>,
-            ) {
-                let outbox = &outbox;
-                ctx.serve(inbox, |event: ::compysition::Event<#input>| async move {
-                    #send
-                    ::core::result::Result::Ok(())
-                })
-                .await
-            }
-        }
-    })
+    }
 }

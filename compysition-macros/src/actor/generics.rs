@@ -76,7 +76,7 @@ impl TypeParameters {
             return TokenStream::new();
         }
         let parameters = &self.0;
-        quote!(where #(#parameters: 'static,)* #(#payloads: ::compysition::Payload,)*)
+        quote!(where #(#parameters: 'static,)* #(#payloads: ::compysition::__private::Payload,)*)
     }
 
     /// `Clone` and `Debug` of a references struct: derived for a concrete actor; written out for

@@ -27,12 +27,13 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, ReturnType, Type};
+use syn::{FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, PathArguments, ReturnType, Type};
 
 use super::generics::ImplTarget;
 use super::ports::PortTypes;
 use crate::errors::Errors;
 
+/// What a method of the impl is to the actor, by its attribute.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Role {
     Inbox,
@@ -55,6 +56,7 @@ impl Role {
     }
 }
 
+/// A method with a role, as far as the expansion needs to know it.
 struct Handler {
     role: Role,
     name: Ident,
@@ -65,26 +67,51 @@ struct Handler {
     fallible: bool,
 }
 
+/// Reads the handlers off the impl (checking it and each of them, every mistake reported at
+/// once), then expands the impl, stripped of the role attributes, and the `Actor` impl.
 pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
+    let (actor, arguments) = actor_name(&implementation)?;
     let mut errors = Errors::default();
-    let (actor, arguments) =
-        match &*implementation.self_ty {
-            Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
-                let segment = &path.path.segments[0];
-                (segment.ident.clone(), segment.arguments.clone())
-            }
-            other => return Err(syn::Error::new_spanned(
-                other,
-                "`#[actor]` goes on the inherent `impl` of an `#[actor]` struct: `impl Name { … }`",
-            )),
-        };
+    check_impl(&implementation, &mut errors);
+    let handlers = take_handlers(&mut implementation, &mut errors);
+    check_roles(&actor, &implementation, &handlers, &mut errors);
+    errors.finish()?;
+    let target = ImplTarget::of(&implementation, &arguments);
+    let actor_impl = actor_impl(&actor, &target, &handlers);
+    Ok(quote! {
+        #implementation
+        #actor_impl
+    })
+}
+
+/// The struct the impl is for, a plain name (the types `#[actor]` generated for it are named
+/// after it), and the type arguments it is written with (`Null<T>` → `<T>`).
+fn actor_name(implementation: &ItemImpl) -> syn::Result<(Ident, PathArguments)> {
+    match &*implementation.self_ty {
+        Type::Path(path) if path.qself.is_none() && path.path.segments.len() == 1 => {
+            let segment = &path.path.segments[0];
+            Ok((segment.ident.clone(), segment.arguments.clone()))
+        }
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`#[actor]` goes on the inherent `impl` of an `#[actor]` struct: `impl Name { … }`",
+        )),
+    }
+}
+
+/// The impl is inherent (its generics and bounds go to the `Actor` impl, see `generics.rs`).
+fn check_impl(implementation: &ItemImpl, errors: &mut Errors) {
     if let Some((_, path, _)) = &implementation.trait_ {
         errors.push(syn::Error::new_spanned(
             path,
             "`#[actor]` goes on the inherent `impl` of the struct, where its handlers are",
         ));
     }
+}
 
+/// Every method marked with a role, checked, its role attribute removed (the compiler does not
+/// know `#[inbox]`, `#[errors]` and `#[source]`).
+fn take_handlers(implementation: &mut ItemImpl, errors: &mut Errors) -> Vec<Handler> {
     let mut handlers = Vec::new();
     for item in &mut implementation.items {
         let ImplItem::Fn(method) = item else {
@@ -100,16 +127,23 @@ pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
         });
         match roles.as_slice() {
             [] => {}
-            [(role, _)] => match check_handler(*role, method) {
-                Ok(handler) => handlers.push(handler),
-                Err(error) => errors.push(error),
-            },
+            [(role, _)] => handlers.extend(errors.keep(check_handler(*role, method))),
             [_, (_, second), ..] => errors.push(syn::Error::new(
                 *second,
                 "a method has one role: `#[inbox]`, `#[errors]` or `#[source]`",
             )),
         }
     }
+    handlers
+}
+
+/// The actor has some handler, and at most one `#[errors]` handler (it has one error inbox).
+fn check_roles(
+    actor: &Ident,
+    implementation: &ItemImpl,
+    handlers: &[Handler],
+    errors: &mut Errors,
+) {
     if handlers.is_empty() {
         errors.push(syn::Error::new_spanned(
             &implementation.self_ty,
@@ -127,14 +161,6 @@ pub fn expand(mut implementation: ItemImpl) -> syn::Result<TokenStream> {
             "an actor has one error inbox, so one `#[errors]` handler",
         ));
     }
-    errors.finish()?;
-
-    let target = ImplTarget::of(&implementation, &arguments);
-    let actor_impl = actor_impl(&actor, &target, &handlers);
-    Ok(quote! {
-        #implementation
-        #actor_impl
-    })
 }
 
 /// Checks a handler's signature: `&self`, then the event (or, for a source, the context), then
@@ -180,100 +206,82 @@ fn check_handler(role: Role, method: &ImplItemFn) -> syn::Result<Handler> {
     })
 }
 
+/// The locals of the generated `run`, hygienic (`Span::mixed_site()`): the handlers' own code
+/// cannot see or shadow them.
+struct Locals {
+    ctx: Ident,
+    this: Ident,
+    out: Ident,
+    event: Ident,
+    error_inbox: Ident,
+    inboxes: Ident,
+    outboxes: Ident,
+}
+
+impl Locals {
+    fn new() -> Self {
+        let local = |name: &str| Ident::new(name, Span::mixed_site());
+        Locals {
+            ctx: local("ctx"),
+            this: local("this"),
+            out: local("out"),
+            event: local("event"),
+            error_inbox: local("error_inbox"),
+            inboxes: local("inboxes"),
+            outboxes: local("outboxes"),
+        }
+    }
+}
+
+/// The `Actor` impl: `run` takes each handled inbox out of the inbox set, starts one task per
+/// handler and awaits them all. With an `#[errors]` handler, the actor also takes the error
+/// inbox and implements `TakesErrors`.
 fn actor_impl(actor: &Ident, target: &ImplTarget, handlers: &[Handler]) -> TokenStream {
     let types = PortTypes::of(actor);
     let (inboxes, outboxes) = (&types.inboxes, &types.outboxes);
     // All but the self type empty for a concrete actor (see `generics.rs`).
     let (parameters, self_ty, where_clause) = &target.header;
-    let (arguments, placeholders) = (&target.arguments, &target.placeholders);
-    let ctx = Ident::new("ctx", Span::mixed_site());
-    let this = Ident::new("this", Span::mixed_site());
-    let out = Ident::new("out", Span::mixed_site());
-    let error_inbox = Ident::new("error_inbox", Span::mixed_site());
+    let arguments = &target.arguments;
+    let locals = Locals::new();
+    let Locals {
+        ctx,
+        this,
+        out,
+        error_inbox,
+        inboxes: inboxes_param,
+        outboxes: outboxes_param,
+        ..
+    } = &locals;
+    let task_names: Vec<Ident> = (0..handlers.len())
+        .map(|i| format_ident!("task_{}", i, span = Span::mixed_site()))
+        .collect();
+    let task_futures = handlers.iter().map(|handler| task(handler, &locals));
+    // The compiler checks each handler's inbox by the field access (an unknown one is "no
+    // field" at the method's name).
+    let take_inboxes = handled_inboxes(handlers).map(|name| {
+        let field = quote_spanned!(name.span() => #inboxes_param.#name);
+        quote!(let #name = #field;)
+    });
     let has_errors = handlers.iter().any(|h| h.role == Role::Errors);
-
-    let inbox_names: Vec<&Ident> = handlers
-        .iter()
-        .filter(|h| h.role == Role::Inbox)
-        .map(|h| &h.name)
-        .collect();
-    let tasks: Vec<(Ident, TokenStream)> = handlers
-        .iter()
-        .enumerate()
-        .map(|(i, handler)| {
-            let task = format_ident!("task_{}", i, span = Span::mixed_site());
-            let method = &handler.name;
-            let outboxes_arg = handler.takes_outboxes.then(|| quote!(, #out));
-            let event = Ident::new("event", Span::mixed_site());
-            // A source takes the context, a handler the event; both maybe the outboxes.
-            let first_arg = match handler.role {
-                Role::Source => quote!(&#ctx),
-                Role::Inbox | Role::Errors => quote!(#event),
-            };
-            let call = quote_spanned!(method.span() => #this.#method(#first_arg #outboxes_arg));
-            let call = if handler.is_async {
-                quote!(#call.await)
-            } else {
-                call
-            };
-            // What a handler's closure returns (a source's call is used as it is).
-            let body = if handler.fallible {
-                call.clone()
-            } else {
-                quote!({ #call; ::core::result::Result::Ok(()) })
-            };
-            let future = match handler.role {
-                Role::Source => quote!(async { #call; }),
-                Role::Inbox => {
-                    let inbox = method;
-                    let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
-                    quote!(async { let inbox = #inbox; #serve.await })
-                }
-                // Counted apart from the other inboxes (see `Context::serve_errors`).
-                Role::Errors => {
-                    let serve = quote!(#ctx.serve_errors(inbox, |#event| async move { #body }));
-                    quote!(async {
-                        if let ::core::option::Option::Some(inbox) = #error_inbox {
-                            #serve.await
-                        }
-                    })
-                }
-            };
-            (task, future)
-        })
-        .collect();
-    let task_names: Vec<&Ident> = tasks.iter().map(|(name, _)| name).collect();
-    let task_futures: Vec<&TokenStream> = tasks.iter().map(|(_, future)| future).collect();
-
     let take_error_inbox = has_errors.then(|| quote!(let #error_inbox = #ctx.take_error_inbox();));
     let error_const = has_errors.then(|| {
         quote!(
             const ERROR_INBOX: bool = true;
         )
     });
-    let takes_errors = has_errors
-        .then(|| quote!(impl #parameters ::compysition::TakesErrors for #self_ty #where_clause {}));
-    // The compiler checks each handler's inbox by the field access (an unknown one is "no
-    // field" at the method's name), and that every declared inbox has a handler in a `const`.
-    let inboxes_param = Ident::new("inboxes", Span::mixed_site());
-    let outboxes_param = Ident::new("outboxes", Span::mixed_site());
-    let take_inboxes = inbox_names.iter().map(|name| {
-        let field = quote_spanned!(name.span() => #inboxes_param.#name);
-        quote!(let #name = #field;)
+    let takes_errors = has_errors.then(|| {
+        quote!(impl #parameters ::compysition::__private::TakesErrors for #self_ty #where_clause {})
     });
-    let handled: Vec<String> = inbox_names.iter().map(|n| n.to_string()).collect();
-    let handlers_check = quote_spanned! {actor.span()=>
-        const _: () = ::compysition::wiring::check_handlers(#inboxes #placeholders::NAMES, &[#(#handled),*]);
-    };
+    let handlers_check = handlers_check(actor, &target.placeholders, handlers);
     let join = join_all(&task_names);
 
     quote! {
-        impl #parameters ::compysition::Actor for #self_ty #where_clause {
+        impl #parameters ::compysition::__private::Actor for #self_ty #where_clause {
             type Inboxes = #inboxes #arguments;
             type Outboxes = #outboxes #arguments;
             #error_const
 
-            async fn run(self, mut #ctx: ::compysition::Context, #inboxes_param: #inboxes #arguments, #outboxes_param: #outboxes #arguments) {
+            async fn run(self, mut #ctx: ::compysition::__private::Context, #inboxes_param: #inboxes #arguments, #outboxes_param: #outboxes #arguments) {
                 #(#take_inboxes)*
                 #take_error_inbox
                 let #this = &self;
@@ -288,8 +296,74 @@ fn actor_impl(actor: &Ident, target: &ImplTarget, handlers: &[Handler]) -> Token
     }
 }
 
+/// The names of the inboxes the `#[inbox]` handlers handle.
+fn handled_inboxes(handlers: &[Handler]) -> impl Iterator<Item = &Ident> {
+    handlers
+        .iter()
+        .filter(|h| h.role == Role::Inbox)
+        .map(|h| &h.name)
+}
+
+/// A `const` in which the compiler checks that every inbox declared on the struct has a
+/// handler (a missing one stops the build, at the actor's name). `placeholders` stand for the
+/// struct's type parameters, which are not in scope there.
+fn handlers_check(actor: &Ident, placeholders: &TokenStream, handlers: &[Handler]) -> TokenStream {
+    let inboxes = PortTypes::of(actor).inboxes;
+    let handled: Vec<String> = handled_inboxes(handlers).map(Ident::to_string).collect();
+    quote_spanned! {actor.span()=>
+        const _: () = ::compysition::__private::check_handlers(#inboxes #placeholders::NAMES, &[#(#handled),*]);
+    }
+}
+
+/// One handler's task, a future: a source's call, or its inbox served with the handler
+/// (the error inbox counted apart, see `Context::serve_errors`).
+fn task(handler: &Handler, locals: &Locals) -> TokenStream {
+    let Locals {
+        ctx,
+        this,
+        out,
+        event,
+        error_inbox,
+        ..
+    } = locals;
+    let method = &handler.name;
+    let outboxes_arg = handler.takes_outboxes.then(|| quote!(, #out));
+    // A source takes the context, a handler the event; both maybe the outboxes.
+    let first_arg = match handler.role {
+        Role::Source => quote!(&#ctx),
+        Role::Inbox | Role::Errors => quote!(#event),
+    };
+    let call = quote_spanned!(method.span() => #this.#method(#first_arg #outboxes_arg));
+    let call = if handler.is_async {
+        quote!(#call.await)
+    } else {
+        call
+    };
+    // What a handler's closure returns (a source's call is used as it is).
+    let body = if handler.fallible {
+        call.clone()
+    } else {
+        quote!({ #call; ::core::result::Result::Ok(()) })
+    };
+    match handler.role {
+        Role::Source => quote!(async { #call; }),
+        Role::Inbox => {
+            let serve = quote!(#ctx.serve(inbox, |#event| async move { #body }));
+            quote!(async { let inbox = #method; #serve.await })
+        }
+        Role::Errors => {
+            let serve = quote!(#ctx.serve_errors(inbox, |#event| async move { #body }));
+            quote!(async {
+                if let ::core::option::Option::Some(inbox) = #error_inbox {
+                    #serve.await
+                }
+            })
+        }
+    }
+}
+
 /// Awaits every task at once, with nothing but `core`: each is polled until it is done.
-fn join_all(tasks: &[&Ident]) -> TokenStream {
+fn join_all(tasks: &[Ident]) -> TokenStream {
     match tasks {
         [only] => quote!(#only.await;),
         _ => {

@@ -7,7 +7,8 @@
 //! - for a generic struct and impl, `generics.rs` carries the type parameters onto the ports.
 //!
 //! Like `topology!`, each form parses into a small description, checks it (reporting every
-//! mistake at once), then expands into code on the runtime's public API.
+//! mistake at once), then expands into code on the runtime, naming it through
+//! `compysition::__private`.
 
 mod function;
 mod generics;
@@ -17,6 +18,8 @@ mod ports;
 use proc_macro2::TokenStream;
 use syn::Item;
 
+/// Expands the form that fits the item the attribute is on (the arguments declare ports, so
+/// only a struct takes them).
 pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     match syn::parse2::<Item>(item)? {
         Item::Fn(function) => {
@@ -35,6 +38,7 @@ pub fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
     }
 }
 
+/// The attribute has no arguments, or a mistake at them.
 fn no_arguments(args: TokenStream, place: &str) -> syn::Result<()> {
     if args.is_empty() {
         Ok(())

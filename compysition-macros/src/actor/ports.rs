@@ -16,9 +16,7 @@
 //! - the `InboxSet` / `OutboxSet` impls, plus `SingleInbox` / `SingleOutbox` when there is one
 //!   port (an edge may then leave its name out) and `NoInboxes` when there is none (a source).
 //!
-//! A generic struct's port types take its type parameters (`NullInboxes<T>`, see
-//! `generics.rs`). The `Actor` impl comes from `#[actor]` on the struct's `impl` block
-//! (`handlers.rs`).
+//! The `Actor` impl comes from `#[actor]` on the struct's `impl` block (`handlers.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote};
@@ -107,7 +105,38 @@ impl PortTypes {
     }
 }
 
+/// Checks the declarations, then expands the struct with its inbox and outbox sets.
 pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<TokenStream> {
+    let parameters = check(&ports, &structure)?;
+    let actor = &structure.ident;
+    let names = PortTypes::of(actor);
+    let inboxes = PortSet {
+        actor,
+        visibility: &structure.vis,
+        set: &names.inboxes,
+        refs: &names.inbox_refs,
+        ports: &ports.inboxes,
+        parameters: &parameters,
+        direction: Direction::In,
+    };
+    let outboxes = PortSet {
+        set: &names.outboxes,
+        refs: &names.outbox_refs,
+        ports: &ports.outboxes,
+        direction: Direction::Out,
+        ..inboxes
+    };
+    let (inboxes, outboxes) = (inboxes.expand(), outboxes.expand());
+    Ok(quote! {
+        #structure
+        #inboxes
+        #outboxes
+    })
+}
+
+/// Validation: the struct's parameters are types (see `generics.rs`) and no port name is
+/// declared twice on one side. Every mistake is reported at once.
+fn check(ports: &PortDeclarations, structure: &ItemStruct) -> syn::Result<TypeParameters> {
     let mut errors = Errors::default();
     let parameters = TypeParameters::of(&structure.generics)
         .map_err(|error| errors.push(error))
@@ -123,35 +152,8 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
         }
     }
     errors.finish()?;
-    let Some(parameters) = parameters else {
-        unreachable!("errors were reported above");
-    };
-
-    let actor = &structure.ident;
-    let names = PortTypes::of(actor);
-    let inboxes = port_set(
-        actor,
-        &structure.vis,
-        &names.inboxes,
-        &names.inbox_refs,
-        &ports.inboxes,
-        &parameters,
-        Direction::In,
-    );
-    let outboxes = port_set(
-        actor,
-        &structure.vis,
-        &names.outboxes,
-        &names.outbox_refs,
-        &ports.outboxes,
-        &parameters,
-        Direction::Out,
-    );
-    Ok(quote! {
-        #structure
-        #inboxes
-        #outboxes
-    })
+    // `None` only with an error, reported above.
+    parameters.ok_or_else(|| syn::Error::new(Span::call_site(), "invalid parameters"))
 }
 
 #[derive(Clone, Copy)]
@@ -160,121 +162,202 @@ enum Direction {
     Out,
 }
 
-fn port_set(
-    actor: &Ident,
-    visibility: &syn::Visibility,
-    set: &Ident,
-    refs: &Ident,
-    ports: &[PortDeclaration],
-    parameters: &TypeParameters,
+/// The runtime's names for one side of an actor.
+struct Side {
+    /// `Inbox` / `Outbox`: a field of the set.
+    port: TokenStream,
+    /// `InPort` / `OutPort`: a field of the references.
+    reference: TokenStream,
+    /// `InboxSet` / `OutboxSet`.
+    set_trait: TokenStream,
+    /// `SingleInbox` / `SingleOutbox`.
+    single_trait: TokenStream,
+    /// `PortSpec::inbox` / `PortSpec::outbox`, and `PortBundle::inbox` / `PortBundle::outbox`.
+    method: Ident,
+    /// "inboxes" / "outboxes", in the generated documentation.
+    noun: &'static str,
+}
+
+impl Direction {
+    fn side(self) -> Side {
+        match self {
+            Direction::In => Side {
+                port: quote!(::compysition::__private::Inbox),
+                reference: quote!(::compysition::__private::InPort),
+                set_trait: quote!(::compysition::__private::InboxSet),
+                single_trait: quote!(::compysition::__private::SingleInbox),
+                method: Ident::new("inbox", Span::call_site()),
+                noun: "inboxes",
+            },
+            Direction::Out => Side {
+                port: quote!(::compysition::__private::Outbox),
+                reference: quote!(::compysition::__private::OutPort),
+                set_trait: quote!(::compysition::__private::OutboxSet),
+                single_trait: quote!(::compysition::__private::SingleOutbox),
+                method: Ident::new("outbox", Span::call_site()),
+                noun: "outboxes",
+            },
+        }
+    }
+}
+
+/// One side of an actor (its inboxes, or its outboxes), to expand into its types.
+#[derive(Clone, Copy)]
+struct PortSet<'a> {
+    actor: &'a Ident,
+    visibility: &'a syn::Visibility,
+    /// The set's type, `<Actor>Inboxes` / `<Actor>Outboxes`.
+    set: &'a Ident,
+    /// The references' type, `<Actor>InboxRefs` / `<Actor>OutboxRefs`.
+    refs: &'a Ident,
+    ports: &'a [PortDeclaration],
+    /// The struct's type parameters, which every port type takes too (empty for most actors).
+    parameters: &'a TypeParameters,
     direction: Direction,
-) -> TokenStream {
-    let (port, reference, set_trait, single_trait, spec, take, noun) = match direction {
-        Direction::In => (
-            quote!(::compysition::Inbox),
-            quote!(::compysition::InPort),
-            quote!(::compysition::InboxSet),
-            quote!(::compysition::SingleInbox),
-            quote!(inbox),
-            quote!(inbox),
-            "inboxes",
-        ),
-        Direction::Out => (
-            quote!(::compysition::Outbox),
-            quote!(::compysition::OutPort),
-            quote!(::compysition::OutboxSet),
-            quote!(::compysition::SingleOutbox),
-            quote!(outbox),
-            quote!(outbox),
-            "outboxes",
-        ),
-    };
-    let names: Vec<&Ident> = ports.iter().map(|p| &p.name).collect();
-    let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-    let payloads: Vec<&Type> = ports.iter().map(|p| &p.payload).collect();
-    let set_doc = format!("The {noun} of [`{actor}`], as it runs with them.");
-    let refs_doc =
-        format!("References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`.");
-    let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
-    // All empty for a concrete actor (see `generics.rs`).
-    let arguments = parameters.arguments();
-    let (marker_field, marker) = (parameters.marker_field(), parameters.marker_value());
-    let bounds = parameters.bounds(&payloads);
-    let (refs_derive, refs_impls) = parameters.refs_traits(refs, &names);
-    // `do_not_recommend` keeps these impls out of the compiler's lists of implementors, so a
-    // wiring error names `Inbox<T>` and `()`, not every `#[actor]` in the build.
-    let single = match payloads.as_slice() {
-        [payload] => quote! {
-            #[diagnostic::do_not_recommend]
-            impl #arguments #single_trait for #set #arguments #bounds {
-                type Payload = #payload;
-            }
-        },
-        [] if matches!(direction, Direction::In) => quote! {
-            #[diagnostic::do_not_recommend]
-            impl #arguments ::compysition::wiring::NoInboxes for #set #arguments #bounds {}
-        },
-        _ => TokenStream::new(),
-    };
-    // An empty set does not look at its arguments.
-    let (actor_ref, bundle) = if names.is_empty() {
-        (quote!(_), quote!(_))
-    } else {
-        let actor_ref = Ident::new("actor", Span::mixed_site());
-        let bundle = Ident::new("ports", Span::mixed_site());
-        (quote!(#actor_ref), quote!(#bundle))
-    };
-    quote! {
-        #[doc = #set_doc]
-        #visibility struct #set #arguments {
-            #(
-                #[doc = #field_docs]
-                pub #names: #port<#payloads>,
-            )*
-            #marker_field
+}
+
+impl PortSet<'_> {
+    /// The set and references structs, then their impls.
+    fn expand(&self) -> TokenStream {
+        let side = self.direction.side();
+        let structs = self.structs(&side);
+        let set_impl = self.set_impl(&side);
+        let single = self.single_impl(&side);
+        quote! {
+            #structs
+            #set_impl
+            #single
         }
+    }
 
-        impl #arguments #set #arguments {
-            /// The port names, in declaration order.
-            pub const NAMES: &'static [&'static str] = &[#(#labels),*];
-        }
-
-        #[doc = #refs_doc]
-        #refs_derive
-        #visibility struct #refs #arguments {
-            #(
-                #[doc = #field_docs]
-                pub #names: #reference<#payloads>,
-            )*
-            #marker_field
-        }
-
-        #refs_impls
-
-        impl #arguments #set_trait for #set #arguments #bounds {
-            type Refs = #refs #arguments;
-
-            fn specs() -> ::std::vec::Vec<::compysition::PortSpec> {
-                ::std::vec![#(::compysition::PortSpec::#spec::<#payloads>(#labels)),*]
+    /// The set (what the actor runs with) and its references (what wiring names), one field
+    /// per port.
+    fn structs(&self, side: &Side) -> TokenStream {
+        let (actor, visibility, set, refs) = (self.actor, self.visibility, self.set, self.refs);
+        let Side {
+            port,
+            reference,
+            noun,
+            ..
+        } = side;
+        let names = self.ports.iter().map(|p| &p.name);
+        let labels: Vec<String> = self.ports.iter().map(|p| p.name.to_string()).collect();
+        let payloads = self.ports.iter().map(|p| &p.payload);
+        let set_doc = format!("The {noun} of [`{actor}`], as it runs with them.");
+        let refs_doc = format!(
+            "References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`."
+        );
+        let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+        let (ref_names, ref_payloads) = (names.clone(), payloads.clone());
+        let arguments = self.parameters.arguments();
+        let marker_field = self.parameters.marker_field();
+        let field_names: Vec<&Ident> = self.ports.iter().map(|p| &p.name).collect();
+        let (refs_derive, refs_impls) = self.parameters.refs_traits(refs, &field_names);
+        quote! {
+            #[doc = #set_doc]
+            #visibility struct #set #arguments {
+                #(
+                    #[doc = #field_docs]
+                    pub #names: #port<#payloads>,
+                )*
+                #marker_field
             }
 
-            fn refs(#actor_ref: &::compysition::ActorRef) -> #refs #arguments {
-                #refs {
-                    #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
-                    #marker
+            impl #arguments #set #arguments {
+                /// The port names, in declaration order.
+                pub const NAMES: &'static [&'static str] = &[#(#labels),*];
+            }
+
+            #[doc = #refs_doc]
+            #refs_derive
+            #visibility struct #refs #arguments {
+                #(
+                    #[doc = #field_docs]
+                    pub #ref_names: #reference<#ref_payloads>,
+                )*
+                #marker_field
+            }
+
+            #refs_impls
+        }
+    }
+
+    /// `InboxSet` / `OutboxSet`: the ports' specs, their references, and the set assembled from
+    /// the bundle the director hands over.
+    fn set_impl(&self, side: &Side) -> TokenStream {
+        let (set, refs) = (self.set, self.refs);
+        let Side {
+            reference,
+            set_trait,
+            method,
+            ..
+        } = side;
+        let names: Vec<&Ident> = self.ports.iter().map(|p| &p.name).collect();
+        let labels: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let payloads: Vec<&Type> = self.ports.iter().map(|p| &p.payload).collect();
+        // An empty set does not look at its arguments.
+        let (actor_ref, bundle) = if names.is_empty() {
+            (quote!(_), quote!(_))
+        } else {
+            let actor_ref = Ident::new("actor", Span::mixed_site());
+            let bundle = Ident::new("ports", Span::mixed_site());
+            (quote!(#actor_ref), quote!(#bundle))
+        };
+        let arguments = self.parameters.arguments();
+        let marker = self.parameters.marker_value();
+        let bounds = self.parameters.bounds(&payloads);
+        quote! {
+            impl #arguments #set_trait for #set #arguments #bounds {
+                type Refs = #refs #arguments;
+
+                fn specs() -> ::std::vec::Vec<::compysition::__private::PortSpec> {
+                    ::std::vec![#(::compysition::__private::PortSpec::#method::<#payloads>(#labels)),*]
+                }
+
+                fn refs(#actor_ref: &::compysition::__private::ActorRef) -> #refs #arguments {
+                    #refs {
+                        #(#names: #reference::new(#actor_ref.clone(), ::core::option::Option::Some(#labels)),)*
+                        #marker
+                    }
+                }
+
+                fn assemble(
+                    #bundle: &mut ::compysition::__private::PortBundle,
+                ) -> ::core::result::Result<Self, ::compysition::__private::PortMismatch> {
+                    ::core::result::Result::Ok(#set {
+                        #(#names: #bundle.#method::<#payloads>()?,)*
+                        #marker
+                    })
                 }
             }
-
-            fn assemble(
-                #bundle: &mut ::compysition::PortBundle,
-            ) -> ::core::result::Result<Self, ::compysition::PortMismatch> {
-                ::core::result::Result::Ok(#set {
-                    #(#names: #bundle.#take::<#payloads>()?,)*
-                    #marker
-                })
-            }
         }
+    }
 
-        #single
+    /// `SingleInbox` / `SingleOutbox` for a lone port (an edge may leave its name out), and
+    /// `NoInboxes` for a source's empty inbox set.
+    fn single_impl(&self, side: &Side) -> TokenStream {
+        let set = self.set;
+        let single_trait = &side.single_trait;
+        let arguments = self.parameters.arguments();
+        let payloads: Vec<&Type> = self.ports.iter().map(|p| &p.payload).collect();
+        let bounds = self.parameters.bounds(&payloads);
+        // `do_not_recommend` keeps these impls out of the compiler's lists of implementors, so a
+        // wiring error names `Inbox<T>` and `()`, not every `#[actor]` in the build.
+        match self.ports {
+            [port] => {
+                let payload = &port.payload;
+                quote! {
+                    #[diagnostic::do_not_recommend]
+                    impl #arguments #single_trait for #set #arguments #bounds {
+                        type Payload = #payload;
+                    }
+                }
+            }
+            [] if matches!(self.direction, Direction::In) => quote! {
+                #[diagnostic::do_not_recommend]
+                impl #arguments ::compysition::__private::NoInboxes for #set #arguments #bounds {}
+            },
+            _ => TokenStream::new(),
+        }
     }
 }

@@ -242,7 +242,7 @@ impl Actor for MdpWorker {
 impl TakesErrors for MdpWorker {}
 
 /// Every request it emits must come back to it: `topology!` checks the path back exists.
-impl crate::wiring::AnswersRequests for MdpWorker {}
+impl crate::AnswersRequests for MdpWorker {}
 
 async fn recv_error(errors: &mut Option<Inbox<AnyPayload>>) -> Option<Event<AnyPayload>> {
     match errors {

@@ -27,8 +27,8 @@ use tokio::net::TcpListener;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::port::{Inbox, Outbox, OutboxSet};
-use crate::wiring::AnswersRequests;
 use crate::xml::offload::Offload;
+use crate::AnswersRequests;
 
 use super::body::Body;
 #[cfg(doc)]
