@@ -19,8 +19,8 @@
 
 use std::time::{Duration, Instant};
 
+use compysition::ports::DEFAULT_CAPACITY;
 use compysition::prelude::*;
-use compysition::DEFAULT_CAPACITY;
 use tokio::sync::{mpsc, oneshot};
 
 const STAGES: usize = 5;

@@ -13,8 +13,8 @@
 //! each run in a process of their own, on other hosts (see `mdp_broker` and `mdp_worker`).
 //! Ctrl-C stops it cleanly.
 
+use compysition::actors::HttpServer;
 use compysition::actors::{Data, MdpBroker, MdpClient, MdpWorker, Stdout};
-use compysition::http::HttpServer;
 use compysition::mdp::Frames;
 use compysition::Director;
 

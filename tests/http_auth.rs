@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use compysition::actors::{BasicAuth, HttpServer};
 use compysition::actors::{EventLogger, Stdout};
-use compysition::http::{BasicAuth, Body, Challenge, HttpServer, UserTable};
+use compysition::http::{Body, Challenge, UserTable};
 use compysition::prelude::*;
 use compysition::RunningTopology;
 use http::Method;

@@ -4,7 +4,9 @@ mod http_client;
 
 use std::net::SocketAddr;
 
-use compysition::http::{Body, HttpMethodRouter, HttpServer, RestTranslator, Route};
+use compysition::http::{Body, Route};
+
+use compysition::actors::{HttpMethodRouter, HttpServer, RestTranslator};
 use compysition::prelude::*;
 use compysition::RunningTopology;
 use http::Method;

@@ -6,8 +6,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use compysition::actors::HttpServer;
 use compysition::actors::Null;
-use compysition::http::{Body, HttpContext, HttpServer, HttpStats, Route};
+use compysition::http::{Body, HttpContext, HttpStats, Route};
 use compysition::prelude::*;
 use compysition::{ActorHandle, RunningTopology};
 use http::Method;
@@ -569,21 +570,26 @@ struct OrderOutboxes {
     reports: Outbox<Body>,
 }
 
-impl compysition::OutboxSet for OrderOutboxes {
-    type Refs = (compysition::OutPort<Body>, compysition::OutPort<Body>);
-    fn specs() -> Vec<compysition::PortSpec> {
+impl compysition::ports::OutboxSet for OrderOutboxes {
+    type Refs = (
+        compysition::ports::OutPort<Body>,
+        compysition::ports::OutPort<Body>,
+    );
+    fn specs() -> Vec<compysition::ports::PortSpec> {
         vec![
-            compysition::PortSpec::outbox::<Body>("orders"),
-            compysition::PortSpec::outbox::<Body>("reports"),
+            compysition::ports::PortSpec::outbox::<Body>("orders"),
+            compysition::ports::PortSpec::outbox::<Body>("reports"),
         ]
     }
-    fn refs(actor: &compysition::ActorRef) -> Self::Refs {
+    fn refs(actor: &compysition::ports::ActorRef) -> Self::Refs {
         (
-            compysition::OutPort::new(actor.clone(), Some("orders")),
-            compysition::OutPort::new(actor.clone(), Some("reports")),
+            compysition::ports::OutPort::new(actor.clone(), Some("orders")),
+            compysition::ports::OutPort::new(actor.clone(), Some("reports")),
         )
     }
-    fn assemble(ports: &mut compysition::PortBundle) -> Result<Self, compysition::PortMismatch> {
+    fn assemble(
+        ports: &mut compysition::ports::PortBundle,
+    ) -> Result<Self, compysition::ports::PortMismatch> {
         Ok(OrderOutboxes {
             orders: ports.outbox()?,
             reports: ports.outbox()?,

@@ -319,24 +319,29 @@ struct TwoInboxes {
     right: Inbox<u64>,
 }
 
-impl compysition::InboxSet for TwoInboxes {
-    type Refs = (compysition::InPort<u64>, compysition::InPort<u64>);
+impl compysition::ports::InboxSet for TwoInboxes {
+    type Refs = (
+        compysition::ports::InPort<u64>,
+        compysition::ports::InPort<u64>,
+    );
 
-    fn specs() -> Vec<compysition::PortSpec> {
+    fn specs() -> Vec<compysition::ports::PortSpec> {
         vec![
-            compysition::PortSpec::inbox::<u64>("left"),
-            compysition::PortSpec::inbox::<u64>("right"),
+            compysition::ports::PortSpec::inbox::<u64>("left"),
+            compysition::ports::PortSpec::inbox::<u64>("right"),
         ]
     }
 
-    fn refs(actor: &compysition::ActorRef) -> Self::Refs {
+    fn refs(actor: &compysition::ports::ActorRef) -> Self::Refs {
         (
-            compysition::InPort::new(actor.clone(), Some("left")),
-            compysition::InPort::new(actor.clone(), Some("right")),
+            compysition::ports::InPort::new(actor.clone(), Some("left")),
+            compysition::ports::InPort::new(actor.clone(), Some("right")),
         )
     }
 
-    fn assemble(ports: &mut compysition::PortBundle) -> Result<Self, compysition::PortMismatch> {
+    fn assemble(
+        ports: &mut compysition::ports::PortBundle,
+    ) -> Result<Self, compysition::ports::PortMismatch> {
         Ok(TwoInboxes {
             left: ports.inbox()?,
             right: ports.inbox()?,

@@ -5,8 +5,8 @@ mod support;
 use std::time::Duration;
 
 use compysition::actors::{Data, EventGenerator, EventLogger, Stdout};
+use compysition::logging::LogRecord;
 use compysition::prelude::*;
-use compysition::LogRecord;
 use support::{collect, feed, Shared};
 
 #[tokio::test]

@@ -3,8 +3,9 @@
 mod support;
 
 use compysition::actors::{Null, Stdout};
+use compysition::ports::{InPort, OutPort};
 use compysition::prelude::*;
-use compysition::{Error, InPort, OutPort, TopologyError};
+use compysition::{Error, TopologyError};
 use support::feed;
 
 fn problems(result: compysition::Result<()>) -> Vec<TopologyError> {

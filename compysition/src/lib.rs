@@ -8,12 +8,16 @@
 //! Build a topology with the [`topology!`] macro, which checks the wiring at compile time, or at
 //! run time with the [`Director`]. Both run the actors as tokio tasks.
 //!
-//! - [`Event`]: the envelope every payload travels in.
+//! - [`Event`]: the envelope every payload travels in, with typed [`Extensions`].
 //! - [`Actor`], [`Context`]: what an actor is and what it gets when it runs.
-//! - [`Director`], [`Topology`]: building, starting and stopping a graph.
-//! - [`actors`]: the built-in actors.
-//! - [`xml`] (features `xml`, `xslt`, `json-schema`): the [`Xml`] payload, Xml ↔ Json
-//!   conversions, XSLT, XML Schema and JSON Schema.
+//! - [`Director`], [`Topology`]: building, starting and stopping a graph; [`ports`] for wiring
+//!   by hand.
+//! - [`actors`]: the built-in actors, grouped by role, each under this one path.
+//! - [`reply`]: the slot through which a request/response source gets its answers.
+//! - Protocols and formats, each behind a feature: [`http`], [`xml`], [`mdp`].
+//!
+//! `ARCHITECTURE.md` in the repository draws the layers: a core that names no protocol, the
+//! protocols and formats on it, the actors on those, and the DSL on top.
 
 #![warn(missing_docs)]
 
@@ -27,7 +31,7 @@ mod director;
 mod error;
 mod event;
 mod extensions;
-mod graph;
+pub mod graph;
 #[cfg(feature = "http")]
 pub mod http;
 mod id;
@@ -43,29 +47,35 @@ mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
 
+// The names a flow is written with. Everything else has one home of its own: port plumbing in
+// `ports`, the reply slot in `reply`, log records in `logging`, pictures in `graph`, each
+// protocol in its module, every actor in `actors`.
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
 };
-pub use director::{
-    shutdown_signal, ActorHandle, Director, Edges, ErrorTarget, IntoActorRef, IntoInPort,
-    IntoOutPort, StopHandle, Targets, DEFAULT_SHUTDOWN_TIMEOUT,
-};
+pub use director::{shutdown_signal, ActorHandle, Director, StopHandle, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErrors};
 pub use event::{Attributes, Event, MetaId};
 pub use extensions::{Extension, Extensions};
-pub use graph::{Graph, GraphEdge, Node};
 pub use id::{EventId, ParseEventIdError};
-pub use logging::LogRecord;
 pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
-pub use port::{
-    ActorRef, ErrorOutbox, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle,
-    PortKind, PortMismatch, PortSpec, SendEvent, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
-};
-pub use timestamp::Timestamp;
+pub use port::{Inbox, Outbox};
 pub use topology::{RunningTopology, Topology};
 pub use wiring::AnswersRequests;
 #[cfg(feature = "xml")]
 pub use xml::Xml;
+
+/// Ports and wiring by hand: port sets for actors with several inboxes or outboxes, typed
+/// references to ports, and what `Director::connect_queue` takes and returns.
+///
+/// Most flows need none of it: `topology!` and `#[actor]` write it for them.
+pub mod ports {
+    pub use crate::director::{Edges, ErrorTarget, IntoActorRef, IntoInPort, IntoOutPort, Targets};
+    pub use crate::port::{
+        ActorRef, ErrorOutbox, InPort, InboxSet, OutPort, OutboxSet, PortBundle, PortKind,
+        PortMismatch, PortSpec, SendEvent, SingleInbox, SingleOutbox, DEFAULT_CAPACITY,
+    };
+}
 
 #[cfg(feature = "macros")]
 /// Declares a topology, checks its wiring at compile time and evaluates to a [`Topology`].

@@ -26,7 +26,7 @@ use tracing_subscriber::{prelude::*, Registry};
 use crate::error::EventError;
 use crate::event::Event;
 use crate::payload::{Convert, Payload};
-use crate::timestamp::Timestamp;
+pub use crate::timestamp::Timestamp;
 
 /// One log record of an actor.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,6 +57,8 @@ pub use crate::xml::{JsonPathAttributeModifier, JsonToXml, XmlToJson};
 pub use crate::xml::{XPathAttributeModifier, Xsd, Xslt};
 
 #[cfg(feature = "http")]
-pub use crate::http::{BasicAuth, HttpMethodRouter, HttpServer, RestTranslator};
+pub use crate::http::{
+    auth::BasicAuth, method_router::HttpMethodRouter, rest::RestTranslator, server::HttpServer,
+};
 #[cfg(feature = "mdp")]
 pub use crate::mdp::{MdpBroker, MdpBrokerRegistrationService, MdpClient, MdpWorker};

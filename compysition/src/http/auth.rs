@@ -59,7 +59,8 @@ impl fmt::Debug for Credentials<'_> {
 /// Decides whether credentials are valid.
 ///
 /// ```
-/// use compysition::http::{Authenticator, BasicAuth, Credentials};
+/// use compysition::http::{Authenticator, Credentials};
+/// use compysition::actors::BasicAuth;
 /// use compysition::EventError;
 ///
 /// /// Lets in every user whose password is the user name backwards (do not do this).
@@ -254,7 +255,7 @@ fn verify_argon2(hash: &str, password: &str) -> bool {
 /// sets another.
 ///
 /// ```
-/// use compysition::http::BasicAuth;
+/// use compysition::actors::BasicAuth;
 ///
 /// let auth = BasicAuth::with_users([("alice", "wonderland")]).realm("orders");
 /// # let _ = auth;

@@ -1,4 +1,4 @@
-//! [`Body`]: the payload an [`HttpServer`](super::HttpServer) emits and takes back.
+//! [`Body`]: the payload an [`HttpServer`](crate::actors::HttpServer) emits and takes back.
 //!
 //! One server serves requests of several content types, but an outbox carries one payload type.
 //! `Body` is that type: the request's `Content-Type` picks the variant, and edge conversions

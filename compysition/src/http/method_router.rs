@@ -25,11 +25,12 @@ use super::status::Allow;
 /// Sends each event to the outbox of its request's method: `get`, `post`, `put`, `patch` or
 /// `delete`. Other methods, methods whose outbox is not connected, and events that did not come
 /// from an HTTP request fail with `405` and `Allow` listing the connected methods — those the
-/// request's server route allows too, for a request from an [`HttpServer`](super::HttpServer):
+/// request's server route allows too, for a request from an [`HttpServer`](crate::actors::HttpServer):
 /// a method the route refuses is answered `405` by the server itself, so it is not offered.
 ///
 /// ```
-/// use compysition::http::{Body, HttpMethodRouter};
+/// use compysition::http::Body;
+/// use compysition::actors::HttpMethodRouter;
 /// use compysition::prelude::*;
 ///
 /// let mut director = Director::new();

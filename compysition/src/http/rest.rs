@@ -24,7 +24,7 @@ use super::body::Body;
 /// by [`id_attribute`](Self::id_attribute) (default `id`), or else the event's `meta_id`.
 ///
 /// ```
-/// use compysition::http::RestTranslator;
+/// use compysition::actors::RestTranslator;
 ///
 /// let rest = RestTranslator::new().id_attribute("order_id");
 /// # let _ = rest;

@@ -1,4 +1,4 @@
-//! Routes: which requests an [`HttpServer`](super::HttpServer) takes, which `service` they get,
+//! Routes: which requests an [`HttpServer`](crate::actors::HttpServer) takes, which `service` they get,
 //! which attributes their path variables become, and which outbox they leave by.
 //!
 //! The default route `/<service>` takes `GET` and `POST` on any one-segment path and sets the
@@ -37,7 +37,7 @@ pub struct Route {
     outbox: Option<&'static str>,
 }
 
-/// A set of the methods an [`HttpMethodRouter`](super::HttpMethodRouter) routes: `GET`,
+/// A set of the methods an [`HttpMethodRouter`](crate::actors::HttpMethodRouter) routes: `GET`,
 /// `POST`, `PUT`, `PATCH`, `DELETE` (others are not recorded). Each request carries the set its
 /// route allows, so that a router further along can answer `405` with an `Allow` header that
 /// lists only methods the server would let through.

@@ -7,7 +7,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// Counters of one [`HttpServer`](super::HttpServer), readable while it runs.
+/// Counters of one [`HttpServer`](crate::actors::HttpServer), readable while it runs.
 #[derive(Clone, Default)]
 pub struct HttpStats(Arc<Counters>);
 

@@ -55,7 +55,8 @@ const MAX_REQUEST_ID: usize = 200;
 ///
 /// ```
 /// use compysition::http::{Body, HttpOutboxes};
-/// use compysition::{ActorRef, OutPort, Outbox, OutboxSet, PortBundle, PortMismatch, PortSpec};
+/// use compysition::Outbox;
+/// use compysition::ports::{ActorRef, OutPort, OutboxSet, PortBundle, PortMismatch, PortSpec};
 ///
 /// struct OrderOutboxes {
 ///     orders: Outbox<Body>,
@@ -102,7 +103,8 @@ impl HttpOutboxes for Outbox<Body> {
 /// An HTTP/1.1 server whose requests flow through a topology and whose answers come back to it.
 ///
 /// ```no_run
-/// use compysition::http::{Body, HttpServer};
+/// use compysition::http::Body;
+/// use compysition::actors::HttpServer;
 /// use compysition::prelude::*;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
