@@ -36,6 +36,7 @@ pub mod graph;
 pub mod http;
 mod id;
 pub mod logging;
+pub mod pool;
 #[cfg(feature = "mdp")]
 pub mod mdp;
 mod payload;

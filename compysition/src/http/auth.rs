@@ -28,7 +28,7 @@ use crate::error::{Error, EventError};
 use crate::event::Event;
 use crate::payload::Payload;
 use crate::port::{Inbox, Outbox};
-use crate::xml::offload::Offload;
+use crate::pool::CpuPool;
 
 use super::body::Body;
 use super::context::HttpContext;
@@ -223,7 +223,7 @@ impl Authenticator for UserTable {
                 // async workers and at most one per CPU at once.
                 let hash = Arc::clone(hash);
                 let password = credentials.password.to_owned();
-                Offload::per_cpu()
+                CpuPool::per_cpu()
                     .run(move || Ok(verify_argon2(&hash, &password)))
                     .await?
             }

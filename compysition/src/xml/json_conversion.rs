@@ -3,7 +3,7 @@
 
 use std::marker::PhantomData;
 
-use super::offload::Offload;
+use crate::pool::CpuPool;
 use super::xmltodict::{json_to_xml, xml_to_json};
 use super::Xml;
 use crate::actor::{Actor, Context};
@@ -31,7 +31,7 @@ impl Actor for XmlToJson {
 
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Json>) {
         let outbox = &outbox;
-        let offload = &Offload::per_cpu();
+        let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
             let (envelope, xml) = event.split();
             let size = xml.as_bytes().len();

@@ -51,7 +51,6 @@ mod json_conversion;
 #[cfg(feature = "json-schema")]
 mod json_schema;
 mod modifiers;
-pub(crate) mod offload;
 mod parse;
 mod xmltodict;
 #[cfg(feature = "xslt")]

@@ -15,7 +15,7 @@ use serde_json::Value;
 #[cfg(feature = "xslt")]
 use super::ffi::{namespace_strings, parse_option, RawXPath};
 #[cfg(feature = "xslt")]
-use super::offload::Offload;
+use crate::pool::CpuPool;
 #[cfg(feature = "xslt")]
 use super::Xml;
 use crate::actor::{Actor, Context};
@@ -120,7 +120,7 @@ impl Actor for XPathAttributeModifier {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
         let this = &self;
         let outbox = &outbox;
-        let offload = &Offload::per_cpu();
+        let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |mut event| async move {
             let modifier = this.clone();
             let document = event.data.clone();

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ffi::{parse_option, RawSchema, RawValidity};
-use super::offload::Offload;
+use crate::pool::CpuPool;
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
@@ -93,7 +93,7 @@ impl Actor for Xsd {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
         let this = &self;
         let outbox = &outbox;
-        let offload = &Offload::per_cpu();
+        let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
             let validator = this.clone();
             let document = event.data.clone();

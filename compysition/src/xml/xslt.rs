@@ -24,7 +24,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
-use super::offload::Offload;
+use crate::pool::CpuPool;
 use super::parse::{self, is_name};
 use super::Xml;
 use crate::actor::{Actor, Context};
@@ -638,7 +638,7 @@ impl<Out: TransformOutput> Actor for Xslt<Out> {
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Out>) {
         let this = &self;
         let outbox = &outbox;
-        let offload = &Offload::per_cpu();
+        let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
             let (envelope, input) = event.split();
             let stylesheet = Arc::clone(&this.stylesheet);

@@ -27,7 +27,7 @@ use tokio::net::TcpListener;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::port::{Inbox, Outbox, OutboxSet};
-use crate::xml::offload::Offload;
+use crate::pool::CpuPool;
 use crate::AnswersRequests;
 
 use super::body::Body;
@@ -264,7 +264,7 @@ impl<O: HttpOutboxes> Actor for HttpServer<O> {
             config: self.config,
             outboxes,
             stats: self.stats,
-            parsing: Offload::per_cpu(),
+            parsing: CpuPool::per_cpu(),
         });
         tokio::join!(
             answers,
@@ -285,5 +285,5 @@ struct Shared<O> {
     stats: HttpStats,
     /// Large bodies are parsed on the CPU pool the other actors use, so that a burst of them
     /// takes a core each at most.
-    parsing: Offload,
+    parsing: CpuPool,
 }

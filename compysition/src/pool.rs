@@ -1,4 +1,4 @@
-//! Running CPU-heavy work — parsing, transforming, validating whole documents — off the async
+//! The CPU pool, part of the core runtime: running CPU-heavy work — parsing, transforming, validating whole documents — off the async
 //! workers, on a pool of one thread per CPU shared by every actor of the process.
 //!
 //! Why a pool of its own and not a thread per job:
@@ -36,12 +36,26 @@ use crate::error::EventError;
 /// anyway, wait this long.
 const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 
-/// The largest document worked on inline by [`Offload::run_sized`]: smaller ones take less time
+/// The largest document worked on inline by [`CpuPool::run_sized`]: smaller ones take less time
 /// to parse or convert than to hand over to the pool and back.
-pub(crate) const INLINE_UP_TO: usize = 64 * 1024;
+pub const INLINE_UP_TO: usize = 64 * 1024;
 
-/// Runs jobs on the process's CPU pool for one actor.
-pub(crate) struct Offload {
+/// Runs jobs on the process's CPU pool (one worker thread per CPU, shared by every actor), so
+/// that CPU-heavy work — parsing, transforming, hashing — stays off the async workers. Make one
+/// per actor and keep it: results go back to the runtime of its first caller.
+///
+/// ```
+/// use compysition::pool::CpuPool;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), compysition::EventError> {
+/// let pool = CpuPool::per_cpu();
+/// let sum = pool.run(|| Ok((1..=1000u64).sum::<u64>())).await?;
+/// assert_eq!(sum, 500_500);
+/// # Ok(())
+/// # }
+/// ```
+pub struct CpuPool {
     /// Where results go back to: the runtime of the first caller (an actor's handlers all run
     /// on one runtime).
     home: OnceLock<Arc<Home>>,
@@ -53,10 +67,10 @@ struct Home {
     runtime: Option<Handle>,
 }
 
-impl Offload {
-    /// An offload onto the shared pool (one worker per CPU, started on first use).
-    pub fn per_cpu() -> Offload {
-        Offload {
+impl CpuPool {
+    /// A handle on the shared pool (one worker per CPU, started on first use).
+    pub fn per_cpu() -> CpuPool {
+        CpuPool {
             home: OnceLock::new(),
         }
     }
@@ -404,7 +418,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_outcome_is_not_held_back_by_jobs_that_take_long() {
         let _all_workers = ALL_WORKERS.lock().await;
-        let offload = Offload::per_cpu();
+        let offload = CpuPool::per_cpu();
         let cpus = cpus();
         let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
         let (finish_quick, quick_gate) = std::sync::mpsc::channel::<()>();
@@ -450,7 +464,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn no_more_jobs_run_at_once_than_there_are_cpus() {
-        let offload = Offload::per_cpu();
+        let offload = CpuPool::per_cpu();
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
         let running = Arc::new(AtomicUsize::new(0));
         let most = Arc::new(AtomicUsize::new(0));
@@ -473,7 +487,7 @@ mod tests {
     #[tokio::test]
     async fn many_queued_jobs_each_get_their_own_outcome() {
         // Far more jobs than workers: outcomes go back in batches, each to its own caller.
-        let offload = Offload::per_cpu();
+        let offload = CpuPool::per_cpu();
         let jobs = (0..2_000u64).map(|n| offload.run(move || Ok(n * n)));
         let outcomes = futures_util::future::join_all(jobs).await;
         for (n, outcome) in (0..2_000u64).zip(outcomes) {
@@ -484,7 +498,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_whose_caller_stopped_waiting_is_skipped() {
         let _all_workers = ALL_WORKERS.lock().await;
-        let offload = Offload::per_cpu();
+        let offload = CpuPool::per_cpu();
         let (release, blocked) = std::sync::mpsc::channel::<()>();
         let ran = Arc::new(AtomicUsize::new(0));
         // Every worker busy until released, so the abandoned job is still queued.
@@ -530,7 +544,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_job_is_a_500_and_the_worker_goes_on() {
-        let offload = Offload::per_cpu();
+        let offload = CpuPool::per_cpu();
         let error = offload
             .run(|| -> Result<(), EventError> { panic!("boom") })
             .await
