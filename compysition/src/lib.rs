@@ -36,6 +36,10 @@ mod topology;
 pub mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
+// Only `mdp` uses it so far: built alone, the sockets it offers have no caller yet.
+#[cfg(feature = "zmtp")]
+#[cfg_attr(not(feature = "mdp"), allow(dead_code))]
+pub(crate) mod zmtp;
 
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,

@@ -33,20 +33,14 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::limits;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
-use super::router::{Inbound, Peers, Router, Sent};
-use super::transport::{bind_tcp, check_connect_endpoint};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
-
-/// The heartbeat interval 7/MDP peers agree on by default.
-pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2500);
-/// How many heartbeat intervals may pass in silence before a peer counts as gone.
-pub const DEFAULT_LIVENESS: u32 = 3;
-/// The largest message (all frames together) a broker accepts by default: 16 MiB.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+use crate::zmtp::router::{Inbound, Peers, Router, Sent};
+use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// How long a stopping broker gives its peers to take what it still has for them (the
 /// DISCONNECTs to its workers).
@@ -199,8 +193,13 @@ impl MdpBroker {
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
         let refused = Arc::clone(&self.stats.refused_connections);
-        let mut router = Router::new(self.listener, self.options.max_message, refused)
-            .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
+        let mut router =
+            Router::new(self.listener, self.options.max_message, refused).map_err(|source| {
+                Error::Bind {
+                    address: self.endpoint.clone(),
+                    source,
+                }
+            })?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
             services: HashMap::new(),
@@ -388,7 +387,7 @@ impl Queued {
 
     /// What a waiting request costs in memory, near enough: its octets, its client's
     /// identity, and per frame the handle that points into the copy. Frames are at most
-    /// [`MAX_FRAMES`](super::zmtp::MAX_FRAMES) and octets at most the message size limit, so
+    /// [`MAX_FRAMES`](crate::zmtp::limits::MAX_FRAMES) and octets at most the message size limit, so
     /// the sum cannot overflow.
     fn cost(client: &Bytes, frames: usize, octets: usize) -> usize {
         std::mem::size_of::<Queued>()

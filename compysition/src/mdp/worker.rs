@@ -40,19 +40,19 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
-use super::dealer::Dealer;
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
-use super::transport::check_connect_endpoint;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
 use crate::port::{Inbox, Outbox, SendEvent};
+use crate::zmtp::dealer::Dealer;
+use crate::zmtp::transport::check_connect_endpoint;
 
 /// A Majordomo worker for one service.
 ///
@@ -99,9 +99,12 @@ impl MdpWorker {
 
     fn with_source(brokers: BrokerSource, service: &str) -> Result<Self> {
         if !valid_service_name(service.as_bytes()) || service.as_bytes().starts_with(MMI_PREFIX) {
-            return Err(Error::Setup(format!(
-                "`{service}` cannot be an MDP worker service (1 to 255 bytes of printable text, not `mmi.*`)"
-            )));
+            return Err(Error::Config {
+                setting: "MDP worker service".to_string(),
+                message: format!(
+                    "`{service}` is not 1 to 255 bytes of printable text, or is an `mmi.*` name, which belongs to the broker"
+                ),
+            });
         }
         Ok(MdpWorker {
             brokers,
