@@ -7,7 +7,7 @@
 //!
 //! The broker trusts nothing it receives. The socket is our own [`Router`], which bounds every
 //! frame before memory is set aside for it and never waits on one peer; every message is then
-//! validated by [`protocol`](super::protocol). A malformed message is dropped and counted (and
+//! validated by [`protocol`]. A malformed message is dropped and counted (and
 //! a worker that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a
 //! peer as invalid); a valid command that makes no sense in the worker's state (a second READY,
 //! a REPLY nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered
