@@ -387,8 +387,8 @@ impl Queued {
 
     /// What a waiting request costs in memory, near enough: its octets, its client's
     /// identity, and per frame the handle that points into the copy. Frames are at most
-    /// [`MAX_FRAMES`](crate::zmtp::limits::MAX_FRAMES) and octets at most the message size limit, so
-    /// the sum cannot overflow.
+    /// [`MAX_FRAMES`](crate::zmtp::limits::MAX_FRAMES) and octets at most the message size
+    /// limit, so the sum cannot overflow.
     fn cost(client: &Bytes, frames: usize, octets: usize) -> usize {
         std::mem::size_of::<Queued>()
             + client.len()

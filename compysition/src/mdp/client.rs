@@ -416,8 +416,12 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_endpoint_is_a_setup_error() {
-        assert!(MdpClient::connect("localhost:5555").is_err());
+    fn a_bad_endpoint_is_an_invalid_address() {
+        let error = MdpClient::connect("localhost:5555").expect_err("no tcp://");
+        assert!(
+            matches!(error, crate::Error::InvalidAddress { .. }),
+            "{error:?}"
+        );
     }
 
     /// A broker on our own ROUTER, and an exchange that asks it with at most 1 KiB replies.

@@ -102,7 +102,8 @@ impl MdpWorker {
             return Err(Error::Config {
                 setting: "MDP worker service".to_string(),
                 message: format!(
-                    "`{service}` is not 1 to 255 bytes of printable text, or is an `mmi.*` name, which belongs to the broker"
+                    "`{service}` is not 1 to 255 bytes of printable text, or is an `mmi.*` \
+                     name (those belong to the broker)"
                 ),
             });
         }
@@ -651,6 +652,7 @@ mod tests {
     #[test]
     fn mmi_services_cannot_be_registered() {
         let error = MdpWorker::connect("tcp://127.0.0.1:5555", "mmi.service").expect_err("mmi");
+        assert!(matches!(error, Error::Config { .. }), "{error:?}");
         assert!(error.to_string().contains("mmi."), "{error}");
     }
 

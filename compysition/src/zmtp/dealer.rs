@@ -5,10 +5,11 @@
 //! (a peer could abort the process with a 9-octet frame header), and each message costs a
 //! fair-queue poll that hashes the peer and allocates a waker, an extra empty read, and a hop
 //! to a writer task; measured on a request–reply worker, about 8 000 instructions and a
-//! cross-task wake per request, half of what the worker costs. Here the caller's own task reads and writes the
-//! socket, what is read is bounded (nothing is set aside for a length that is only announced),
-//! and the ZMTP 3.1 PING of a libzmq peer that sets `ZMQ_HEARTBEAT_IVL` is answered. Like the
-//! crate's DEALER it does not reconnect: callers make a new one for every new connection.
+//! cross-task wake per request, half of what the worker costs. Here the caller's own task
+//! reads and writes the socket, what is read is bounded (nothing is set aside for a length
+//! that is only announced), and the ZMTP 3.1 PING of a libzmq peer that sets
+//! `ZMQ_HEARTBEAT_IVL` is answered. Like the crate's DEALER it does not reconnect: callers make
+//! a new one for every new connection.
 
 use std::io;
 use std::task::{Context, Poll};
