@@ -15,6 +15,7 @@
 use std::time::Duration;
 
 use compysition::actors::MdpBroker;
+use compysition::Error;
 
 fn option(args: &[String], name: &str) -> Option<String> {
     args.iter()
@@ -22,14 +23,22 @@ fn option(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn millis(args: &[String], name: &str, default: u64) -> compysition::Result<Duration> {
+/// The value of option `name`, or `default` when it is not given.
+fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> compysition::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
     match option(args, name) {
-        None => Ok(Duration::from_millis(default)),
-        Some(text) => text
-            .parse()
-            .map(Duration::from_millis)
-            .map_err(|e| compysition::Error::Setup(format!("{name} {text}: {e}"))),
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|e| Error::Config {
+            setting: name.to_string(),
+            message: format!("`{text}`: {e}"),
+        }),
     }
+}
+
+fn millis(args: &[String], name: &str, default: u64) -> compysition::Result<Duration> {
+    parsed(args, name, default).map(Duration::from_millis)
 }
 
 #[tokio::main]
@@ -37,18 +46,12 @@ async fn main() -> compysition::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let bind = option(&args, "--bind").unwrap_or_else(|| "tcp://127.0.0.1:5555".to_string());
-    let liveness = match option(&args, "--liveness") {
-        None => 3,
-        Some(text) => text
-            .parse()
-            .map_err(|e| compysition::Error::Setup(format!("--liveness {text}: {e}")))?,
-    };
-    let max_message = match option(&args, "--max-message-size") {
-        None => compysition::mdp::DEFAULT_MAX_MESSAGE_SIZE,
-        Some(text) => text
-            .parse()
-            .map_err(|e| compysition::Error::Setup(format!("--max-message-size {text}: {e}")))?,
-    };
+    let liveness = parsed(&args, "--liveness", 3)?;
+    let max_message = parsed(
+        &args,
+        "--max-message-size",
+        compysition::mdp::DEFAULT_MAX_MESSAGE_SIZE,
+    )?;
     let mut broker = MdpBroker::bind(&bind)?
         .heartbeat_interval(millis(&args, "--heartbeat-ms", 2500)?)
         .heartbeat_liveness(liveness)

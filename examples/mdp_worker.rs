@@ -21,11 +21,18 @@ fn option(args: &[String], name: &str) -> Option<String> {
         .and_then(|i| args.get(i + 1).cloned())
 }
 
-fn number(args: &[String], name: &str, default: u64) -> compysition::Result<u64> {
-    option(args, name).map_or(Ok(default), |text| {
-        text.parse()
-            .map_err(|e| Error::Setup(format!("{name} {text}: {e}")))
-    })
+/// The value of option `name`, or `default` when it is not given.
+fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> compysition::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match option(args, name) {
+        None => Ok(default),
+        Some(text) => text.parse().map_err(|e| Error::Config {
+            setting: name.to_string(),
+            message: format!("`{text}`: {e}"),
+        }),
+    }
 }
 
 #[tokio::main]
@@ -38,13 +45,11 @@ async fn main() -> compysition::Result<()> {
         (Some(endpoint), None) => MdpWorker::connect(&endpoint, &service)?,
         (None, None) => MdpWorker::connect("tcp://127.0.0.1:5555", &service)?,
     };
-    let liveness = u32::try_from(number(&args, "--liveness", 3)?)
-        .map_err(|e| Error::Setup(format!("--liveness: {e}")))?;
     let worker = worker
-        .connections(number(&args, "--connections", 1)? as usize)
+        .connections(parsed(&args, "--connections", 1)?)
         .heartbeat(
-            Duration::from_millis(number(&args, "--heartbeat-ms", 2500)?),
-            liveness,
+            Duration::from_millis(parsed(&args, "--heartbeat-ms", 2500)?),
+            parsed(&args, "--liveness", 3)?,
         );
 
     let mut director = Director::new();

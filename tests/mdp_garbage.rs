@@ -80,11 +80,9 @@ impl Garbage {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_broker_survives_garbage_and_keeps_serving() {
-    let broker = RunningBroker::start();
-    let endpoint = broker.endpoint.clone();
-    let cases: Vec<Case> = vec![
+/// Messages that are not valid MDP: each is dropped and counted, none answered.
+fn malformed_cases() -> Vec<Case> {
+    vec![
         ("one random frame", vec![&[b"\x17garbage"]], Answer::Nothing),
         ("only the delimiter", vec![&[b""]], Answer::Nothing),
         (
@@ -152,6 +150,13 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
             vec![&[b"", b"MDPW01", &[4], b"x"]],
             Answer::Nothing,
         ),
+    ]
+}
+
+/// What 7/MDP answers with DISCONNECT (commands out of place, garbage from a registered
+/// worker), and a stranger's DISCONNECT, which gets no answer.
+fn out_of_place_cases() -> Vec<Case> {
+    vec![
         (
             "HEARTBEAT before READY",
             vec![&[b"", b"MDPW01", &[4]]],
@@ -198,7 +203,48 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
             vec![&[b"", b"MDPW01", &[5]]],
             Answer::Nothing,
         ),
-    ];
+    ]
+}
+
+/// Random multi-frame messages, a thousand of them, over a few connections.
+async fn send_random_garbage(endpoint: &str) {
+    let mut garbage = Garbage(0x5eed_1234_abcd_0001);
+    for _ in 0..10 {
+        let mut socket = DealerSocket::new();
+        socket.connect(endpoint).await.expect("connects");
+        for _ in 0..100 {
+            let count = 1 + (garbage.next() % 7) as usize;
+            let frames: Vec<Bytes> = (0..count).map(|_| Bytes::from(garbage.frame())).collect();
+            socket
+                .send(ZmqMessage::try_from(frames).expect("frames"))
+                .await
+                .expect("sent");
+        }
+    }
+}
+
+/// Bytes that are not ZMTP at all, and a connection cut in the middle of a greeting.
+async fn send_raw_junk(endpoint: &str) {
+    let address = endpoint.trim_start_matches("tcp://").to_string();
+    tokio::task::spawn_blocking(move || {
+        for junk in [
+            &b"GET / HTTP/1.1\r\n\r\n"[..],
+            &[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3],
+        ] {
+            let mut raw = std::net::TcpStream::connect(&address).expect("connects");
+            let _ = raw.write_all(junk);
+        }
+    })
+    .await
+    .expect("raw writes done");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_broker_survives_garbage_and_keeps_serving() {
+    let broker = RunningBroker::start();
+    let endpoint = broker.endpoint.clone();
+    let mut cases = malformed_cases();
+    cases.extend(out_of_place_cases());
     let mut table = Vec::new();
     for (name, messages, expected) in cases {
         let answer = send_on_new_connection(&endpoint, &messages).await;
@@ -218,34 +264,8 @@ async fn the_broker_survives_garbage_and_keeps_serving() {
     );
     assert_eq!(counters.workers, 0, "no garbage sender stays registered");
 
-    // Random multi-frame messages, a thousand of them, over a few connections.
-    let mut garbage = Garbage(0x5eed_1234_abcd_0001);
-    for _ in 0..10 {
-        let mut socket = DealerSocket::new();
-        socket.connect(&endpoint).await.expect("connects");
-        for _ in 0..100 {
-            let count = 1 + (garbage.next() % 7) as usize;
-            let frames: Vec<Bytes> = (0..count).map(|_| Bytes::from(garbage.frame())).collect();
-            socket
-                .send(ZmqMessage::try_from(frames).expect("frames"))
-                .await
-                .expect("sent");
-        }
-    }
-
-    // Bytes that are not ZMTP at all, and a connection cut in the middle of a greeting.
-    let address = endpoint.trim_start_matches("tcp://").to_string();
-    tokio::task::spawn_blocking(move || {
-        for junk in [
-            &b"GET / HTTP/1.1\r\n\r\n"[..],
-            &[0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3],
-        ] {
-            let mut raw = std::net::TcpStream::connect(&address).expect("connects");
-            let _ = raw.write_all(junk);
-        }
-    })
-    .await
-    .expect("raw writes done");
+    send_random_garbage(&endpoint).await;
+    send_raw_junk(&endpoint).await;
 
     // And it still serves.
     let mut worker = echo_worker(

@@ -47,6 +47,10 @@ mod topology;
 mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
+// Only `mdp` uses it so far: built alone, the sockets it offers have no caller yet.
+#[cfg(feature = "zmtp")]
+#[cfg_attr(not(feature = "mdp"), allow(dead_code))]
+pub(crate) mod zmtp;
 
 // The names a flow is written with. Everything else has one home of its own: port plumbing in
 // `ports`, the reply slot in `reply`, log records in `logging`, pictures in `graph`, each

@@ -7,7 +7,7 @@
 //!
 //! The broker trusts nothing it receives. The socket is our own [`Router`], which bounds every
 //! frame before memory is set aside for it and never waits on one peer; every message is then
-//! validated by [`protocol`](super::protocol). A malformed message is dropped and counted (and
+//! validated by [`protocol`]. A malformed message is dropped and counted (and
 //! a worker that sent it is forgotten and told DISCONNECT, since the spec asks to treat such a
 //! peer as invalid); a valid command that makes no sense in the worker's state (a second READY,
 //! a REPLY nobody asked for, a HEARTBEAT before READY, READY for an `mmi.` service) is answered
@@ -33,20 +33,14 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::limits;
 use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PREFIX};
 use super::registration::Announcer;
-use super::router::{Inbound, Peers, Router, Sent};
-use super::transport::{bind_tcp, check_connect_endpoint};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
-
-/// The heartbeat interval 7/MDP peers agree on by default.
-pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_millis(2500);
-/// How many heartbeat intervals may pass in silence before a peer counts as gone.
-pub const DEFAULT_LIVENESS: u32 = 3;
-/// The largest message (all frames together) a broker accepts by default: 16 MiB.
-pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+use crate::zmtp::router::{Inbound, Peers, Router, Sent};
+use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// How long a stopping broker gives its peers to take what it still has for them (the
 /// DISCONNECTs to its workers).
@@ -199,8 +193,13 @@ impl MdpBroker {
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
         let refused = Arc::clone(&self.stats.refused_connections);
-        let mut router = Router::new(self.listener, self.options.max_message, refused)
-            .map_err(|e| Error::Setup(format!("MDP broker on {}: {e}", self.endpoint)))?;
+        let mut router =
+            Router::new(self.listener, self.options.max_message, refused).map_err(|source| {
+                Error::Bind {
+                    address: self.endpoint.clone(),
+                    source,
+                }
+            })?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
             services: HashMap::new(),
@@ -388,8 +387,8 @@ impl Queued {
 
     /// What a waiting request costs in memory, near enough: its octets, its client's
     /// identity, and per frame the handle that points into the copy. Frames are at most
-    /// [`MAX_FRAMES`](super::zmtp::MAX_FRAMES) and octets at most the message size limit, so
-    /// the sum cannot overflow.
+    /// [`MAX_FRAMES`](crate::zmtp::limits::MAX_FRAMES) and octets at most the message size
+    /// limit, so the sum cannot overflow.
     fn cost(client: &Bytes, frames: usize, octets: usize) -> usize {
         std::mem::size_of::<Queued>()
             + client.len()

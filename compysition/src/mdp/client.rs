@@ -29,17 +29,17 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::broker::DEFAULT_MAX_MESSAGE_SIZE;
-use super::dealer::Dealer;
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_SIZE};
 use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, Malformed};
 use super::registration::{BrokerDirectory, BrokerSource};
-use super::transport::check_connect_endpoint;
 use crate::actor::{Actor, Context};
 use crate::error::{EventError, Result};
 use crate::event::Event;
 use crate::port::{Inbox, Outbox};
+use crate::zmtp::dealer::Dealer;
+use crate::zmtp::transport::check_connect_endpoint;
 
 /// Sends every event as a request to the service `prefix + event.service() + postfix` and
 /// emits the same event, envelope kept, with the reply body as payload.
@@ -96,7 +96,7 @@ impl MdpClient {
             postfix: String::new(),
             timeout: Duration::from_secs(5),
             retries: 1,
-            discovery_interval: super::broker::DEFAULT_HEARTBEAT_INTERVAL,
+            discovery_interval: DEFAULT_HEARTBEAT_INTERVAL,
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
@@ -387,9 +387,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::mdp::router::{Inbound, Router};
-    use crate::mdp::wire::{self, Chunk, FrameReader, ReadOutcome};
-    use crate::mdp::zmtp;
+    use crate::zmtp::frame::{encode, LONG};
+    use crate::zmtp::handshake::handshake;
+    use crate::zmtp::mechanism::Mechanism;
+    use crate::zmtp::router::{Inbound, Router};
+    use crate::zmtp::stream::{Chunk, FrameReader, ReadOutcome};
 
     #[test]
     fn the_service_name_wraps_the_event_service() {
@@ -414,8 +416,12 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_endpoint_is_a_setup_error() {
-        assert!(MdpClient::connect("localhost:5555").is_err());
+    fn a_bad_endpoint_is_an_invalid_address() {
+        let error = MdpClient::connect("localhost:5555").expect_err("no tcp://");
+        assert!(
+            matches!(error, crate::Error::InvalidAddress { .. }),
+            "{error:?}"
+        );
     }
 
     /// A broker on our own ROUTER, and an exchange that asks it with at most 1 KiB replies.
@@ -486,7 +492,7 @@ mod tests {
     /// Accepts a connection, shakes hands as a ROUTER and starts reading it.
     async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStream, FrameReader) {
         let (mut stream, _) = listener.accept().await.expect("accepted");
-        let (_, leftover) = wire::handshake(&mut stream, "ROUTER")
+        let (_, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER")
             .await
             .expect("a handshake");
         (stream, FrameReader::new(leftover, 1024))
@@ -496,7 +502,7 @@ mod tests {
     async fn echo(stream: &mut tokio::net::TcpStream, request: &[Bytes]) {
         use tokio::io::AsyncWriteExt;
         let mut out = bytes::BytesMut::new();
-        wire::encode(&mut out, &[b"", b"MDPC01", &request[2]], &request[3..]);
+        encode(&mut out, &[b"", b"MDPC01", &request[2]], &request[3..]);
         stream.write_all(&out).await.expect("answered");
     }
 
@@ -547,7 +553,7 @@ mod tests {
         let answering = async {
             let (peer, _) = request_at(&mut router).await;
             // A frame header announcing 2^40 octets, and nothing after it.
-            let mut header = vec![zmtp::LONG];
+            let mut header = vec![LONG];
             header.extend_from_slice(&(1u64 << 40).to_be_bytes());
             router.peers().send_raw(&peer, &header);
             router.flush();

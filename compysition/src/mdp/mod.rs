@@ -14,32 +14,32 @@
 //! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
-//! Every socket is ZMTP 3 (RFC 23, with the PING/PONG of RFC 37) of our own: a ROUTER for the
-//! broker and the registration service (`router`), a DEALER for clients, workers and the
-//! registration dialogue (`dealer`), on one wire module (`wire`, `zmtp`) that bounds every frame
-//! before memory is set aside for it — the `zeromq` crate reserves whatever length a peer
-//! announces, which lets 20 octets abort a process — and keeps a request's path free of the
-//! crate's per-message task hop. Endpoints are `tcp://host:port` (no `inproc` or `ipc`); NULL
-//! security only.
+//! Every socket is our own ZMTP 3 (the crate's `zmtp` module): a ROUTER for the broker and
+//! the registration service, a DEALER for clients, workers and the registration dialogue. It
+//! bounds every frame before memory is set aside for it — the `zeromq` crate reserves whatever
+//! length a peer announces, which lets 20 octets abort a process — and keeps a request's path
+//! free of the crate's per-message task hop. Endpoints are `tcp://host:port` (no `inproc` or
+//! `ipc`); NULL security only.
+
+// Listed bottom up; a module imports only those above it, so the graph has no cycle:
+// `defaults` and `limits` (what the settings start at and are bounded by), `frames` and
+// `protocol` (bodies, MDP messages), `registration` (the discovery dialogue and the broker
+// directory), then the pieces `broker`, `client`, `worker`.
+mod defaults;
+mod limits;
+
+mod frames;
+pub mod protocol;
+
+mod registration;
 
 mod broker;
 mod client;
-mod dealer;
-mod frames;
-mod limits;
-pub mod protocol;
-mod registration;
-mod router;
-mod transport;
-mod wire;
 mod worker;
-mod zmtp;
 
-pub use broker::{
-    BrokerCounters, BrokerStats, MdpBroker, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS,
-    DEFAULT_MAX_MESSAGE_SIZE,
-};
+pub use broker::{BrokerCounters, BrokerStats, MdpBroker};
 pub use client::MdpClient;
+pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 pub use frames::Frames;
 pub use registration::{MdpBrokerRegistrationService, REGISTRATION_HEADER};
 pub use worker::MdpWorker;

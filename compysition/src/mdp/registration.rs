@@ -1,22 +1,7 @@
-//! `MdpBrokerRegistrationService`: where brokers announce themselves and where clients and
-//! workers find them.
-//!
-//! **This is an extension of ours, not part of 7/MDP.** A standard MDP peer is configured with
-//! one broker endpoint; with a registration service, several brokers can share the load and
-//! come and go without reconfiguring anybody. The dialogue runs on the service's ROUTER socket,
-//! framed like MDP so that it is easy to tell apart and to validate:
-//!
-//! ```text
-//! broker  → service   "" "CMPREG01" 0x01 endpoint     ANNOUNCE, every heartbeat interval
-//! broker  → service   "" "CMPREG01" 0x02 endpoint     WITHDRAW, when the broker stops
-//! peer    → service   "" "CMPREG01" 0x03              LIST
-//! service → peer      "" "CMPREG01" 0x04 endpoint*    BROKERS: every live broker, sorted
-//! ```
-//!
-//! A broker that has not announced itself for `liveness` intervals is forgotten. Clients and
-//! workers ask for the list every interval and spread over the brokers in it: a client opens
-//! each new connection to the next broker in turn, a worker's connections are dealt out over
-//! them.
+//! [`MdpBrokerRegistrationService`]: where brokers announce themselves and where clients and
+//! workers find them (the dialogue is described on the service); beside it the two other sides
+//! of the dialogue, the broker's [`Announcer`] and the [`BrokerDirectory`] that clients and
+//! workers keep.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -29,13 +14,13 @@ use bytes::Bytes;
 use tokio::sync::watch;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
-use super::dealer::Dealer;
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS};
 use super::limits;
-use super::router::{Inbound, Router, Sent};
-use super::transport::bind_tcp;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
+use crate::zmtp::dealer::Dealer;
+use crate::zmtp::router::{Inbound, Router, Sent};
+use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// The header frame of the registration dialogue.
 pub const REGISTRATION_HEADER: &[u8] = b"CMPREG01";
@@ -90,13 +75,29 @@ const MAX_MESSAGE: usize = 64 * 1024;
 
 fn endpoint_frame(frame: &Bytes) -> Option<String> {
     let text = std::str::from_utf8(frame).ok()?;
-    super::transport::check_connect_endpoint(text).ok()?;
+    check_connect_endpoint(text).ok()?;
     Some(text.to_string())
 }
 
 /// The registration service: an actor without ports, or a standalone server through
-/// [`MdpBrokerRegistrationService::run_until`]. See the [module documentation](self) for the
-/// dialogue.
+/// [`MdpBrokerRegistrationService::run_until`].
+///
+/// **This is an extension of ours, not part of 7/MDP.** A standard MDP peer is configured with
+/// one broker endpoint; with a registration service, several brokers can share the load and
+/// come and go without reconfiguring anybody. The dialogue runs on the service's ROUTER socket,
+/// framed like MDP so that it is easy to tell apart and to validate:
+///
+/// ```text
+/// broker  → service   "" "CMPREG01" 0x01 endpoint     ANNOUNCE, every heartbeat interval
+/// broker  → service   "" "CMPREG01" 0x02 endpoint     WITHDRAW (ours stop announcing instead)
+/// peer    → service   "" "CMPREG01" 0x03              LIST
+/// service → peer      "" "CMPREG01" 0x04 endpoint*    BROKERS: every live broker, sorted
+/// ```
+///
+/// A broker that has not announced itself for `liveness` intervals is forgotten. Clients and
+/// workers ask for the list every interval and spread over the brokers in it: a client opens
+/// each new connection to the next broker in turn, a worker's connections are dealt out over
+/// them.
 ///
 /// ```no_run
 /// use compysition::actors::{MdpBroker, MdpBrokerRegistrationService, MdpClient};
@@ -153,12 +154,11 @@ impl MdpBrokerRegistrationService {
     /// Serves until `stop` resolves.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
         let refused = Arc::clone(&self.malformed);
-        let mut router = Router::new(self.listener, MAX_MESSAGE, refused).map_err(|e| {
-            Error::Setup(format!(
-                "MDP registration service on {}: {e}",
-                self.endpoint
-            ))
-        })?;
+        let mut router =
+            Router::new(self.listener, MAX_MESSAGE, refused).map_err(|source| Error::Bind {
+                address: self.endpoint.clone(),
+                source,
+            })?;
         let mut brokers: BTreeMap<String, Instant> = BTreeMap::new();
         let lifetime = self.interval * self.liveness;
         let mut tick = tokio::time::interval(self.interval);

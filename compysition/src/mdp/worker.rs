@@ -40,19 +40,19 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::broker::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
-use super::dealer::Dealer;
+use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
-use super::transport::check_connect_endpoint;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
 use crate::port::{Inbox, Outbox, SendEvent};
+use crate::zmtp::dealer::Dealer;
+use crate::zmtp::transport::check_connect_endpoint;
 
 /// A Majordomo worker for one service.
 ///
@@ -99,9 +99,13 @@ impl MdpWorker {
 
     fn with_source(brokers: BrokerSource, service: &str) -> Result<Self> {
         if !valid_service_name(service.as_bytes()) || service.as_bytes().starts_with(MMI_PREFIX) {
-            return Err(Error::Setup(format!(
-                "`{service}` cannot be an MDP worker service (1 to 255 bytes of printable text, not `mmi.*`)"
-            )));
+            return Err(Error::Config {
+                setting: "MDP worker service".to_string(),
+                message: format!(
+                    "`{service}` is not 1 to 255 bytes of printable text, or is an `mmi.*` \
+                     name (those belong to the broker)"
+                ),
+            });
         }
         Ok(MdpWorker {
             brokers,
@@ -300,6 +304,43 @@ struct Job {
     deadline: Instant,
 }
 
+/// One session with a broker: the connection and what the session keeps between the things
+/// that happen to it.
+struct Session<'a> {
+    dealer: Dealer,
+    /// Stop, heartbeat and reply deadline sit in a set that polls each only when it fires: the
+    /// per-request path never touches them.
+    wakes: FuturesUnordered<BoxFuture<'a, Wake>>,
+    /// Heartbeat bookkeeping per message is two flags: "heard" and "said" since the last beat.
+    heard: bool,
+    said: bool,
+    silent_beats: u32,
+    /// The reply deadline is armed when a job starts and none is armed, and moved on to the
+    /// current job's deadline only when it fires.
+    deadline_armed: bool,
+    job: Option<Job>,
+    /// The request being handed to the flow while the flow's inbox is full. It is polled
+    /// beside the connection rather than awaited, so that the connection goes on reading and
+    /// heartbeating meanwhile: a broker that heard nothing for its liveness would drop this
+    /// worker and the request with it.
+    handing: Option<SendEvent<'a, Frames>>,
+    /// The worker is stopping: no new request, leave once the current one is answered.
+    stopping: bool,
+    /// The broker list deals this connection another broker: it moves there once idle.
+    misplaced: bool,
+}
+
+impl Session<'_> {
+    /// How a session ends when its broker is lost: for good if the worker is stopping.
+    fn reconnect_unless_stopping(&self) -> SessionEnd {
+        if self.stopping {
+            SessionEnd::Stopped
+        } else {
+            SessionEnd::Reconnect
+        }
+    }
+}
+
 /// How a session with one broker ended.
 enum SessionEnd {
     /// Connect again (after the reconnect delay), to the next broker in turn.
@@ -310,7 +351,7 @@ enum SessionEnd {
     Stopped,
 }
 
-impl Connection<'_> {
+impl<'a> Connection<'a> {
     async fn run(mut self) {
         let mut attempt = self.index;
         let (index, directory) = (self.index, self.directory);
@@ -359,26 +400,54 @@ impl Connection<'_> {
 
     /// READY, then requests and heartbeats until the broker is lost or the worker stops.
     async fn session(&mut self, broker: &str) -> SessionEnd {
+        let Some(mut session) = self.register(broker).await else {
+            return SessionEnd::Reconnect;
+        };
+        loop {
+            if session.misplaced && session.job.is_none() && !session.stopping {
+                self.leave(&mut session.dealer);
+                return SessionEnd::Rebalance;
+            }
+            let end = tokio::select! {
+                biased;
+                received = session.dealer.recv() => match received {
+                    Ok(frames) => self.on_message(&mut session, broker, &frames),
+                    Err(_) => {
+                        self.forget(&mut session.job);
+                        Some(SessionEnd::Reconnect)
+                    }
+                },
+                () = hand_over(&mut session.handing), if session.handing.is_some() => {
+                    session.handing = None;
+                    None
+                }
+                answer = self.answers.recv() => self.on_answer(&mut session, answer),
+                Some(wake) = session.wakes.next() => self.on_wake(&mut session, broker, wake),
+            };
+            if let Some(end) = end {
+                return end;
+            }
+        }
+    }
+
+    /// Connects to `broker` and says READY: a new session, or `None` when the broker cannot
+    /// be reached.
+    async fn register(&self, broker: &str) -> Option<Session<'a>> {
         let worker = self.worker;
         let liveness = worker.heartbeat * worker.liveness;
         let mut dealer = match Dealer::connect(broker, liveness, worker.max_message).await {
             Ok(dealer) => dealer,
             Err(error) => {
                 tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");
-                return SessionEnd::Reconnect;
+                return None;
             }
         };
-        if dealer
+        dealer
             .send(&protocol::worker_ready(&worker.service), &[])
-            .is_err()
-        {
-            return SessionEnd::Reconnect;
-        }
+            .ok()?;
         tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
-        // Stop, heartbeat and reply deadline sit in a set that polls each only when it fires:
-        // the per-request path never touches them.
         let ctx = self.ctx;
-        let mut wakes: FuturesUnordered<BoxFuture<'_, Wake>> = FuturesUnordered::new();
+        let wakes: FuturesUnordered<BoxFuture<'a, Wake>> = FuturesUnordered::new();
         wakes.push(
             async move {
                 ctx.stopped().await;
@@ -387,136 +456,169 @@ impl Connection<'_> {
             .boxed(),
         );
         wakes.push(beat_after(worker.heartbeat));
-        // Heartbeat bookkeeping per message is two flags: "heard" and "said" since the last beat.
-        let (mut heard, mut said, mut silent_beats) = (false, true, 0u32);
-        // The reply deadline is armed when a job starts and none is armed, and moved on to the
-        // current job's deadline only when it fires.
-        let mut deadline_armed = false;
-        let mut job: Option<Job> = None;
-        // The request being handed to the flow while the flow's inbox is full. It is polled
-        // beside the connection rather than awaited, so that the connection goes on reading
-        // and heartbeating meanwhile: a broker that heard nothing for its liveness would drop
-        // this worker and the request with it.
-        let outbox = self.outbox;
-        let mut handing: Option<SendEvent<'_, Frames>> = None;
-        let mut stopping = false;
-        let mut misplaced = false;
-        loop {
-            if misplaced && job.is_none() && !stopping {
-                self.leave(dealer);
-                return SessionEnd::Rebalance;
+        Some(Session {
+            dealer,
+            wakes,
+            heard: false,
+            said: true,
+            silent_beats: 0,
+            deadline_armed: false,
+            job: None,
+            handing: None,
+            stopping: false,
+            misplaced: false,
+        })
+    }
+
+    /// A message from the broker. `None`: the session goes on.
+    fn on_message(
+        &self,
+        session: &mut Session<'a>,
+        broker: &str,
+        frames: &[Bytes],
+    ) -> Option<SessionEnd> {
+        let service = &self.worker.service_name;
+        session.heard = true;
+        match protocol::parse_worker_outbound(frames) {
+            Ok(WorkerOutbound::Request { client, body })
+                if session.job.is_none() && !session.stopping =>
+            {
+                self.start_job(session, client, body);
             }
-            tokio::select! {
-                biased;
-                received = dealer.recv() => {
-                    let Ok(frames) = received else {
-                        self.forget(&mut job);
-                        return SessionEnd::Reconnect;
-                    };
-                    heard = true;
-                    match protocol::parse_worker_outbound(&frames) {
-                        Ok(WorkerOutbound::Request { client, body }) if job.is_none() && !stopping => {
-                            let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
-                            let id = event.id();
-                            self.pending
-                                .lock()
-                                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                                .insert(id, self.index);
-                            let due = Instant::now() + worker.reply_timeout;
-                            if !deadline_armed {
-                                wakes.push(deadline_at(due));
-                                deadline_armed = true;
-                            }
-                            job = Some(Job { event: id, client: client.clone(), deadline: due });
-                            let mut send = outbox.send(event);
-                            // Mostly the inbox has room and the event is in it at once.
-                            if (&mut send).now_or_never().is_none() {
-                                handing = Some(send);
-                            }
-                        }
-                        Ok(WorkerOutbound::Request { .. }) => {
-                            tracing::warn!(service = %worker.service_name, "MDP broker sent a request to a busy or stopping worker; dropped");
-                        }
-                        Ok(WorkerOutbound::Heartbeat) => {}
-                        Ok(WorkerOutbound::Disconnect) => {
-                            tracing::info!(%broker, service = %worker.service_name, "MDP broker said DISCONNECT; reconnecting");
-                            self.forget(&mut job);
-                            return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
-                        }
-                        Ok(WorkerOutbound::Unexpected) => {
-                            tracing::debug!("MDP worker dropped a command only workers send");
-                        }
-                        Err(malformed) => {
-                            tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
-                        }
-                    }
-                }
-                () = hand_over(&mut handing), if handing.is_some() => handing = None,
-                answer = self.answers.recv() => {
-                    // The senders live as long as the actor runs.
-                    let Some((id, reply)) = answer else { continue };
-                    let Some(current) = job.take_if(|job| job.event == id) else {
-                        continue;
-                    };
-                    match reply {
-                        Some(body) => {
-                            let head = protocol::worker_reply_head(&current.client);
-                            if dealer.send(&head, protocol::body_frames(&body)).is_err() {
-                                return SessionEnd::Reconnect;
-                            }
-                            said = true;
-                            if stopping {
-                                return self.leave(dealer);
-                            }
-                        }
-                        None => {
-                            tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
-                            return self.restart(dealer, stopping);
-                        }
-                    }
-                }
-                Some(wake) = wakes.next() => match wake {
-                    Wake::Stopped => {
-                        stopping = true;
-                        if job.is_none() {
-                            return self.leave(dealer);
-                        }
-                    }
-                    Wake::Deadline => match &job {
-                        Some(current) if current.deadline <= Instant::now() => {
-                            tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
-                            self.forget(&mut job);
-                            return self.restart(dealer, stopping);
-                        }
-                        Some(current) => wakes.push(deadline_at(current.deadline)),
-                        None => deadline_armed = false,
-                    },
-                    Wake::Beat => {
-                        wakes.push(beat_after(worker.heartbeat));
-                        if heard {
-                            silent_beats = 0;
-                        } else {
-                            silent_beats += 1;
-                            if silent_beats >= worker.liveness {
-                                tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
-                                self.forget(&mut job);
-                                return if stopping { SessionEnd::Stopped } else { SessionEnd::Reconnect };
-                            }
-                        }
-                        // 7/MDP: no HEARTBEAT while other commands are being sent.
-                        if !said && dealer.send(&protocol::worker_command(WorkerCommand::Heartbeat), &[]).is_err() {
-                            self.forget(&mut job);
-                            return SessionEnd::Reconnect;
-                        }
-                        (heard, said) = (false, false);
-                        // With brokers from a registration service, a connection moves (when
-                        // idle) to the broker it is dealt whenever the list changes, so
-                        // connections spread over new brokers.
-                        misplaced = self.directory.nth(self.index).is_some_and(|dealt| dealt != broker);
-                    }
-                },
+            Ok(WorkerOutbound::Request { .. }) => {
+                tracing::warn!(%service, "MDP broker sent a request to a busy or stopping worker; dropped");
+            }
+            Ok(WorkerOutbound::Heartbeat) => {}
+            Ok(WorkerOutbound::Disconnect) => {
+                tracing::info!(%broker, %service, "MDP broker said DISCONNECT; reconnecting");
+                self.forget(&mut session.job);
+                return Some(session.reconnect_unless_stopping());
+            }
+            Ok(WorkerOutbound::Unexpected) => {
+                tracing::debug!("MDP worker dropped a command only workers send");
+            }
+            Err(malformed) => {
+                tracing::debug!(reason = %malformed, "MDP worker dropped a malformed message");
             }
         }
+        None
+    }
+
+    /// Emits a request as an event for the flow and arms the reply deadline.
+    fn start_job(&self, session: &mut Session<'a>, client: &Bytes, body: &[Bytes]) {
+        let worker = self.worker;
+        let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
+        let id = event.id();
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(id, self.index);
+        let due = Instant::now() + worker.reply_timeout;
+        if !session.deadline_armed {
+            session.wakes.push(deadline_at(due));
+            session.deadline_armed = true;
+        }
+        session.job = Some(Job {
+            event: id,
+            client: client.clone(),
+            deadline: due,
+        });
+        let outbox: &'a Outbox<Frames> = self.outbox;
+        let mut send = outbox.send(event);
+        // Mostly the inbox has room and the event is in it at once.
+        if (&mut send).now_or_never().is_none() {
+            session.handing = Some(send);
+        }
+    }
+
+    /// The flow's answer (`None` only once the actor ends, which never happens while its
+    /// connections run), sent to the broker when it is for the current request. `None`: the
+    /// session goes on.
+    fn on_answer(&self, session: &mut Session<'a>, answer: Option<Answer>) -> Option<SessionEnd> {
+        let (id, reply) = answer?;
+        // An answer for another request comes after that one timed out: dropped.
+        let current = session.job.take_if(|job| job.event == id)?;
+        let Some(body) = reply else {
+            tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
+            return Some(self.restart(session));
+        };
+        let head = protocol::worker_reply_head(&current.client);
+        if session
+            .dealer
+            .send(&head, protocol::body_frames(&body))
+            .is_err()
+        {
+            return Some(SessionEnd::Reconnect);
+        }
+        session.said = true;
+        session.stopping.then(|| self.leave(&mut session.dealer))
+    }
+
+    /// A stop, a heartbeat or the reply deadline. `None`: the session goes on.
+    fn on_wake(&self, session: &mut Session<'a>, broker: &str, wake: Wake) -> Option<SessionEnd> {
+        match wake {
+            Wake::Stopped => {
+                session.stopping = true;
+                session
+                    .job
+                    .is_none()
+                    .then(|| self.leave(&mut session.dealer))
+            }
+            Wake::Deadline => self.on_deadline(session),
+            Wake::Beat => self.on_beat(session, broker),
+        }
+    }
+
+    /// The reply deadline fired: the current request is given up if it is due, or the deadline
+    /// moves on to it.
+    fn on_deadline(&self, session: &mut Session<'a>) -> Option<SessionEnd> {
+        match &session.job {
+            Some(current) if current.deadline <= Instant::now() => {
+                let worker = self.worker;
+                tracing::warn!(service = %worker.service_name, timeout = ?worker.reply_timeout, "flow did not answer an MDP request in time; re-registering");
+                self.forget(&mut session.job);
+                Some(self.restart(session))
+            }
+            Some(current) => {
+                session.wakes.push(deadline_at(current.deadline));
+                None
+            }
+            None => {
+                session.deadline_armed = false;
+                None
+            }
+        }
+    }
+
+    /// A heartbeat interval passed: counts the broker's silence, says HEARTBEAT unless
+    /// something else was said, and checks that this connection is still dealt this broker.
+    fn on_beat(&self, session: &mut Session<'a>, broker: &str) -> Option<SessionEnd> {
+        let worker = self.worker;
+        session.wakes.push(beat_after(worker.heartbeat));
+        if session.heard {
+            session.silent_beats = 0;
+        } else {
+            session.silent_beats += 1;
+            if session.silent_beats >= worker.liveness {
+                tracing::warn!(%broker, service = %worker.service_name, "MDP broker silent; reconnecting");
+                self.forget(&mut session.job);
+                return Some(session.reconnect_unless_stopping());
+            }
+        }
+        // 7/MDP: no HEARTBEAT while other commands are being sent.
+        let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
+        if !session.said && session.dealer.send(&heartbeat, &[]).is_err() {
+            self.forget(&mut session.job);
+            return Some(SessionEnd::Reconnect);
+        }
+        (session.heard, session.said) = (false, false);
+        // With brokers from a registration service, a connection moves (when idle) to the
+        // broker it is dealt whenever the list changes, so connections spread over new brokers.
+        session.misplaced = self
+            .directory
+            .nth(self.index)
+            .is_some_and(|dealt| dealt != broker);
+        None
     }
 
     /// Drops the pending entry of an abandoned request.
@@ -530,17 +632,14 @@ impl Connection<'_> {
     }
 
     /// Ends this registration so the broker stops waiting for a reply, then registers anew.
-    fn restart(&self, dealer: Dealer, stopping: bool) -> SessionEnd {
-        self.leave(dealer);
-        if stopping {
-            SessionEnd::Stopped
-        } else {
-            SessionEnd::Reconnect
-        }
+    fn restart(&self, session: &mut Session<'a>) -> SessionEnd {
+        self.leave(&mut session.dealer);
+        session.reconnect_unless_stopping()
     }
 
-    /// Says DISCONNECT (as far as the kernel takes it at once) and closes the connection.
-    fn leave(&self, mut dealer: Dealer) -> SessionEnd {
+    /// Says DISCONNECT (as far as the kernel takes it at once); the connection closes when the
+    /// session ends, which this ends.
+    fn leave(&self, dealer: &mut Dealer) -> SessionEnd {
         let _ = dealer.send(&protocol::worker_command(WorkerCommand::Disconnect), &[]);
         SessionEnd::Stopped
     }
@@ -553,6 +652,7 @@ mod tests {
     #[test]
     fn mmi_services_cannot_be_registered() {
         let error = MdpWorker::connect("tcp://127.0.0.1:5555", "mmi.service").expect_err("mmi");
+        assert!(matches!(error, Error::Config { .. }), "{error:?}");
         assert!(error.to_string().contains("mmi."), "{error}");
     }
 

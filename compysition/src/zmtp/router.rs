@@ -1,5 +1,5 @@
-//! [`Router`]: the ROUTER socket of the broker and of the registration service — the sockets
-//! any peer on the network can reach — on the ZMTP 3 of [`zmtp`](super::zmtp).
+//! [`Router`]: a ROUTER socket, the listening side that any peer on the network can reach, on
+//! the ZMTP 3 of this module.
 //!
 //! Why not the `zeromq` crate's ROUTER here:
 //!
@@ -18,8 +18,8 @@
 //! Handshakes have a deadline and a bound on how many run at once; a failing `accept` (out of
 //! file descriptors) pauses accepting instead of spinning.
 //!
-//! It speaks what MDP peers need: NULL security, DEALER/REQ/ROUTER peers, peer-chosen or
-//! generated identities (a zero octet and a counter, as libzmq does), and PONG for the ZMTP 3.1
+//! It speaks NULL security, takes DEALER/REQ/ROUTER peers with peer-chosen or generated
+//! identities (a zero octet and a counter, as libzmq does), and answers with PONG the ZMTP 3.1
 //! PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
 
 use std::collections::{HashMap, VecDeque};
@@ -38,8 +38,12 @@ use futures_util::FutureExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
-use super::wire::{self, Chunk, FrameReader, ReadOutcome};
-use super::zmtp::Violation;
+use super::command::answer_to;
+use super::frame::encode;
+use super::handshake::handshake;
+use super::mechanism::Mechanism;
+use super::stream::{write_now, Chunk, FrameReader, ReadOutcome};
+use super::violation::Violation;
 
 /// How long a new connection may take for its greeting and READY.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,7 +106,7 @@ impl Peers {
             return Sent::Full;
         }
         let was_idle = connection.out.is_empty() && connection.waiting.is_none();
-        wire::encode(&mut connection.out, head, tail);
+        encode(&mut connection.out, head, tail);
         if was_idle {
             self.dirty.push(connection.identity.clone());
         }
@@ -308,7 +312,7 @@ impl Router {
                 let peers = &mut self.peers;
                 let peer = &cursor.peer;
                 let answer_command = |command: &[u8]| {
-                    if let Some(answer) = wire::answer_to(command) {
+                    if let Some(answer) = answer_to(command) {
                         peers.send_raw(peer, &answer);
                     }
                 };
@@ -368,7 +372,7 @@ impl Router {
                 ReadOutcome::Closed(violation) => {
                     if let Some(violation) = violation {
                         self.refused.fetch_add(1, Ordering::Relaxed);
-                        tracing::debug!(%violation, "closing an MDP connection");
+                        tracing::debug!(%violation, "closing a ZMTP connection");
                     }
                     if self.peers.remove(&reader.identity) {
                         self.arrived.push_back(Arrived::Gone(reader.identity));
@@ -388,11 +392,11 @@ impl Router {
             let pause = match accepted {
                 Ok(stream) => {
                     let refused = Arc::clone(&self.refused);
-                    self.handshakes.push(handshake(stream, refused).boxed());
+                    self.handshakes.push(greet(stream, refused).boxed());
                     Duration::ZERO
                 }
                 Err(error) => {
-                    tracing::warn!(%error, "MDP listener cannot accept; pausing");
+                    tracing::warn!(%error, "ZMTP listener cannot accept; pausing");
                     ACCEPT_PAUSE
                 }
             };
@@ -420,7 +424,7 @@ impl Router {
             self.generate_identity()
         } else if identity[0] == 0 || self.peers.connected.contains_key(&identity) {
             self.refused.fetch_add(1, Ordering::Relaxed);
-            tracing::debug!(violation = %Violation::BadIdentity, "closing an MDP connection");
+            tracing::debug!(violation = %Violation::BadIdentity, "closing a ZMTP connection");
             return;
         } else {
             identity
@@ -461,7 +465,7 @@ impl Router {
         if peer.waiting.is_some() {
             return;
         }
-        match wire::write_now(&peer.stream, &mut peer.out) {
+        match write_now(&peer.stream, &mut peer.out) {
             Ok(true) => {}
             Ok(false) => {
                 let (handle, registration) = AbortHandle::new_pair();
@@ -490,14 +494,14 @@ async fn accept(listener: Arc<TcpListener>, pause: Duration) -> io::Result<TcpSt
     listener.accept().await.map(|(stream, _)| stream)
 }
 
-/// The greeting and READY exchange of a new connection, within [`HANDSHAKE_TIMEOUT`].
-async fn handshake(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
+/// The handshake of a new connection, within [`HANDSHAKE_TIMEOUT`].
+async fn greet(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
     let exchange = async {
-        let (ready, leftover) = wire::handshake(&mut stream, "ROUTER").await?;
-        if !matches!(&ready.socket_type[..], b"DEALER" | b"REQ" | b"ROUTER") {
+        let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER").await?;
+        if !matches!(&peer.socket_type[..], b"DEALER" | b"REQ" | b"ROUTER") {
             return Err(Some(Violation::IncompatibleSocket));
         }
-        Ok((ready.identity, leftover))
+        Ok((peer.identity, leftover))
     };
     let violation = match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange).await {
         Ok(Ok((identity, leftover))) => {
@@ -512,33 +516,33 @@ async fn handshake(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Han
         Err(_) => Violation::Slow,
     };
     refused.fetch_add(1, Ordering::Relaxed);
-    tracing::debug!(%violation, "refused an MDP connection");
+    tracing::debug!(%violation, "refused a ZMTP connection");
     None
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mdp::zmtp::{self, GREETING_LEN};
+    use crate::zmtp::command::command;
+    use crate::zmtp::frame::{put_header, LONG, MORE};
+    use crate::zmtp::greeting::{check_greeting, greeting, GREETING_LEN};
+    use crate::zmtp::metadata::put_property;
+    use crate::zmtp::null::parse_ready;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     /// A raw TCP peer speaking ZMTP by hand: sends its greeting and READY without waiting for
     /// ours (the router runs in the same task, so a test must not wait before driving it).
     async fn raw_peer(endpoint: std::net::SocketAddr, identity: &[u8]) -> TcpStream {
         let mut stream = TcpStream::connect(endpoint).await.expect("connects");
-        stream.write_all(&zmtp::greeting()).await.expect("greets");
-        let mut metadata = Vec::new();
-        for (name, value) in [
-            (&b"Socket-Type"[..], &b"DEALER"[..]),
-            (b"Identity", identity),
-        ] {
-            metadata.push(name.len() as u8);
-            metadata.extend_from_slice(name);
-            metadata.extend_from_slice(&(value.len() as u32).to_be_bytes());
-            metadata.extend_from_slice(value);
-        }
         stream
-            .write_all(&zmtp::command(b"READY", &metadata))
+            .write_all(&greeting(&Mechanism::Null))
+            .await
+            .expect("greets");
+        let mut metadata = Vec::new();
+        put_property(&mut metadata, b"Socket-Type", b"DEALER");
+        put_property(&mut metadata, b"Identity", identity);
+        stream
+            .write_all(&command(b"READY", &metadata))
             .await
             .expect("READY");
         stream
@@ -548,24 +552,20 @@ mod tests {
     async fn read_handshake(stream: &mut TcpStream) {
         let mut greeting = [0u8; GREETING_LEN];
         stream.read_exact(&mut greeting).await.expect("greeting");
-        assert_eq!(zmtp::check_greeting(&greeting), Ok(()));
+        assert_eq!(check_greeting(&greeting, &Mechanism::Null), Ok(()));
         let mut header = [0u8; 2];
         stream.read_exact(&mut header).await.expect("READY header");
         let mut ready = vec![0u8; usize::from(header[1])];
         stream.read_exact(&mut ready).await.expect("READY body");
-        let parsed = zmtp::parse_ready(&ready).expect("a READY");
+        let parsed = parse_ready(&ready).expect("a READY");
         assert_eq!(parsed.socket_type, b"ROUTER");
     }
 
     fn message(frames: &[&[u8]]) -> Vec<u8> {
         let mut wire = Vec::new();
         for (index, frame) in frames.iter().enumerate() {
-            let flags = if index + 1 < frames.len() {
-                zmtp::MORE
-            } else {
-                0
-            };
-            zmtp::put_header(&mut wire, flags, frame.len());
+            let flags = if index + 1 < frames.len() { MORE } else { 0 };
+            put_header(&mut wire, flags, frame.len());
             wire.extend_from_slice(frame);
         }
         wire
@@ -676,7 +676,7 @@ mod tests {
     async fn a_huge_announced_frame_closes_that_connection_only() {
         let (mut router, address) = router();
         let mut hostile = raw_peer(address, b"hostile").await;
-        let mut header = vec![zmtp::LONG];
+        let mut header = vec![LONG];
         header.extend_from_slice(&(1u64 << 62).to_be_bytes());
         hostile.write_all(&header).await.expect("sent");
         let gone = loop {
@@ -705,7 +705,7 @@ mod tests {
     async fn a_ping_is_answered_with_a_pong_carrying_its_context() {
         let (mut router, address) = router();
         let mut peer = raw_peer(address, b"beating").await;
-        peer.write_all(&zmtp::command(b"PING", b"\x00\x0actx"))
+        peer.write_all(&command(b"PING", b"\x00\x0actx"))
             .await
             .expect("PING");
         peer.write_all(&message(&[b"after"])).await.expect("sent");
@@ -713,7 +713,7 @@ mod tests {
         assert_eq!(frames, ["after"]);
         router.flush();
         read_handshake(&mut peer).await;
-        let expected = zmtp::command(b"PONG", b"ctx");
+        let expected = command(b"PONG", b"ctx");
         let mut pong = vec![0u8; expected.len()];
         peer.read_exact(&mut pong).await.expect("PONG");
         assert_eq!(pong, expected);

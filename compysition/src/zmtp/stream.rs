@@ -1,7 +1,8 @@
-//! One ZMTP connection's byte stream, as both of our sockets use it — the broker's ROUTER
-//! ([`Router`](super::router::Router)) and the worker's DEALER ([`Dealer`](super::dealer::Dealer)):
-//! the handshake steps, reading frames under the limits of [`zmtp`](super::zmtp) into chunks of
-//! complete messages, and taking a chunk apart message by message.
+//! Reading and writing one connection's byte stream, as both of our sockets use it — the
+//! [`Router`](super::router::Router) and the [`Dealer`](super::dealer::Dealer): frames read
+//! under the limits of the [`Scanner`] into chunks of complete messages, a chunk taken apart
+//! message by message, what is queued written as far as the kernel takes it, and the reads
+//! of the handshake.
 //!
 //! Reading never sets memory aside for octets that are only announced, and makes one `read`
 //! per readiness where it can: a read shorter than the room offered drained the socket, and
@@ -11,16 +12,18 @@ use std::io;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, Interest};
+use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::TcpStream;
 
-use super::zmtp::{self, Header, Scanner, Violation, GREETING_LEN, MAX_COMMAND};
+use super::frame::Header;
+use super::scanner::Scanner;
+use super::violation::{HandshakeError, Violation};
 
 /// A read asks the kernel for at least this much, and at most `READ_MAX` at once.
 const READ_MIN: usize = 8 * 1024;
 const READ_MAX: usize = 64 * 1024;
 /// An idle buffer larger than this is given back rather than kept for the next message.
-pub(crate) const KEEP_CAPACITY: usize = 64 * 1024;
+const KEEP_CAPACITY: usize = 64 * 1024;
 
 /// What a read of a connection produced.
 pub(crate) enum ReadOutcome {
@@ -150,112 +153,6 @@ impl Chunk {
     }
 }
 
-/// The PONG that answers a command, if it is a PING (ZMTP 3.1); other commands (PONG, ERROR,
-/// a late READY) need no answer.
-pub(crate) fn answer_to(command: &[u8]) -> Option<Vec<u8>> {
-    let (b"PING", data) = zmtp::split_command(command)? else {
-        return None;
-    };
-    // PING carries a 2-octet TTL and up to 16 octets of context, which PONG echoes.
-    let context = data.get(2..).unwrap_or_default();
-    Some(zmtp::command(b"PONG", &context[..context.len().min(16)]))
-}
-
-/// What went wrong in a handshake: `None` when the connection failed, the rule the peer broke
-/// otherwise.
-pub(crate) type HandshakeError = Option<Violation>;
-
-/// What a peer's READY told: its socket type and the identity it asks for (empty if none).
-pub(crate) struct Ready {
-    pub(crate) socket_type: Bytes,
-    pub(crate) identity: Bytes,
-}
-
-/// The handshake of a connection from our side: our greeting, theirs, our READY for
-/// `socket_type`, theirs. Returns their READY and what they sent after it.
-pub(crate) async fn handshake(
-    stream: &mut TcpStream,
-    socket_type: &str,
-) -> Result<(Ready, BytesMut), HandshakeError> {
-    stream.set_nodelay(true).map_err(|_| None)?;
-    stream
-        .write_all(&zmtp::greeting())
-        .await
-        .map_err(|_| None)?;
-    let mut buffer = BytesMut::with_capacity(256);
-    // The signature's first and tenth octets tell a stranger (an HTTP client, a port scanner)
-    // without waiting for 64 octets that may never come.
-    fill(stream, &mut buffer, 1).await?;
-    if buffer[0] != 0xFF {
-        return Err(Some(Violation::NotZmtp));
-    }
-    fill(stream, &mut buffer, 10).await?;
-    if buffer[9] != 0x7F {
-        return Err(Some(Violation::NotZmtp));
-    }
-    fill(stream, &mut buffer, GREETING_LEN).await?;
-    let mut greeting = [0u8; GREETING_LEN];
-    greeting.copy_from_slice(&buffer[..GREETING_LEN]);
-    zmtp::check_greeting(&greeting)?;
-    buffer.advance(GREETING_LEN);
-    stream
-        .write_all(&zmtp::ready(socket_type))
-        .await
-        .map_err(|_| None)?;
-    let header = loop {
-        match Header::parse(&buffer)? {
-            Some(header) => break header,
-            None => {
-                let more = buffer.len() + 1;
-                fill(stream, &mut buffer, more).await?
-            }
-        }
-    };
-    if !header.is_command() || header.has_more() || header.body > MAX_COMMAND {
-        return Err(Some(Violation::BadReady));
-    }
-    fill(stream, &mut buffer, header.len + header.body).await?;
-    let ready = zmtp::parse_ready(&buffer[header.len..header.len + header.body])?;
-    if ready.identity.len() > 255 {
-        return Err(Some(Violation::BadIdentity));
-    }
-    let ready = Ready {
-        socket_type: Bytes::copy_from_slice(ready.socket_type),
-        identity: Bytes::copy_from_slice(ready.identity),
-    };
-    buffer.advance(header.len + header.body);
-    Ok((ready, buffer))
-}
-
-/// Reads until `buffer` holds at least `len` octets (never reserving more than that).
-async fn fill(
-    stream: &mut TcpStream,
-    buffer: &mut BytesMut,
-    len: usize,
-) -> Result<(), HandshakeError> {
-    while buffer.len() < len {
-        buffer.reserve(len - buffer.len());
-        match stream.read_buf(buffer).await {
-            Ok(0) | Err(_) => return Err(None),
-            Ok(_) => {}
-        }
-    }
-    Ok(())
-}
-
-/// Appends a message to `out`: the frames of `head`, then those of `tail`.
-pub(crate) fn encode(out: &mut BytesMut, head: &[&[u8]], tail: &[Bytes]) {
-    let count = head.len() + tail.len();
-    let frames = head.iter().copied().chain(tail.iter().map(|f| &f[..]));
-    let size: usize = frames.clone().map(|f| zmtp::MAX_HEADER + f.len()).sum();
-    out.reserve(size);
-    for (index, frame) in frames.enumerate() {
-        let flags = if index + 1 < count { zmtp::MORE } else { 0 };
-        zmtp::put_header(out, flags, frame.len());
-        out.extend_from_slice(frame);
-    }
-}
-
 /// Writes as much of `out` as the kernel takes now; true when all of it went.
 pub(crate) fn write_now(stream: &TcpStream, out: &mut BytesMut) -> io::Result<bool> {
     while !out.is_empty() {
@@ -271,14 +168,33 @@ pub(crate) fn write_now(stream: &TcpStream, out: &mut BytesMut) -> io::Result<bo
     Ok(true)
 }
 
+/// Reads until `buffer` holds at least `len` octets (never reserving more than that): the
+/// reads of the handshake, which awaits each step before the next.
+pub(crate) async fn fill(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+    len: usize,
+) -> Result<(), HandshakeError> {
+    while buffer.len() < len {
+        buffer.reserve(len - buffer.len());
+        match stream.read_buf(buffer).await {
+            Ok(0) | Err(_) => return Err(None),
+            Ok(_) => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zmtp::command::command;
+    use crate::zmtp::frame::{put_header, MORE};
 
     fn wire(frames: &[(u8, &[u8])]) -> Bytes {
         let mut out = Vec::new();
         for (flags, body) in frames {
-            zmtp::put_header(&mut out, *flags, body.len());
+            put_header(&mut out, *flags, body.len());
             out.extend_from_slice(body);
         }
         Bytes::from(out)
@@ -286,8 +202,8 @@ mod tests {
 
     #[test]
     fn a_chunk_yields_its_messages_and_hands_commands_over() {
-        let ping = zmtp::command(b"PING", b"\x00\x01c");
-        let mut bytes = wire(&[(zmtp::MORE, b"a"), (0, b"b")]).to_vec();
+        let ping = command(b"PING", b"\x00\x01c");
+        let mut bytes = wire(&[(MORE, b"a"), (0, b"b")]).to_vec();
         bytes.extend_from_slice(&ping);
         bytes.extend_from_slice(&wire(&[(0, b"c")]));
         let mut chunk = Chunk::new(Bytes::from(bytes));
@@ -299,13 +215,5 @@ mod tests {
         assert_eq!(frames, ["c"]);
         assert_eq!(commands, [ping[2..].to_vec()]);
         assert!(!chunk.next_message(&mut frames, |_| {}));
-    }
-
-    #[test]
-    fn a_ping_gets_a_pong_with_its_context_and_nothing_else_is_answered() {
-        let ping = zmtp::command(b"PING", b"\x00\x0actx");
-        assert_eq!(answer_to(&ping[2..]), Some(zmtp::command(b"PONG", b"ctx")));
-        let pong = zmtp::command(b"PONG", b"ctx");
-        assert_eq!(answer_to(&pong[2..]), None);
     }
 }

@@ -1,15 +1,15 @@
-//! [`Dealer`]: one connection to a broker (or a registration service), on the same ZMTP code
-//! as the broker's own socket ([`wire`](super::wire)). Workers, clients and the registration
-//! dialogue all connect with it.
+//! [`Dealer`]: a DEALER socket, one connection to a ROUTER (or a DEALER or REP), on the same
+//! ZMTP code as our [`Router`](super::router::Router) ([`stream`](super::stream)).
 //!
 //! Why not the `zeromq` crate's DEALER: it reserves whatever frame length its peer announces
-//! (a broker could abort the process with a 9-octet frame header), and each message costs a
+//! (a peer could abort the process with a 9-octet frame header), and each message costs a
 //! fair-queue poll that hashes the peer and allocates a waker, an extra empty read, and a hop
-//! to a writer task; measured on a worker, about 8 000 instructions and a cross-task wake per
-//! request, half of what the worker costs. Here the caller's own task reads and writes the
-//! socket, what is read is bounded (nothing is set aside for a length that is only announced),
-//! and the ZMTP 3.1 PING of a libzmq peer that sets `ZMQ_HEARTBEAT_IVL` is answered. Like the
-//! crate's DEALER it does not reconnect: callers make a new one for every new connection.
+//! to a writer task; measured on a request–reply worker, about 8 000 instructions and a
+//! cross-task wake per request, half of what the worker costs. Here the caller's own task
+//! reads and writes the socket, what is read is bounded (nothing is set aside for a length
+//! that is only announced), and the ZMTP 3.1 PING of a libzmq peer that sets
+//! `ZMQ_HEARTBEAT_IVL` is answered. Like the crate's DEALER it does not reconnect: callers make
+//! a new one for every new connection.
 
 use std::io;
 use std::task::{Context, Poll};
@@ -18,15 +18,19 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 
+use super::command::answer_to;
+use super::frame::encode;
+use super::handshake::handshake;
+use super::mechanism::Mechanism;
+use super::stream::{write_now, Chunk, FrameReader, ReadOutcome};
 use super::transport::tcp_address;
-use super::wire::{self, Chunk, FrameReader, ReadOutcome};
 
 /// How much unwritten output a dealer may hold and still queue PONGs. A peer that sends PINGs
 /// and reads nothing would otherwise grow the output without end; a PONG not sent costs
 /// nothing, since the peer cannot read it anyway and ZMTP heartbeats count any traffic.
 const PONG_BACKLOG: usize = 64 * 1024;
 
-/// A DEALER connection to one broker.
+/// A DEALER connection to one peer.
 pub(crate) struct Dealer {
     stream: TcpStream,
     reader: FrameReader,
@@ -49,16 +53,16 @@ impl Dealer {
             let mut stream = TcpStream::connect(address)
                 .await
                 .map_err(|error| format!("cannot connect to {endpoint}: {error}"))?;
-            let (ready, leftover) = wire::handshake(&mut stream, "DEALER").await.map_err(
-                |violation| match violation {
+            let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "DEALER")
+                .await
+                .map_err(|violation| match violation {
                     Some(violation) => format!("{endpoint} refused: {violation}"),
                     None => format!("connection to {endpoint} lost in the handshake"),
-                },
-            )?;
-            if !matches!(&ready.socket_type[..], b"ROUTER" | b"DEALER" | b"REP") {
+                })?;
+            if !matches!(&peer.socket_type[..], b"ROUTER" | b"DEALER" | b"REP") {
                 return Err(format!(
                     "{endpoint} is a {} socket, which cannot talk to a DEALER",
-                    String::from_utf8_lossy(&ready.socket_type)
+                    String::from_utf8_lossy(&peer.socket_type)
                 ));
             }
             Ok(Dealer {
@@ -77,8 +81,8 @@ impl Dealer {
     /// the kernel takes it now; what is left goes out while [`Dealer::recv`] waits. An error
     /// means the connection is broken.
     pub(crate) fn send(&mut self, head: &[&[u8]], tail: &[Bytes]) -> io::Result<()> {
-        wire::encode(&mut self.out, head, tail);
-        wire::write_now(&self.stream, &mut self.out).map(|_| ())
+        encode(&mut self.out, head, tail);
+        write_now(&self.stream, &mut self.out).map(|_| ())
     }
 
     /// How many octets sent are not yet taken by the kernel.
@@ -113,7 +117,7 @@ impl Dealer {
                     if out.len() > PONG_BACKLOG {
                         return;
                     }
-                    if let Some(answer) = wire::answer_to(command) {
+                    if let Some(answer) = answer_to(command) {
                         out.extend_from_slice(&answer);
                     }
                 };
@@ -128,17 +132,17 @@ impl Dealer {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(ReadOutcome::Chunk(bytes)) => self.chunk = Some(Chunk::new(bytes)),
                 // Told apart by kind: a connection that closed may just have been idle too long
-                // or outlived its broker, while a broken rule is the broker's doing.
+                // or outlived its peer, while a broken rule is the peer's doing.
                 Poll::Ready(ReadOutcome::Closed(None)) => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
-                        "the broker closed the connection",
+                        "the peer closed the connection",
                     )));
                 }
                 Poll::Ready(ReadOutcome::Closed(Some(violation))) => {
                     return Poll::Ready(Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!("the broker broke ZMTP: {violation}"),
+                        format!("the peer broke ZMTP: {violation}"),
                     )));
                 }
             }
@@ -152,7 +156,7 @@ impl Dealer {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                 Poll::Ready(Ok(())) => {
-                    wire::write_now(&self.stream, &mut self.out)?;
+                    write_now(&self.stream, &mut self.out)?;
                 }
             }
         }
@@ -166,8 +170,11 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::mdp::router::{Inbound, Router, Sent};
-    use crate::mdp::zmtp;
+    use crate::zmtp::command::command;
+    use crate::zmtp::frame::LONG;
+    use crate::zmtp::greeting::greeting;
+    use crate::zmtp::null::ready;
+    use crate::zmtp::router::{Inbound, Router, Sent};
 
     fn router() -> (Router, String) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
@@ -225,7 +232,7 @@ mod tests {
             }
         });
         let error = match Dealer::connect(&endpoint, Duration::from_secs(5), 1024).await {
-            Ok(_) => panic!("an HTTP server is no broker"),
+            Ok(_) => panic!("an HTTP server is no ZMTP peer"),
             Err(error) => error,
         };
         assert!(error.contains("not a ZMTP 3 greeting"), "{error}");
@@ -246,9 +253,9 @@ mod tests {
         const PINGS: usize = 1_500_000;
         let peer = tokio::spawn(async move {
             let (mut stream, _) = listener.accept().await.expect("accepted");
-            let mut wire = zmtp::greeting().to_vec();
-            wire.extend(zmtp::ready("ROUTER"));
-            let ping = zmtp::command(b"PING", &[0, 0]);
+            let mut wire = greeting(&Mechanism::Null).to_vec();
+            wire.extend(ready("ROUTER"));
+            let ping = command(b"PING", &[0, 0]);
             for _ in 0..PINGS {
                 wire.extend_from_slice(&ping);
             }
@@ -267,7 +274,7 @@ mod tests {
             .expect("in time")
             .expect("the message after the PINGs");
         assert_eq!(message, ["done"]);
-        let pong = zmtp::command(b"PONG", &[]).len();
+        let pong = command(b"PONG", &[]).len();
         assert!(
             dealer.out.len() <= PONG_BACKLOG + pong,
             "{} octets of PONGs queued for a peer that reads nothing",
@@ -277,7 +284,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_broker_announcing_a_huge_frame_ends_the_connection_not_the_process() {
+    async fn a_peer_announcing_a_huge_frame_ends_the_connection_not_the_process() {
         let (mut router, endpoint) = router();
         let connecting = tokio::spawn(async move {
             let mut dealer = Dealer::connect(&endpoint, Duration::from_secs(5), 1024)
@@ -288,7 +295,7 @@ mod tests {
         });
         let (peer, _) = message_at(&mut router).await;
         // A frame of 2^40 octets, announced through the router's raw path: a header only.
-        let mut header = vec![zmtp::LONG];
+        let mut header = vec![LONG];
         header.extend_from_slice(&(1u64 << 40).to_be_bytes());
         router.peers().send_raw(&peer, &header);
         router.flush();
