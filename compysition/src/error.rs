@@ -323,9 +323,6 @@ pub enum Error {
     /// actor do not fit it.
     #[error("internal wiring error: {0}")]
     Wiring(String),
-    /// An actor could not be built (deprecated in favour of the typed variants above).
-    #[error("{0}")]
-    Setup(String),
     /// An I/O error.
     #[error(transparent)]
     Io(#[from] std::io::Error),

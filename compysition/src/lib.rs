@@ -35,11 +35,12 @@ pub mod graph;
 #[cfg(feature = "http")]
 pub mod http;
 mod id;
+mod json;
 pub mod logging;
-pub mod pool;
 #[cfg(feature = "mdp")]
 pub mod mdp;
 mod payload;
+pub mod pool;
 mod port;
 pub mod reply;
 mod timestamp;
@@ -63,7 +64,8 @@ pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErr
 pub use event::{Attributes, Event, MetaId};
 pub use extensions::{Extension, Extensions};
 pub use id::{EventId, ParseEventIdError};
-pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Json, Payload};
+pub use json::Json;
+pub use payload::{AnyPayload, Bytes, Convert, ErrorEvent, FanOut, Payload};
 pub use port::{Inbox, Outbox};
 pub use topology::{RunningTopology, Topology};
 pub use wiring::AnswersRequests;

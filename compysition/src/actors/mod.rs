@@ -49,12 +49,13 @@ pub mod ports {
     pub use super::transforms::{DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
 }
 
+pub use crate::json::path::JsonPathAttributeModifier;
 #[cfg(feature = "json-schema")]
-pub use crate::xml::JsonSchema;
-#[cfg(feature = "xml")]
-pub use crate::xml::{JsonPathAttributeModifier, JsonToXml, XmlToJson};
+pub use crate::json::schema::JsonSchema;
 #[cfg(feature = "xslt")]
-pub use crate::xml::{XPathAttributeModifier, Xsd, Xslt};
+pub use crate::xml::{xpath::XPathAttributeModifier, xsd::Xsd, xslt::Xslt};
+#[cfg(feature = "xml")]
+pub use transforms::{JsonToXml, XmlToJson};
 
 #[cfg(feature = "http")]
 pub use crate::http::{

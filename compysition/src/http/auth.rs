@@ -27,8 +27,8 @@ use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
 use crate::event::Event;
 use crate::payload::Payload;
-use crate::port::{Inbox, Outbox};
 use crate::pool::CpuPool;
+use crate::port::{Inbox, Outbox};
 
 use super::body::Body;
 use super::context::HttpContext;
@@ -131,21 +131,25 @@ impl UserTable {
     }
 
     /// Adds (or replaces) a user with an argon2 hash in the PHC string format; a hash that does
-    /// not parse is an [`Error::Setup`].
+    /// not parse is an [`Error::Config`].
     pub fn user_with_hash(mut self, user: impl Into<String>, hash: &str) -> crate::Result<Self> {
         let user = user.into();
         match PasswordHash::new(hash) {
             Ok(parsed) if parsed.algorithm.as_str().starts_with("argon2") => {}
             Ok(parsed) => {
-                return Err(Error::Setup(format!(
-                    "password hash of user `{user}` uses `{}`; only argon2 hashes are supported",
-                    parsed.algorithm
-                )))
+                return Err(Error::Config {
+                    setting: format!("password hash of user `{user}`"),
+                    message: format!(
+                        "it uses `{}`; only argon2 hashes are supported",
+                        parsed.algorithm
+                    ),
+                })
             }
             Err(error) => {
-                return Err(Error::Setup(format!(
-                    "password hash of user `{user}` is not a PHC string: {error}"
-                )))
+                return Err(Error::Config {
+                    setting: format!("password hash of user `{user}`"),
+                    message: format!("not a PHC string: {error}"),
+                })
             }
         }
         let hash: Arc<str> = Arc::from(hash);

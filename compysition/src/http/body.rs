@@ -10,7 +10,8 @@
 use std::fmt;
 
 use crate::error::EventError;
-use crate::payload::{Bytes, Convert, Json};
+use crate::json::Json;
+use crate::payload::{Bytes, Convert};
 use crate::xml::Xml;
 
 /// An HTTP request or response payload, typed by its content.

@@ -10,7 +10,8 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::error::EventError;
-use crate::payload::{Bytes, Convert, Json};
+use crate::json::Json;
+use crate::payload::{Bytes, Convert};
 
 /// The frames of one MDP message body. Cheap to clone (the frame list is shared and every frame
 /// is a reference-counted [`Bytes`]).

@@ -1,4 +1,4 @@
-//! XML payloads and their conversions.
+//! XML: the [`Xml`] payload, its conversions, and the XSLT, XML Schema and XPath engines.
 //!
 //! [`Xml`] is a well-formed XML document checked once, when it is made, and shared cheaply
 //! afterwards: cloning it for a fan-out costs a reference count. Documents from outside are
@@ -10,15 +10,9 @@
 //! serialises back unchanged, and `Xml` ↔ [`Json`] follow the xmltodict convention
 //! ([`xml_to_json`], [`json_to_xml`]).
 //!
-//! The actors that work on these payloads live here too and are re-exported from
-//! [`actors`](crate::actors):
-//! - [`XmlToJson`], [`JsonToXml`]: the conversions as steps of a flow;
-//! - `Xslt` (feature `xslt`): XSLT 1.0 + EXSLT on the system libxslt, on a compiled
-//!   `Stylesheet` that can also be used directly;
-//! - `Xsd` (feature `xslt`): XML Schema validation on libxml2;
-//! - `JsonSchema` (feature `json-schema`): JSON Schema validation;
-//! - `XPathAttributeModifier` (feature `xslt`), [`JsonPathAttributeModifier`]: set an event
-//!   attribute from the data.
+//! With feature `xslt`, `Stylesheet` is XSLT 1.0 + EXSLT on the system libxslt, usable
+//! directly. The actors built on this module are in [`actors`](crate::actors): `Xslt`, `Xsd`
+//! and `XPathAttributeModifier` (feature `xslt`), `XmlToJson` and `JsonToXml`.
 //!
 //! Everything that calls into C is in one module (`ffi`, with `csrc/xslt_shim.c`).
 //!
@@ -47,16 +41,14 @@
 
 #[cfg(feature = "xslt")]
 mod ffi;
-mod json_conversion;
-#[cfg(feature = "json-schema")]
-mod json_schema;
-mod modifiers;
 mod parse;
 mod xmltodict;
 #[cfg(feature = "xslt")]
-mod xsd;
+pub(crate) mod xpath;
 #[cfg(feature = "xslt")]
-mod xslt;
+pub(crate) mod xsd;
+#[cfg(feature = "xslt")]
+pub(crate) mod xslt;
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,22 +56,15 @@ use std::str::FromStr;
 use bytes::Bytes;
 
 use crate::error::EventError;
-use crate::payload::{Convert, Json};
+use crate::json::Json;
+use crate::payload::Convert;
 
-pub use json_conversion::{JsonToXml, XmlToJson};
-#[cfg(feature = "json-schema")]
-pub use json_schema::JsonSchema;
-pub use modifiers::JsonPathAttributeModifier;
-#[cfg(feature = "xslt")]
-pub use modifiers::XPathAttributeModifier;
 pub use parse::MAX_DEPTH;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
 #[cfg(feature = "xslt")]
-pub use xsd::Xsd;
-#[cfg(feature = "xslt")]
 pub use xslt::{
     OutputMethod, Permissions, ResultShape, Stylesheet, TransformOptions, TransformOutput,
-    Transformed, Xslt, DEFAULT_MAX_DEPTH,
+    Transformed, DEFAULT_MAX_DEPTH,
 };
 
 /// A well-formed XML document in UTF-8 whose namespace prefixes are all declared, cheap to

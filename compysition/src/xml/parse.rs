@@ -11,7 +11,7 @@
 //! is fetched, and nesting is bounded by [`MAX_DEPTH`] so that nothing downstream recurses
 //! without bound.
 
-use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
 use crate::error::EventError;
@@ -70,8 +70,6 @@ pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// XML document.
 pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
     check_characters(document)?;
-    let ascii = document.is_ascii();
-
     let mut reader = Reader::from_reader(document);
     let config = reader.config_mut();
     config.check_end_names = true;
@@ -79,61 +77,42 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
     config.allow_dangling_amp = false;
     config.allow_unmatched_ends = false;
 
-    let mut depth = 0usize;
-    let mut namespaces = Namespaces::default();
-    let mut root_seen = false;
-    let mut doctype_seen = false;
+    let mut checker = Checker {
+        ascii: document.is_ascii(),
+        depth: 0,
+        namespaces: Namespaces::default(),
+        root_seen: false,
+        doctype_seen: false,
+    };
     loop {
         let start = reader.buffer_position();
         let event = match reader.read_event() {
             Ok(event) => event,
             Err(error) => return Err(Malformed::at(reader.error_position(), error.to_string())),
         };
+        if checker.check(event, start)? {
+            return Ok(());
+        }
+    }
+}
+
+/// The document-level state of the check, and the rules for each kind of event.
+struct Checker {
+    /// The document is plain ASCII (so any ASCII-compatible declared encoding reads the same).
+    ascii: bool,
+    depth: usize,
+    namespaces: Namespaces,
+    root_seen: bool,
+    doctype_seen: bool,
+}
+
+impl Checker {
+    /// Checks one event that starts at byte `start`; `true` once the document is complete.
+    fn check(&mut self, event: Event<'_>, start: u64) -> Result<bool, Malformed> {
         match event {
-            Event::Decl(decl) => {
-                if start != 0 {
-                    return Err(Malformed::at(
-                        start,
-                        "the XML declaration must be at the very start of the document",
-                    ));
-                }
-                if let Err(error) = decl.version() {
-                    return Err(Malformed::at(start, error.to_string()));
-                }
-                if let Some(encoding) = decl.encoding() {
-                    let encoding = encoding.map_err(|e| Malformed::at(start, e.to_string()))?;
-                    let utf8 = encoding.eq_ignore_ascii_case(b"utf-8")
-                        || encoding.eq_ignore_ascii_case(b"utf8");
-                    // A document in plain ASCII reads the same in every ASCII-compatible
-                    // encoding; anything else must be what the payload is: UTF-8.
-                    if !utf8 && !ascii {
-                        return Err(Malformed::at(
-                            start,
-                            format!(
-                                "the document declares encoding \"{}\" but XML payloads are UTF-8",
-                                String::from_utf8_lossy(&encoding)
-                            ),
-                        ));
-                    }
-                }
-            }
-            Event::DocType(doctype) => {
-                if root_seen || doctype_seen {
-                    return Err(Malformed::at(
-                        start,
-                        "a DOCTYPE may appear once, before the root element",
-                    ));
-                }
-                doctype_seen = true;
-                if contains(&doctype, b"<!ENTITY") {
-                    return Err(Malformed::at(
-                        start,
-                        "the DOCTYPE declares entities; entity declarations are refused \
-                         (no external entities, no entity expansion)",
-                    ));
-                }
-            }
-            Event::Start(tag) | Event::Empty(tag) if depth == 0 && root_seen => {
+            Event::Decl(decl) => self.declaration(&decl, start)?,
+            Event::DocType(doctype) => self.doctype(&doctype, start)?,
+            Event::Start(tag) | Event::Empty(tag) if self.depth == 0 && self.root_seen => {
                 return Err(Malformed::at(
                     start,
                     format!(
@@ -142,77 +121,141 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
                     ),
                 ));
             }
-            Event::Start(tag) => {
-                check_tag(&tag, start, &mut namespaces)?;
-                root_seen = true;
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(Malformed::at(
-                        start,
-                        format!("elements nest deeper than {MAX_DEPTH} levels"),
-                    ));
-                }
-            }
+            Event::Start(tag) => self.open(&tag, start)?,
             Event::Empty(tag) => {
-                check_tag(&tag, start, &mut namespaces)?;
-                namespaces.leave();
-                root_seen = true;
+                check_tag(&tag, start, &mut self.namespaces)?;
+                self.namespaces.leave();
+                self.root_seen = true;
             }
             Event::End(_) => {
-                depth = depth.saturating_sub(1);
-                namespaces.leave();
+                self.depth = self.depth.saturating_sub(1);
+                self.namespaces.leave();
             }
-            Event::Text(text) => {
-                if depth == 0 {
-                    if let Some(at) = text.iter().position(|b| !is_xml_space(*b)) {
-                        return Err(Malformed::at(
-                            start + at as u64,
-                            "text outside the root element",
-                        ));
-                    }
-                } else if let Some(at) = find_cdata_end(&text) {
-                    return Err(Malformed::at(
-                        start + at as u64,
-                        "\"]]>\" is not allowed in text",
-                    ));
-                }
-            }
+            Event::Text(text) => self.text(&text, start)?,
             Event::GeneralRef(reference) => {
-                if depth == 0 {
+                if self.depth == 0 {
                     return Err(Malformed::at(start, "a reference outside the root element"));
                 }
                 check_reference(&reference).map_err(|message| Malformed::at(start, message))?;
             }
-            Event::CData(_) if depth == 0 => {
+            Event::CData(_) if self.depth == 0 => {
                 return Err(Malformed::at(start, "CDATA outside the root element"));
             }
-            Event::PI(pi) => {
-                let target = pi.target();
-                if target.eq_ignore_ascii_case(b"xml") {
-                    return Err(Malformed::at(
-                        start,
-                        "the XML declaration must be at the very start of the document",
-                    ));
-                }
-                if !is_name(target) {
-                    return Err(Malformed::at(
-                        start,
-                        "a processing instruction needs a target name",
-                    ));
-                }
-            }
+            Event::PI(pi) => processing_instruction(pi.target(), start)?,
             Event::CData(_) | Event::Comment(_) => {}
-            Event::Eof => {
-                if depth > 0 {
-                    return Err(Malformed::at(start, "the document ends inside an element"));
-                }
-                if !root_seen {
-                    return Err(Malformed::at(start, "no root element"));
-                }
-                return Ok(());
+            Event::Eof => return self.end(start).map(|()| true),
+        }
+        Ok(false)
+    }
+
+    /// The XML declaration: first in the document, a version, and an encoding that is UTF-8
+    /// (or one that reads the same for a document in plain ASCII).
+    fn declaration(&self, decl: &BytesDecl<'_>, start: u64) -> Result<(), Malformed> {
+        if start != 0 {
+            return Err(Malformed::at(
+                start,
+                "the XML declaration must be at the very start of the document",
+            ));
+        }
+        if let Err(error) = decl.version() {
+            return Err(Malformed::at(start, error.to_string()));
+        }
+        if let Some(encoding) = decl.encoding() {
+            let encoding = encoding.map_err(|e| Malformed::at(start, e.to_string()))?;
+            let utf8 =
+                encoding.eq_ignore_ascii_case(b"utf-8") || encoding.eq_ignore_ascii_case(b"utf8");
+            if !utf8 && !self.ascii {
+                return Err(Malformed::at(
+                    start,
+                    format!(
+                        "the document declares encoding \"{}\" but XML payloads are UTF-8",
+                        String::from_utf8_lossy(&encoding)
+                    ),
+                ));
             }
         }
+        Ok(())
     }
+
+    /// A DOCTYPE: once, before the root, and declaring no entities.
+    fn doctype(&mut self, doctype: &[u8], start: u64) -> Result<(), Malformed> {
+        if self.root_seen || self.doctype_seen {
+            return Err(Malformed::at(
+                start,
+                "a DOCTYPE may appear once, before the root element",
+            ));
+        }
+        self.doctype_seen = true;
+        if contains(doctype, b"<!ENTITY") {
+            return Err(Malformed::at(
+                start,
+                "the DOCTYPE declares entities; entity declarations are refused \
+                 (no external entities, no entity expansion)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A start tag: its names and namespaces, and a nesting within [`MAX_DEPTH`].
+    fn open(&mut self, tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
+        check_tag(tag, start, &mut self.namespaces)?;
+        self.root_seen = true;
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Malformed::at(
+                start,
+                format!("elements nest deeper than {MAX_DEPTH} levels"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Text: only white space outside the root, no `]]>` inside it.
+    fn text(&self, text: &[u8], start: u64) -> Result<(), Malformed> {
+        if self.depth == 0 {
+            if let Some(at) = text.iter().position(|b| !is_xml_space(*b)) {
+                return Err(Malformed::at(
+                    start + at as u64,
+                    "text outside the root element",
+                ));
+            }
+        } else if let Some(at) = find_cdata_end(text) {
+            return Err(Malformed::at(
+                start + at as u64,
+                "\"]]>\" is not allowed in text",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The end of the input: every element closed, and there was one.
+    fn end(&self, start: u64) -> Result<(), Malformed> {
+        if self.depth > 0 {
+            return Err(Malformed::at(start, "the document ends inside an element"));
+        }
+        if !self.root_seen {
+            return Err(Malformed::at(start, "no root element"));
+        }
+        Ok(())
+    }
+}
+
+/// A processing instruction has a target name, and that name is not `xml` (the declaration
+/// belongs at the very start).
+fn processing_instruction(target: &[u8], start: u64) -> Result<(), Malformed> {
+    if target.eq_ignore_ascii_case(b"xml") {
+        return Err(Malformed::at(
+            start,
+            "the XML declaration must be at the very start of the document",
+        ));
+    }
+    if !is_name(target) {
+        return Err(Malformed::at(
+            start,
+            "a processing instruction needs a target name",
+        ));
+    }
+    Ok(())
 }
 
 /// Every character must be one XML allows: valid UTF-8, no control characters other than

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::parse::{is_name, is_xml_space, MAX_DEPTH};
 use super::Xml;
 use crate::error::EventError;
-use crate::payload::Json;
+use crate::json::Json;
 
 /// The element that wraps JSON without a single root key on its way to XML.
 pub const ENVELOPE: &str = "jsonified_envelope";

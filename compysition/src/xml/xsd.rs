@@ -9,10 +9,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::ffi::{parse_option, RawSchema, RawValidity};
-use crate::pool::CpuPool;
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
+use crate::pool::CpuPool;
 use crate::port::{Inbox, Outbox};
 
 /// Validates each `Xml` event against an XML Schema and passes valid ones on unchanged.
@@ -46,7 +46,7 @@ impl fmt::Debug for Xsd {
 }
 
 impl Xsd {
-    /// Compiles a schema; `Error::Setup` carries libxml2's messages. Relative `xs:include` /
+    /// Compiles a schema; an [`Error::Compile`] carries libxml2's messages. Relative `xs:include` /
     /// `xs:import` locations resolve against the working directory.
     pub fn compile(xsd: impl AsRef<[u8]>) -> crate::Result<Self> {
         Xsd::compile_with_base(xsd.as_ref(), None)
@@ -55,14 +55,17 @@ impl Xsd {
     /// Compiles the schema in a file (its includes resolve against it).
     pub fn from_file(path: impl AsRef<Path>) -> crate::Result<Self> {
         let path = path.as_ref();
-        let xsd = std::fs::read(path)
-            .map_err(|e| Error::Setup(format!("cannot read schema {}: {e}", path.display())))?;
+        let xsd = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Xsd::compile_with_base(&xsd, Some(&path.to_string_lossy()))
     }
 
     fn compile_with_base(xsd: &[u8], base_url: Option<&str>) -> crate::Result<Self> {
-        let schema = RawSchema::compile(xsd, base_url).map_err(|messages| {
-            Error::Setup(format!("XML Schema does not compile:\n{messages}"))
+        let schema = RawSchema::compile(xsd, base_url).map_err(|messages| Error::Compile {
+            what: "XML Schema".into(),
+            message: messages,
         })?;
         Ok(Xsd {
             schema: Arc::new(schema),

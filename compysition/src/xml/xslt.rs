@@ -24,12 +24,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
-use crate::pool::CpuPool;
 use super::parse::{self, is_name};
 use super::Xml;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
 use crate::payload::Payload;
+use crate::pool::CpuPool;
 use crate::port::{Inbox, Outbox};
 
 /// The default bound on nested template calls. Each level costs the C stack a few hundred
@@ -122,11 +122,17 @@ impl TransformOptions {
     /// an XPath expression). Adding a name again replaces its value.
     pub fn param(mut self, name: &str, value: &str) -> crate::Result<Self> {
         if !is_name(name.as_bytes()) {
-            return Err(Error::Setup(format!(
-                "XSLT parameter name \"{name}\" is not an XML name"
-            )));
+            return Err(Error::Config {
+                setting: format!("XSLT parameter \"{name}\""),
+                message: "the name is not an XML name".into(),
+            });
         }
-        self.raw.add_param(name, value).map_err(Error::Setup)?;
+        self.raw
+            .add_param(name, value)
+            .map_err(|message| Error::Config {
+                setting: format!("XSLT parameter \"{name}\""),
+                message,
+            })?;
         Ok(self)
     }
 
@@ -172,7 +178,12 @@ impl TransformOptions {
 
     /// The URL (or file path) relative references in the input resolve against.
     pub fn base_url(mut self, url: &str) -> crate::Result<Self> {
-        self.raw.set_base_url(url).map_err(Error::Setup)?;
+        self.raw
+            .set_base_url(url)
+            .map_err(|message| Error::Config {
+                setting: "base URL".into(),
+                message,
+            })?;
         Ok(self)
     }
 
@@ -246,7 +257,7 @@ impl fmt::Debug for Stylesheet {
 }
 
 impl Stylesheet {
-    /// Compiles a stylesheet; `Error::Setup` carries libxslt's messages. Relative
+    /// Compiles a stylesheet; an [`Error::Compile`] carries libxslt's messages. Relative
     /// `xsl:include`/`xsl:import` references resolve against the working directory.
     pub fn compile(xsl: impl AsRef<[u8]>) -> crate::Result<Stylesheet> {
         Stylesheet::compile_with_base(xsl.as_ref(), None)
@@ -255,15 +266,19 @@ impl Stylesheet {
     /// Compiles the stylesheet in a file; relative references resolve against the file.
     pub fn from_file(path: impl AsRef<Path>) -> crate::Result<Stylesheet> {
         let path = path.as_ref();
-        let xsl = std::fs::read(path)
-            .map_err(|e| Error::Setup(format!("cannot read stylesheet {}: {e}", path.display())))?;
+        let xsl = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Stylesheet::compile_with_base(&xsl, Some(&path.to_string_lossy()))
     }
 
     fn compile_with_base(xsl: &[u8], base_url: Option<&str>) -> crate::Result<Stylesheet> {
-        let (raw, warnings) = RawStylesheet::compile(xsl, base_url).map_err(|messages| {
-            Error::Setup(format!("stylesheet does not compile:\n{messages}"))
-        })?;
+        let (raw, warnings) =
+            RawStylesheet::compile(xsl, base_url).map_err(|messages| Error::Compile {
+                what: "stylesheet".into(),
+                message: messages,
+            })?;
         let method = match raw.method() {
             RawMethod::Unspecified => OutputMethod::Unspecified,
             RawMethod::Xml => OutputMethod::Xml,
@@ -572,7 +587,10 @@ impl<Out: TransformOutput> Xslt<Out> {
     /// An actor on an already compiled (possibly shared) stylesheet.
     pub fn with_stylesheet(stylesheet: impl Into<Arc<Stylesheet>>) -> crate::Result<Self> {
         let stylesheet = stylesheet.into();
-        Out::accepts(&stylesheet).map_err(Error::Setup)?;
+        Out::accepts(&stylesheet).map_err(|message| Error::Config {
+            setting: "stylesheet output".into(),
+            message,
+        })?;
         if !stylesheet.warnings().is_empty() {
             tracing::warn!(warnings = %stylesheet.warnings(), "stylesheet compiled with warnings");
         }

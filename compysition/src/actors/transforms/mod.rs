@@ -3,5 +3,9 @@
 //! any number of them.
 
 mod data;
+#[cfg(feature = "xml")]
+mod xml_json;
 
 pub use data::{Data, DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
+#[cfg(feature = "xml")]
+pub use xml_json::{JsonToXml, XmlToJson};

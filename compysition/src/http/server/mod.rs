@@ -26,8 +26,8 @@ use tokio::net::TcpListener;
 
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
-use crate::port::{Inbox, Outbox, OutboxSet};
 use crate::pool::CpuPool;
+use crate::port::{Inbox, Outbox, OutboxSet};
 use crate::AnswersRequests;
 
 use super::body::Body;

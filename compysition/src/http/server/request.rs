@@ -12,7 +12,8 @@ use hyper::body::{Body as _, Incoming};
 
 use crate::error::{ErrorKind, EventError};
 use crate::event::Event;
-use crate::payload::{Bytes, Json};
+use crate::json::Json;
+use crate::payload::Bytes;
 use crate::reply::{ReplySlot, Waiting};
 use crate::xml::Xml;
 

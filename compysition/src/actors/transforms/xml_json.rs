@@ -3,12 +3,11 @@
 
 use std::marker::PhantomData;
 
-use crate::pool::CpuPool;
-use super::xmltodict::{json_to_xml, xml_to_json};
-use super::Xml;
 use crate::actor::{Actor, Context};
-use crate::payload::Json;
+use crate::json::Json;
+use crate::pool::CpuPool;
 use crate::port::{Inbox, Outbox};
+use crate::xml::{json_to_xml, xml_to_json, Xml};
 
 /// Converts each `Xml` event to `Json` by the xmltodict convention (see
 /// [`xml_to_json`](crate::xml::xml_to_json)). It cannot fail: every document has a JSON form.
@@ -31,13 +30,11 @@ impl Actor for XmlToJson {
 
     async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Json>) {
         let outbox = &outbox;
-        let offload = &CpuPool::per_cpu();
+        let pool = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
             let (envelope, xml) = event.split();
             let size = xml.as_bytes().len();
-            let json = offload
-                .run_sized(size, move || Ok(xml_to_json(&xml)))
-                .await?;
+            let json = pool.run_sized(size, move || Ok(xml_to_json(&xml))).await?;
             outbox.send(envelope.with_data(json)).await;
             Ok(())
         })

@@ -1,14 +1,14 @@
 //! JSON Schema validation: the [`JsonSchema`] actor, on the `jsonschema` crate.
 //!
 //! The crate is built without its default features, which fetch remote schemas over HTTP:
-//! a schema here is self-contained, and a `$ref` to anything outside it is a setup error.
+//! a schema here is self-contained, and a `$ref` to anything outside it does not compile.
 
 use std::fmt;
 use std::sync::Arc;
 
+use super::Json;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
-use crate::payload::Json;
 use crate::port::{Inbox, Outbox};
 
 /// Validates each `Json` event against a JSON Schema and passes valid ones on unchanged.
@@ -41,8 +41,10 @@ impl fmt::Debug for JsonSchema {
 impl JsonSchema {
     /// Compiles a schema (its draft is taken from `$schema`, the latest by default).
     pub fn new(schema: &serde_json::Value) -> crate::Result<Self> {
-        let validator = jsonschema::validator_for(schema)
-            .map_err(|e| Error::Setup(format!("JSON Schema does not compile: {e}")))?;
+        let validator = jsonschema::validator_for(schema).map_err(|e| Error::Compile {
+            what: "JSON Schema".to_owned(),
+            message: e.to_string(),
+        })?;
         Ok(JsonSchema {
             validator: Arc::new(validator),
         })
@@ -50,8 +52,11 @@ impl JsonSchema {
 
     /// Parses and compiles a schema given as JSON text.
     pub fn parse(schema: &str) -> crate::Result<Self> {
-        let schema: serde_json::Value = serde_json::from_str(schema)
-            .map_err(|e| Error::Setup(format!("JSON Schema is not JSON: {e}")))?;
+        let schema: serde_json::Value =
+            serde_json::from_str(schema).map_err(|e| Error::Compile {
+                what: "JSON Schema".to_owned(),
+                message: format!("it is not JSON: {e}"),
+            })?;
         JsonSchema::new(&schema)
     }
 
@@ -126,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn a_remote_reference_is_a_setup_error_not_a_fetch() {
+    fn a_remote_reference_does_not_compile_and_is_not_fetched() {
         let error = JsonSchema::new(&json!({"$ref": "http://schemas.invalid/order.json"}))
             .expect_err("remote references are not resolved");
         assert!(

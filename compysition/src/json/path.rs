@@ -1,138 +1,16 @@
-//! Attribute modifiers: actors that set an event attribute from the event's data, so that
-//! routing and logging can use a value buried in the payload without parsing it again.
-//!
-//! [`XPathAttributeModifier`] evaluates an XPath 1.0 expression (libxml2) on `Xml` events;
-//! [`JsonPathAttributeModifier`] follows a JSON path on `Json` events. Both are compiled once.
+//! JSON paths (`$.order.items[0]['sku']`) and the actor that uses them:
+//! [`JsonPathAttributeModifier`] sets an event attribute from the value a path selects in the
+//! event's `Json`, so that routing and logging can use a value buried in the payload without
+//! parsing it again. A path is parsed once, when the modifier is made.
 
-#[cfg(feature = "xslt")]
-use std::ffi::CString;
-#[cfg(feature = "xslt")]
-use std::fmt;
 use std::sync::Arc;
 
 use serde_json::Value;
 
-#[cfg(feature = "xslt")]
-use super::ffi::{namespace_strings, parse_option, RawXPath};
-#[cfg(feature = "xslt")]
-use crate::pool::CpuPool;
-#[cfg(feature = "xslt")]
-use super::Xml;
+use super::Json;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
-use crate::payload::Json;
 use crate::port::{Inbox, Outbox};
-
-/// Sets an attribute to the string value of an XPath expression on each `Xml` event.
-///
-/// The string value is XPath's `string()`: the text of the first node selected, a number or
-/// boolean as text, `""` when nothing matches. With [`required`](Self::required), an empty
-/// value is a 400 instead.
-///
-/// ```
-/// use compysition::actors::XPathAttributeModifier;
-///
-/// let order_id = XPathAttributeModifier::new("order_id", "/p:order/@id")?
-///     .namespace("p", "urn:orders")?
-///     .required(true);
-/// # let _ = order_id;
-/// # Ok::<(), compysition::Error>(())
-/// ```
-#[cfg(feature = "xslt")]
-#[derive(Clone)]
-pub struct XPathAttributeModifier {
-    attribute: Arc<str>,
-    expression: Arc<str>,
-    xpath: Arc<RawXPath>,
-    namespaces: Arc<Vec<CString>>,
-    required: bool,
-}
-
-#[cfg(feature = "xslt")]
-impl fmt::Debug for XPathAttributeModifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("XPathAttributeModifier")
-            .field("attribute", &self.attribute)
-            .field("expression", &self.expression)
-            .field("required", &self.required)
-            .finish()
-    }
-}
-
-#[cfg(feature = "xslt")]
-impl XPathAttributeModifier {
-    /// Sets `attribute` from `expression`; `Error::Setup` if it does not compile.
-    pub fn new(attribute: &str, expression: &str) -> crate::Result<Self> {
-        let xpath = RawXPath::compile(expression).map_err(|messages| {
-            Error::Setup(format!(
-                "XPath expression \"{expression}\" does not compile:\n{messages}"
-            ))
-        })?;
-        Ok(XPathAttributeModifier {
-            attribute: Arc::from(attribute),
-            expression: Arc::from(expression),
-            xpath: Arc::new(xpath),
-            namespaces: Arc::new(Vec::new()),
-            required: false,
-        })
-    }
-
-    /// Binds a namespace prefix for the expression.
-    pub fn namespace(mut self, prefix: &str, uri: &str) -> crate::Result<Self> {
-        let pair =
-            namespace_strings(&[(prefix.to_owned(), uri.to_owned())]).map_err(Error::Setup)?;
-        Arc::make_mut(&mut self.namespaces).extend(pair);
-        Ok(self)
-    }
-
-    /// Whether an empty value is an error (400) rather than an empty attribute.
-    pub fn required(mut self, required: bool) -> Self {
-        self.required = required;
-        self
-    }
-
-    /// The value for one document.
-    pub fn evaluate(&self, document: &Xml) -> Result<String, EventError> {
-        let value = self
-            .xpath
-            .string_value(document.as_bytes(), parse_option::NONET, &self.namespaces)
-            .map_err(|messages| {
-                EventError::malformed(format!(
-                    "XPath \"{}\" could not be evaluated:\n{messages}",
-                    self.expression
-                ))
-            })?;
-        if self.required && value.is_empty() {
-            return Err(EventError::malformed(format!(
-                "XPath \"{}\" selects nothing in the document (attribute \"{}\" is required)",
-                self.expression, self.attribute
-            )));
-        }
-        Ok(value)
-    }
-}
-
-#[cfg(feature = "xslt")]
-impl Actor for XPathAttributeModifier {
-    type Inboxes = Inbox<Xml>;
-    type Outboxes = Outbox<Xml>;
-
-    async fn run(self, ctx: Context, inbox: Inbox<Xml>, outbox: Outbox<Xml>) {
-        let this = &self;
-        let outbox = &outbox;
-        let offload = &CpuPool::per_cpu();
-        ctx.serve(inbox, |mut event| async move {
-            let modifier = this.clone();
-            let document = event.data.clone();
-            // Evaluating parses the whole document: CPU work, off the async workers.
-            let value = offload.run(move || modifier.evaluate(&document)).await?;
-            event.set_attribute(&*this.attribute, value);
-            outbox.send(event).await;
-            Ok(())
-        })
-        .await
-    }
-}
 
 /// One step of a JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -167,10 +45,12 @@ pub struct JsonPathAttributeModifier {
 }
 
 impl JsonPathAttributeModifier {
-    /// Sets `attribute` from `path`; `Error::Setup` if the path does not parse.
+    /// Sets `attribute` from `path`; [`Error::Compile`] if the path does not parse.
     pub fn new(attribute: &str, path: &str) -> crate::Result<Self> {
-        let steps = parse_json_path(path)
-            .map_err(|why| Error::Setup(format!("JSON path \"{path}\" does not parse: {why}")))?;
+        let steps = parse_json_path(path).map_err(|why| Error::Compile {
+            what: format!("JSON path \"{path}\""),
+            message: why,
+        })?;
         Ok(JsonPathAttributeModifier {
             attribute: Arc::from(attribute),
             path: Arc::from(path),
@@ -308,34 +188,5 @@ mod tests {
         assert_eq!(value("$.a.s").as_deref(), Some("x"));
         assert_eq!(value("$.a.missing"), None);
         assert_eq!(value("$.a.o.k[-2]"), None);
-    }
-
-    #[cfg(feature = "xslt")]
-    #[test]
-    fn xpath_values_use_namespaces() {
-        let modifier = XPathAttributeModifier::new("id", "/p:order/@id")
-            .expect("compiles")
-            .namespace("p", "urn:orders")
-            .expect("valid prefix");
-        let document = Xml::parse(b"<order xmlns='urn:orders' id='42'/>").expect("xml");
-        assert_eq!(modifier.evaluate(&document).expect("evaluates"), "42");
-    }
-
-    #[cfg(feature = "xslt")]
-    #[test]
-    fn a_required_xpath_value_that_is_missing_is_a_400() {
-        let modifier = XPathAttributeModifier::new("id", "/order/@id")
-            .expect("compiles")
-            .required(true);
-        let document = Xml::parse(b"<order/>").expect("xml");
-        let error = modifier.evaluate(&document).expect_err("nothing selected");
-        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
-    }
-
-    #[cfg(feature = "xslt")]
-    #[test]
-    fn a_broken_xpath_is_a_setup_error() {
-        let error = XPathAttributeModifier::new("id", "/order[").expect_err("does not compile");
-        assert!(error.to_string().contains("does not compile"), "{error}");
     }
 }
