@@ -1,5 +1,6 @@
-//! The CPU pool, part of the core runtime: running CPU-heavy work — parsing, transforming, validating whole documents — off the async
-//! workers, on a pool of one thread per CPU shared by every actor of the process.
+//! The CPU pool, part of the core runtime: running CPU-heavy work — parsing, transforming,
+//! validating whole documents — off the async workers, on a pool of one thread per CPU shared by
+//! every actor of the process.
 //!
 //! Why a pool of its own and not a thread per job:
 //! - **Bounded**: an actor handles up to 64 events at once by default, and a flow may have
@@ -11,13 +12,13 @@
 //!   between, and while every worker is busy and more jobs wait, outcomes are handed back in
 //!   batches: one wake-up of the caller's runtime per batch instead of one per job. A batch goes
 //!   back as soon as the queue runs empty, a worker is idle, or its oldest outcome has waited
-//!   [`HOLD_AT_MOST`]; so batching happens only when outcomes would wait for a core anyway.
+//!   a millisecond (`HOLD_AT_MOST`); so batching happens only when outcomes would wait for a core anyway.
 //! - **A real bound on holding**: the workers check the age of held outcomes only between jobs,
 //!   so with every worker inside a long job (a 50 MB transform) a small job's outcome could wait
 //!   for that job to end. A courier thread sees to the bound instead: it sleeps while nothing is
 //!   held, is woken when a worker starts holding outcomes (once per batch, never on the
 //!   unsaturated path, whose outcomes go back at once), and hands the batch back when its
-//!   oldest outcome is [`HOLD_AT_MOST`] old unless a worker did so first.
+//!   oldest outcome is that old unless a worker did so first.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;

@@ -62,4 +62,7 @@ pub use crate::http::{
     auth::BasicAuth, method_router::HttpMethodRouter, rest::RestTranslator, server::HttpServer,
 };
 #[cfg(feature = "mdp")]
-pub use crate::mdp::{MdpBroker, MdpBrokerRegistrationService, MdpClient, MdpWorker};
+pub use crate::mdp::{
+    broker::MdpBroker, client::MdpClient, registration::MdpBrokerRegistrationService,
+    worker::MdpWorker,
+};

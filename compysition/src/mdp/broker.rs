@@ -177,7 +177,7 @@ impl MdpBroker {
     /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
     /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
     ///
-    /// [`MdpBrokerRegistrationService`]: super::MdpBrokerRegistrationService
+    /// [`MdpBrokerRegistrationService`]: crate::actors::MdpBrokerRegistrationService
     pub fn announce_to(mut self, registry: &str, advertised: &str) -> Result<Self> {
         check_connect_endpoint(registry)?;
         check_connect_endpoint(advertised)?;

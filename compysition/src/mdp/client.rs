@@ -81,7 +81,7 @@ impl MdpClient {
 
     /// A client of every broker the registration service at `registry` knows, each new
     /// connection going to the next broker in turn (our extension, see
-    /// [`MdpBrokerRegistrationService`](super::MdpBrokerRegistrationService)).
+    /// [`MdpBrokerRegistrationService`](crate::actors::MdpBrokerRegistrationService)).
     pub fn discover(registry: &str) -> Result<Self> {
         check_connect_endpoint(registry)?;
         Ok(Self::with_source(BrokerSource::Registry(

@@ -3,13 +3,16 @@
 //! The pieces speak the standard 7/MDP (MDP/0.1) wire protocol with the 8/MMI management
 //! services, so third-party Majordomo clients, workers and brokers interoperate with them:
 //!
-//! - [`MdpBroker`]: the broker, one ROUTER socket for clients and workers;
-//! - [`MdpClient`]: an actor that sends each event as a request and emits the reply;
-//! - [`MdpWorker`]: an actor that registers a service, emits each request as an event and
+//! - [`MdpBroker`](crate::actors::MdpBroker): the broker, one ROUTER socket for clients and workers;
+//! - [`MdpClient`](crate::actors::MdpClient): an actor that sends each event as a request and emits the reply;
+//! - [`MdpWorker`](crate::actors::MdpWorker): an actor that registers a service, emits each request as an event and
 //!   sends the flow's answer back;
-//! - [`MdpBrokerRegistrationService`]: where brokers announce themselves and clients and workers
+//! - [`MdpBrokerRegistrationService`](crate::actors::MdpBrokerRegistrationService): where brokers announce themselves and clients and workers
 //!   find them. This discovery is **our extension** on top of the standard; a plain MDP peer
 //!   just connects to one broker.
+//!
+//! The actors are at `compysition::actors`, like every actor; this module holds what goes with
+//! them: bodies, statistics, defaults and the wire protocol.
 //!
 //! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
@@ -31,15 +34,13 @@ mod limits;
 mod frames;
 pub mod protocol;
 
-mod registration;
+pub(crate) mod registration;
 
-mod broker;
-mod client;
-mod worker;
+pub(crate) mod broker;
+pub(crate) mod client;
+pub(crate) mod worker;
 
-pub use broker::{BrokerCounters, BrokerStats, MdpBroker};
-pub use client::MdpClient;
+pub use broker::{BrokerCounters, BrokerStats};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 pub use frames::Frames;
-pub use registration::{MdpBrokerRegistrationService, REGISTRATION_HEADER};
-pub use worker::MdpWorker;
+pub use registration::REGISTRATION_HEADER;

@@ -91,7 +91,7 @@ impl MdpWorker {
 
     /// A worker for `service` at the brokers the registration service at `registry` knows, its
     /// connections dealt out over them (our extension, see
-    /// [`MdpBrokerRegistrationService`](super::MdpBrokerRegistrationService)).
+    /// [`MdpBrokerRegistrationService`](crate::actors::MdpBrokerRegistrationService)).
     pub fn discover(registry: &str, service: &str) -> Result<Self> {
         check_connect_endpoint(registry)?;
         Self::with_source(BrokerSource::Registry(registry.to_string()), service)
