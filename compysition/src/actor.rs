@@ -18,6 +18,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
+use std::time::Duration;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
@@ -117,6 +118,8 @@ pub struct Context {
     error_inbox: Option<Inbox<AnyPayload>>,
     stop: watch::Receiver<bool>,
     concurrency: Concurrency,
+    /// How long the topology gives its actors to finish once a stop is requested.
+    shutdown_timeout: Duration,
     /// The slots of the `serve` loops of the actor's inboxes.
     slots: Slots,
     /// The slots of the error inbox's loop ([`Context::serve_errors`]), counted apart so that
@@ -148,6 +151,7 @@ impl Context {
             error_inbox,
             stop,
             concurrency,
+            shutdown_timeout: crate::director::DEFAULT_SHUTDOWN_TIMEOUT,
             slots: Slots::default(),
             error_slots: Slots::default(),
         }
@@ -163,6 +167,18 @@ impl Context {
             Context::new(name, errors, None, stop, Concurrency::DEFAULT),
             stop_tx,
         )
+    }
+
+    pub(crate) fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
+
+    /// How long the topology gives its actors to finish once a stop is requested (the
+    /// director's [`set_shutdown_timeout`](crate::Director::set_shutdown_timeout)); an actor that
+    /// drains work of its own (requests in flight, batches) fits its drain inside it.
+    pub fn shutdown_timeout(&self) -> Duration {
+        self.shutdown_timeout
     }
 
     /// The actor's name in the topology.

@@ -222,7 +222,8 @@ impl Director {
                 errors.inboxes.remove(&a),
                 self.stop.subscribe(),
                 Concurrency::DEFAULT,
-            );
+            )
+            .with_shutdown_timeout(self.shutdown_timeout);
             let ins = PortBundle::new(
                 Arc::clone(&actor.name),
                 inbox_ports.next().unwrap_or_default(),

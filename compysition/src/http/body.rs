@@ -6,6 +6,11 @@
 //! body that does not convert is a `400` on that actor's error outbox; XML and JSON convert into
 //! each other by the xmltodict convention). On the way back any of those payloads converts into
 //! a `Body`, so a flow can answer with whatever its last actor emits.
+//!
+//! Parsing is lazy: an XML or JSON request body enters the flow as [`Body::Unparsed`], its bytes
+//! as they arrived, and is parsed only at the edge into the first actor that takes `Xml` or
+//! `Json`. An authentication step ahead of that edge costs the client no parse, and a bad
+//! document from a client without credentials is a `401`, not a `400`.
 
 use std::fmt;
 
@@ -36,6 +41,59 @@ pub enum Body {
     Text(String),
     /// `application/octet-stream`, or a body without a `Content-Type`.
     Bytes(Bytes),
+    /// An XML or JSON request body as it arrived, parsed when an edge converts it (or by
+    /// [`Body::parsed`]).
+    Unparsed(Unparsed),
+}
+
+/// An XML or JSON document as it arrived, not parsed yet.
+#[derive(Clone, PartialEq)]
+pub struct Unparsed {
+    syntax: Syntax,
+    bytes: Bytes,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Syntax {
+    Xml,
+    Json,
+}
+
+impl Unparsed {
+    /// Bytes that should be an XML document.
+    pub fn xml(bytes: Bytes) -> Self {
+        Unparsed {
+            syntax: Syntax::Xml,
+            bytes,
+        }
+    }
+
+    /// Bytes that should be a JSON document.
+    pub fn json(bytes: Bytes) -> Self {
+        Unparsed {
+            syntax: Syntax::Json,
+            bytes,
+        }
+    }
+
+    /// Whether its `Content-Type` said XML (else JSON).
+    pub fn is_xml(&self) -> bool {
+        self.syntax == Syntax::Xml
+    }
+
+    /// The bytes as they arrived.
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Parses it: [`Body::Xml`] or [`Body::Json`], or the `400` that names where it is
+    /// malformed.
+    pub fn parse(self) -> Result<Body, EventError> {
+        match self.syntax {
+            Syntax::Xml => Xml::from_bytes(self.bytes).map(Body::Xml),
+            Syntax::Json => Json::parse(&self.bytes).map(Body::Json),
+        }
+    }
 }
 
 impl Body {
@@ -46,6 +104,15 @@ impl Body {
             Body::Text(text) => text.is_empty(),
             Body::Bytes(bytes) => bytes.is_empty(),
             Body::Json(_) | Body::Xml(_) => false,
+            Body::Unparsed(unparsed) => unparsed.bytes.is_empty(),
+        }
+    }
+
+    /// The body with an [`Unparsed`] document parsed; any other body as it is.
+    pub fn parsed(self) -> Result<Body, EventError> {
+        match self {
+            Body::Unparsed(unparsed) => unparsed.parse(),
+            other => Ok(other),
         }
     }
 
@@ -57,6 +124,8 @@ impl Body {
             Body::Json(_) => "JSON",
             Body::Text(_) => "text",
             Body::Bytes(_) => "bytes",
+            Body::Unparsed(unparsed) if unparsed.is_xml() => "unparsed XML",
+            Body::Unparsed(_) => "unparsed JSON",
         }
     }
 
@@ -68,6 +137,7 @@ impl Body {
             Body::Json(json) => json.to_bytes(),
             Body::Text(text) => Bytes::copy_from_slice(text.as_bytes()),
             Body::Bytes(bytes) => bytes.clone(),
+            Body::Unparsed(unparsed) => unparsed.bytes.clone(),
         }
     }
 
@@ -77,7 +147,7 @@ impl Body {
         match self {
             Body::Text(text) => Bytes::from(text),
             Body::Xml(xml) => xml.into_bytes(),
-            Body::Bytes(bytes) => bytes,
+            Body::Bytes(bytes) | Body::Unparsed(Unparsed { bytes, .. }) => bytes,
             other => other.to_bytes(),
         }
     }
@@ -91,6 +161,12 @@ impl fmt::Debug for Body {
             Body::Json(json) => f.debug_tuple("Json").field(json).finish(),
             Body::Text(text) => f.debug_tuple("Text").field(text).finish(),
             Body::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Body::Unparsed(unparsed) => write!(
+                f,
+                "Unparsed({:?}, {} bytes)",
+                unparsed.syntax,
+                unparsed.bytes.len()
+            ),
         }
     }
 }
@@ -102,6 +178,7 @@ impl Convert<Xml> for Body {
             Body::Json(json) => json.convert(),
             Body::Text(text) => text.convert(),
             Body::Bytes(bytes) => Xml::from_bytes(bytes),
+            Body::Unparsed(unparsed) => unparsed.parse()?.convert(),
             Body::Empty => Err(EventError::malformed("expected an XML body, got none")),
         }
     }
@@ -114,6 +191,7 @@ impl Convert<Json> for Body {
             Body::Xml(xml) => xml.convert(),
             Body::Text(text) => Json::parse(text.as_bytes()),
             Body::Bytes(bytes) => Json::parse(&bytes),
+            Body::Unparsed(unparsed) => unparsed.parse()?.convert(),
             Body::Empty => Err(EventError::malformed("expected a JSON body, got none")),
         }
     }
@@ -126,7 +204,8 @@ impl Convert<String> for Body {
             Body::Empty => Ok(String::new()),
             Body::Xml(xml) => xml.convert(),
             Body::Json(json) => json.convert(),
-            Body::Bytes(bytes) => bytes.convert(),
+            // A document is text already: only its encoding is checked.
+            Body::Bytes(bytes) | Body::Unparsed(Unparsed { bytes, .. }) => bytes.convert(),
         }
     }
 }
@@ -234,6 +313,21 @@ mod tests {
         let body = Body::Json(Json::new(serde_json::json!({"a": 1})));
         let text: String = body.convert().expect("JSON is text");
         assert_eq!(text, r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn an_unparsed_document_is_parsed_at_the_edge() {
+        let body = Body::Unparsed(Unparsed::xml(Bytes::from_static(b"<order id=\"7\"/>")));
+        let json: Json = body.clone().convert().expect("XML converts to JSON");
+        assert_eq!(json["order"]["@id"], "7");
+        let xml: Xml = body.convert().expect("well-formed XML");
+        assert_eq!(xml.as_str(), r#"<order id="7"/>"#);
+        let body = Body::Unparsed(Unparsed::json(Bytes::from_static(b"{\"a\": [1")));
+        let error = Convert::<Json>::convert(body.clone()).expect_err("malformed JSON");
+        assert_eq!(error.kind(), crate::ErrorKind::Malformed);
+        // As text it is only checked to be UTF-8.
+        let text: String = body.convert().expect("UTF-8");
+        assert_eq!(text, "{\"a\": [1");
     }
 
     #[test]

@@ -129,7 +129,8 @@ impl<T: Payload> OutboxSet for MethodOutboxes<T> {
 impl<T> MethodOutboxes<T> {
     fn for_method(&self, method: &Method) -> Option<&Outbox<T>> {
         let outbox = match *method {
-            Method::GET => &self.get,
+            // A HEAD request is a GET whose answer is sent without its body.
+            Method::GET | Method::HEAD => &self.get,
             Method::POST => &self.post,
             Method::PUT => &self.put,
             Method::PATCH => &self.patch,

@@ -29,7 +29,7 @@ mod stats;
 mod status;
 
 pub use auth::{Authenticator, Credentials, UserTable};
-pub use body::Body;
+pub use body::{Body, Unparsed};
 pub use context::HttpContext;
 pub use method_router::{MethodOutPorts, MethodOutboxes};
 pub use routes::Route;

@@ -253,6 +253,12 @@ impl Routes {
         method: &Method,
         path: &'a str,
     ) -> Result<Matched<'a>, NoRoute> {
+        // HEAD is answered wherever GET is, without the body (RFC 9110 §9.3.2).
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
         let mut allowed: Vec<&Method> = Vec::new();
         for route in &self.routes {
             if let Some(attributes) = route.matches(path) {

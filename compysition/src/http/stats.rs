@@ -19,6 +19,10 @@ struct Counters {
     unmatched: AtomicU64,
     timed_out: AtomicU64,
     dropped: AtomicU64,
+    connections_evicted: AtomicU64,
+    header_timeouts: AtomicU64,
+    idle_closed: AtomicU64,
+    refused_stopping: AtomicU64,
 }
 
 impl HttpStats {
@@ -52,6 +56,45 @@ impl HttpStats {
     /// Requests answered `500` because the flow dropped every copy of their event.
     pub fn dropped(&self) -> u64 {
         self.0.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed to make room for a new one at the connection limit (each was idle
+    /// or had not sent a complete request head).
+    pub fn connections_evicted(&self) -> u64 {
+        self.0.connections_evicted.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed because no complete request head arrived within the header timeout
+    /// after they were accepted (whatever the protocol).
+    pub fn header_timeouts(&self) -> u64 {
+        self.0.header_timeouts.load(Ordering::Relaxed)
+    }
+
+    /// Connections closed after the idle timeout without a request in flight.
+    pub fn idle_closed(&self) -> u64 {
+        self.0.idle_closed.load(Ordering::Relaxed)
+    }
+
+    /// Requests answered `503` because the server stopped before the flow answered them within
+    /// the drain deadline.
+    pub fn refused_stopping(&self) -> u64 {
+        self.0.refused_stopping.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_evicted(&self) {
+        self.0.connections_evicted.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_header_timeout(&self) {
+        self.0.header_timeouts.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_idle_closed(&self) {
+        self.0.idle_closed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_refused_stopping(&self) {
+        self.0.refused_stopping.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_request(&self) {
@@ -88,6 +131,10 @@ impl fmt::Debug for HttpStats {
             .field("unmatched", &self.unmatched())
             .field("timed_out", &self.timed_out())
             .field("dropped", &self.dropped())
+            .field("connections_evicted", &self.connections_evicted())
+            .field("header_timeouts", &self.header_timeouts())
+            .field("idle_closed", &self.idle_closed())
+            .field("refused_stopping", &self.refused_stopping())
             .finish()
     }
 }

@@ -4,9 +4,10 @@
 
 use std::fmt;
 
-use http::header::{HeaderMap, HeaderValue, ALLOW, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE};
 use http::{Response, StatusCode};
 use http_body_util::Full;
+use tokio::time::Instant;
 
 use crate::error::{ErrorKind, EventError};
 use crate::event::{Event, MetaId};
@@ -19,7 +20,7 @@ use crate::xml::Xml;
 use super::request::Admitted;
 use super::{HttpOutboxes, Shared, REQUEST_ID};
 use crate::http::auth::{header_safe_realm, DEFAULT_REALM};
-use crate::http::body::Body;
+use crate::http::body::{Body, Unparsed};
 use crate::http::context::HttpContext;
 use crate::http::negotiation::{self, error_body, Accept, Format, MediaKind};
 use crate::http::stats::HttpStats;
@@ -87,6 +88,8 @@ pub(super) struct Answering {
     pub(super) accept: Accept,
     pub(super) request_kind: Option<MediaKind>,
     pub(super) request_id: Option<HeaderValue>,
+    /// When the request must be answered: its head's arrival plus the timeout.
+    pub(super) deadline: Instant,
 }
 
 impl Answering {
@@ -165,15 +168,19 @@ pub(super) async fn await_answer<O: HttpOutboxes>(
         given: answering.request_id.as_ref(),
         own: event.id(),
     };
-    // The timeout covers the wait for room in a full inbox too.
-    let outcome = tokio::time::timeout(timeout, async {
+    let mut drain_expired = shared.drain_expired.subscribe();
+    let answered = async {
         // Checked when the request was read; a missing outbox drops the event (a 500).
         if let Some(outbox) = shared.outboxes.outbox(outbox) {
             outbox.send(event).await;
         }
         answer.await
-    })
-    .await;
+    };
+    // The deadline covers the wait for room in a full inbox too.
+    let outcome = tokio::select! {
+        outcome = tokio::time::timeout_at(answering.deadline, answered) => outcome.map_err(|_| Unanswered::Late),
+        _ = drain_expired.wait_for(|expired| *expired) => Err(Unanswered::Stopping),
+    };
     if let Ok(Ok(_)) = &outcome {
         shared.stats.count_answered();
     }
@@ -195,7 +202,7 @@ pub(super) async fn await_answer<O: HttpOutboxes>(
                 "the flow dropped the request without answering",
             ))
         }
-        Err(_elapsed) => {
+        Err(Unanswered::Late) => {
             shared.stats.count_timed_out();
             tracing::warn!(%meta_id, ?timeout, "the flow did not answer in time");
             answering.error(&EventError::timeout(format!(
@@ -203,7 +210,26 @@ pub(super) async fn await_answer<O: HttpOutboxes>(
                 timeout.as_millis()
             )))
         }
+        Err(Unanswered::Stopping) => {
+            shared.stats.count_refused_stopping();
+            tracing::warn!(%meta_id, "the server stopped before the flow answered");
+            let mut response = answering.error(&EventError::unavailable(
+                "the server is stopping and the flow did not answer in time; try again",
+            ));
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
     }
+}
+
+/// Why a request got no answer from the flow.
+enum Unanswered {
+    /// Its deadline passed: `504`.
+    Late,
+    /// The server stopped and its drain deadline passed: `503`.
+    Stopping,
 }
 
 fn echo_meta_id<T>(event: &Event<T>, headers: &mut HeaderMap) {
@@ -286,5 +312,30 @@ fn negotiate(body: Body, accept: &Accept) -> (Option<HeaderValue>, Bytes) {
         },
         Body::Text(text) => (Some(negotiation::TEXT), Bytes::from(text)),
         Body::Bytes(bytes) => (Some(negotiation::OCTETS), bytes),
+        Body::Unparsed(unparsed) => negotiate_unparsed(unparsed, accept),
+    }
+}
+
+/// A document the flow sent back as it arrived: as it is when the client takes its format,
+/// else parsed and converted; one that does not parse goes as it is.
+fn negotiate_unparsed(unparsed: Unparsed, accept: &Accept) -> (Option<HeaderValue>, Bytes) {
+    let own = if unparsed.is_xml() {
+        Format::Xml
+    } else {
+        Format::Json
+    };
+    let own_type = |format| match format {
+        Format::Xml => accept.xml_content_type(),
+        Format::Json => negotiation::JSON,
+    };
+    if accept.choose(own) == own {
+        return (Some(own_type(own)), unparsed.bytes().clone());
+    }
+    match unparsed.clone().parse() {
+        Ok(parsed) => negotiate(parsed, accept),
+        Err(error) => {
+            tracing::debug!(%error, "answer does not parse; sent as it is");
+            (Some(own_type(own)), unparsed.bytes().clone())
+        }
     }
 }

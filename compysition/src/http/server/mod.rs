@@ -14,6 +14,7 @@
 
 mod accept;
 mod answer;
+mod connections;
 mod request;
 
 use std::marker::PhantomData;
@@ -26,7 +27,6 @@ use tokio::net::TcpListener;
 
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
-use crate::pool::CpuPool;
 use crate::port::{Inbox, Outbox, OutboxSet};
 use crate::AnswersRequests;
 
@@ -43,8 +43,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The request header whose value becomes the event's `meta_id` and is echoed on the answer.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a new connection may take to send its first complete request head, by default.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may stay open without a request in flight, by default.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// The most bytes of headers one request may send by default (nginx takes about half).
+pub const DEFAULT_HEADER_LIMIT: usize = 64 * 1024;
+/// hyper's smallest read buffer for HTTP/1.1, which bounds the header limit from below.
+const MIN_HEADER_LIMIT: usize = 8 * 1024;
 /// How long an `X-Request-ID` may be.
 const MAX_REQUEST_ID: usize = 200;
 
@@ -119,9 +125,12 @@ impl HttpOutboxes for Outbox<Body> {
 /// # }
 /// ```
 ///
-/// - **Requests**: `/<service>` (`GET` and `POST`) sets the event's `service`; [`Route`]s add
-///   path patterns whose variables become attributes. `Content-Type` picks the payload
-///   ([`Body`]): XML, JSON, text or bytes. An `X-Request-ID` header becomes the `meta_id`.
+/// - **Requests**: `/<service>` (`GET` and `POST`; `HEAD` wherever `GET` is) sets the event's
+///   `service`; [`Route`]s add path patterns whose variables become attributes. `Content-Type`
+///   picks the payload ([`Body`]): XML and JSON arrive [`Body::Unparsed`] and are parsed at the
+///   edge into the first actor that takes `Xml` or `Json` (a `400` there when they do not
+///   parse), text is checked to be UTF-8, anything else is bytes. An `X-Request-ID` header
+///   becomes the `meta_id`; without one the `meta_id` is the event's random id.
 ///   The request's method, path, query and headers are in its [`HttpContext`] extension
 ///   (`event.extension::<HttpContext>()`);
 ///   credentials in them are marked sensitive, so they never show in a printed event.
@@ -130,12 +139,18 @@ impl HttpOutboxes for Outbox<Body> {
 ///   the `Accept` header asks (JSON and XML convert into each other). An event on the error inbox
 ///   answers with its error's status and `{"errors":[{"message":…,"code":…}]}` or
 ///   `<errors><error><message>…</message><code>…</code></error></errors>`.
-/// - **Statuses of its own**: `404` unknown route, `405` (with `Allow`) wrong method, `413`
-///   body above the limit, `415` unsupported content type, `400` a body that does not parse,
-///   `408` a body that did not arrive within the timeout, `500` the flow dropped the event,
-///   `504` the flow did not answer in time.
-/// - **Stop**: it stops accepting connections, lets requests in flight finish (or time out),
-///   then closes its outboxes so the flow drains.
+/// - **Statuses of its own**: `400` a missing or repeated `Host`, `404` unknown route, `405`
+///   (with `Allow`) wrong method, `413` body above the limit, `415` unsupported content type,
+///   `431` headers above the limit, `408` a body that did not arrive by the deadline, `500` the
+///   flow dropped the event, `504` the flow did not answer by the deadline (which runs from the
+///   complete request head), `503` the server stopped first.
+/// - **Connections**: each must send a complete request head within the header timeout and may
+///   stay idle for the idle timeout (HTTP/2 peers also answer PINGs); at the connection limit
+///   a new connection takes the seat of the one idle the longest, so that idle or half-open
+///   sockets can never keep a client out.
+/// - **Stop**: it stops accepting connections and lets the requests already accepted get the
+///   flow's answer until the drain deadline, answers the rest `503`, logs how many ended each
+///   way, then closes its outboxes so the flow drains.
 pub struct HttpServer<O = Outbox<Body>> {
     listener: std::net::TcpListener,
     config: Config,
@@ -148,6 +163,13 @@ struct Config {
     routes: Routes,
     body_limit: usize,
     timeout: Duration,
+    header_timeout: Duration,
+    idle_timeout: Duration,
+    header_limit: usize,
+    /// `None`: sized to the process's file limit when the server starts.
+    connection_limit: Option<usize>,
+    /// `None`: derived from the request timeout and the topology's shutdown timeout.
+    drain_timeout: Option<Duration>,
 }
 
 impl HttpServer {
@@ -171,6 +193,11 @@ impl HttpServer {
                 routes: Routes::default(),
                 body_limit: DEFAULT_BODY_LIMIT,
                 timeout: DEFAULT_TIMEOUT,
+                header_timeout: DEFAULT_HEADER_TIMEOUT,
+                idle_timeout: DEFAULT_IDLE_TIMEOUT,
+                header_limit: DEFAULT_HEADER_LIMIT,
+                connection_limit: None,
+                drain_timeout: None,
             },
             stats: HttpStats::default(),
             _outboxes: PhantomData,
@@ -202,9 +229,49 @@ impl<O: HttpOutboxes> HttpServer<O> {
         self
     }
 
-    /// How long a request waits for the flow before it is answered `504` (default 30 s).
+    /// How long a request may take, from its complete head to its answer, before it is
+    /// answered `504` (default 30 s). The body's arrival, waits for a full inbox or a busy CPU
+    /// pool and the flow's own work all count against it.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.config.timeout = timeout;
+        self
+    }
+
+    /// How long a new connection may take to send its first complete request head, whatever
+    /// the protocol (default 10 s); a connection that does not is closed.
+    pub fn header_timeout(mut self, timeout: Duration) -> Self {
+        self.config.header_timeout = timeout;
+        self
+    }
+
+    /// How long a connection may stay open without a request in flight (default 60 s): an
+    /// HTTP/1.1 keep-alive connection between requests, an HTTP/2 connection without streams.
+    /// HTTP/2 peers are also sent PINGs, and a peer that does not answer one is dropped.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// The most bytes of headers one request may send (default 64 KiB); more is answered
+    /// `431`. At least 8 KiB.
+    pub fn header_limit(mut self, bytes: usize) -> Self {
+        self.config.header_limit = bytes.max(MIN_HEADER_LIMIT);
+        self
+    }
+
+    /// The most connections open at once (default: most of the process's file limit). A new
+    /// connection past it takes the seat of the connection idle the longest, so that idle or
+    /// half-open sockets cannot keep a client out.
+    pub fn connection_limit(mut self, connections: usize) -> Self {
+        self.config.connection_limit = Some(connections.max(1));
+        self
+    }
+
+    /// How long a stop waits for the answers of requests already accepted before answering
+    /// them `503` (default: the request timeout, but at most two thirds of the topology's
+    /// shutdown timeout, so that the flow behind the server can drain in the rest).
+    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
+        self.config.drain_timeout = Some(timeout);
         self
     }
 
@@ -260,11 +327,16 @@ impl<O: HttpOutboxes> Actor for HttpServer<O> {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(actor = %ctx.name(), %addr, "listening");
         }
+        let limit = self
+            .config
+            .connection_limit
+            .unwrap_or_else(connections::default_connection_limit);
         let shared = Arc::new(Shared {
             config: self.config,
             outboxes,
             stats: self.stats,
-            parsing: CpuPool::per_cpu(),
+            connections: connections::Connections::new(limit),
+            drain_expired: tokio::sync::watch::Sender::new(false),
         });
         tokio::join!(
             answers,
@@ -283,7 +355,7 @@ struct Shared<O> {
     config: Config,
     outboxes: O,
     stats: HttpStats,
-    /// Large bodies are parsed on the CPU pool the other actors use, so that a burst of them
-    /// takes a core each at most.
-    parsing: CpuPool,
+    connections: connections::Connections,
+    /// Set when a stop's drain deadline has passed: every request still waiting answers `503`.
+    drain_expired: tokio::sync::watch::Sender<bool>,
 }

@@ -4,22 +4,21 @@
 
 use std::sync::Arc;
 
-use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH};
+use http::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, HOST};
 use http::request::Parts;
-use http::{Request, Response};
+use http::{Method, Request, Response, Version};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
+use tokio::time::Instant;
 
 use crate::error::{ErrorKind, EventError};
 use crate::event::Event;
-use crate::json::Json;
 use crate::payload::Bytes;
 use crate::reply::{ReplySlot, Waiting};
-use crate::xml::Xml;
 
 use super::answer::{await_answer, Answering};
 use super::{HttpOutboxes, Shared, MAX_REQUEST_ID, REQUEST_ID};
-use crate::http::body::Body;
+use crate::http::body::{Body, Unparsed};
 use crate::http::context::HttpContext;
 use crate::http::negotiation::{request_kind, Accept, MediaKind, Unsupported};
 use crate::http::routes::{MethodSet, NoRoute};
@@ -30,19 +29,50 @@ pub(super) async fn handle<O: HttpOutboxes>(
     request: Request<Incoming>,
     shared: &Shared<O>,
 ) -> Response<Full<Bytes>> {
+    // The request's deadline runs from its complete head: the body, the flow and every wait
+    // on the way count against it.
+    let deadline = Instant::now() + shared.config.timeout;
     let (parts, body) = request.into_parts();
+    let head = parts.method == Method::HEAD;
     let kind = request_kind(&parts.headers);
     let mut answering = Answering {
         accept: Accept::from_headers(&parts.headers),
         request_kind: kind.as_ref().ok().copied().flatten(),
         request_id: None,
+        deadline,
     };
-    let response = match read_request(parts, body, kind, shared, &mut answering).await {
+    let mut response = match read_request(parts, body, kind, shared, &mut answering).await {
         Ok(admitted) => await_answer(admitted, shared, &answering).await,
         Err(error) => answering.error(&error),
     };
     tracing::debug!(status = response.status().as_u16(), "answered");
+    if head {
+        without_body(&mut response);
+    }
     response
+}
+
+/// A `HEAD` answer: the `GET` answer's headers, its length included, and no body.
+fn without_body(response: &mut Response<Full<Bytes>>) {
+    let length = response.body().size_hint().exact().unwrap_or(0);
+    response
+        .headers_mut()
+        .entry(CONTENT_LENGTH)
+        .or_insert_with(|| HeaderValue::from(length));
+    *response.body_mut() = Full::new(Bytes::new());
+}
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without `Host`, or any request with more than one, is
+/// `400` (HTTP/2 names the authority in its pseudo-headers instead).
+fn check_host(parts: &Parts) -> Result<(), EventError> {
+    let mut hosts = parts.headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => Err(EventError::malformed("more than one Host header")),
+        (None, _) if parts.version == Version::HTTP_11 => Err(EventError::malformed(
+            "an HTTP/1.1 request needs a Host header",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Turns a request into its event, or into the error that answers it.
@@ -54,15 +84,12 @@ async fn read_request<O: HttpOutboxes>(
     answering: &mut Answering,
 ) -> Result<Admitted, EventError> {
     answering.request_id = request_id(&parts.headers)?;
+    check_host(&parts)?;
     let route = find_route(&parts, shared)?;
     let kind = body_kind(kind, &body)?;
-    let bytes = read_body(&parts.headers, body, shared).await?;
-    // Large bodies are parsed on the CPU pool rather than on an async worker.
-    let size = bytes.len();
-    let payload = shared
-        .parsing
-        .run_sized(size, move || parse_body(kind, bytes))
-        .await?;
+    let bytes = read_body(&parts.headers, body, shared, answering.deadline).await?;
+    // XML and JSON stay bytes until an edge parses them for the actor that takes them.
+    let payload = body_payload(kind, bytes)?;
     let outbox = route.outbox;
     let (event, answer) = admit(payload, parts, route, answering.request_id.as_ref());
     shared.stats.count_request();
@@ -152,6 +179,7 @@ async fn read_body<O>(
     headers: &HeaderMap,
     body: Incoming,
     shared: &Shared<O>,
+    deadline: Instant,
 ) -> Result<Bytes, EventError> {
     let limit = shared.config.body_limit;
     let too_large = || {
@@ -169,7 +197,7 @@ async fn read_body<O>(
     }
     // A client that trickles its body must not hold the connection forever.
     let timeout = shared.config.timeout;
-    match tokio::time::timeout(timeout, Limited::new(body, limit).collect()).await {
+    match tokio::time::timeout_at(deadline, Limited::new(body, limit).collect()).await {
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(error)) if error.is::<LengthLimitError>() => Err(too_large()),
         Ok(Err(error)) => Err(EventError::malformed(format!(
@@ -233,14 +261,15 @@ fn mark_credentials_sensitive(headers: &mut HeaderMap) {
     }
 }
 
-/// The request body as the payload its content type asks for.
-fn parse_body(kind: Option<MediaKind>, bytes: Bytes) -> Result<Body, EventError> {
+/// The request body as the payload its content type asks for: XML and JSON unparsed, text
+/// checked to be UTF-8.
+fn body_payload(kind: Option<MediaKind>, bytes: Bytes) -> Result<Body, EventError> {
     if bytes.is_empty() {
         return Ok(Body::Empty);
     }
     match kind {
-        Some(MediaKind::Json) => Json::parse(&bytes).map(Body::Json),
-        Some(MediaKind::Xml) => Xml::from_bytes(bytes).map(Body::Xml),
+        Some(MediaKind::Json) => Ok(Body::Unparsed(Unparsed::json(bytes))),
+        Some(MediaKind::Xml) => Ok(Body::Unparsed(Unparsed::xml(bytes))),
         Some(MediaKind::Text) => match String::from_utf8(bytes.into()) {
             Ok(text) => Ok(Body::Text(text)),
             Err(error) => Err(EventError::malformed(format!(
