@@ -65,7 +65,10 @@ use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PRE
 use super::registration::Announcer;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
-use crate::zmtp::router::{Inbound, Peers, Router, Sent};
+use crate::zmtp::limits::{
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_UNFINISHED,
+};
+use crate::zmtp::router::{Inbound, Peers, Router, RouterLimits, RouterStats, Sent};
 use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// How long a stopping broker gives its peers to take what it still has for them (the
@@ -74,6 +77,13 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// The Majordomo broker: an actor without ports that serves until the topology stops, or a
 /// standalone server through [`MdpBroker::run_until`].
+///
+/// A request handed to a worker is kept until its reply: if the worker goes first
+/// (DISCONNECT, its connection closes, it is dropped for a bad message or holds the request
+/// past [`MdpBroker::request_deadline`]), the request goes to another worker, at most
+/// [`MAX_DISPATCHES`] times in all; the client gets one answer. A worker with a request in hand
+/// is not dropped for missing heartbeats before that deadline (synchronous workers say nothing
+/// while they work); an idle one is, after `heartbeat_interval × heartbeat_liveness`.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -123,6 +133,9 @@ struct BrokerOptions {
     request_deadline: Duration,
     /// Deadlines of services that have their own.
     service_deadlines: HashMap<Bytes, Duration>,
+    handshake_timeout: Duration,
+    max_handshakes: usize,
+    max_unfinished: usize,
 }
 
 impl MdpBroker {
@@ -144,6 +157,9 @@ impl MdpBroker {
                 max_message: DEFAULT_MAX_MESSAGE_SIZE,
                 request_deadline: DEFAULT_REQUEST_DEADLINE,
                 service_deadlines: HashMap::new(),
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_handshakes: DEFAULT_MAX_HANDSHAKES,
+                max_unfinished: DEFAULT_MAX_UNFINISHED,
             },
             stats: Arc::new(BrokerStats::default()),
             announce: None,
@@ -182,8 +198,8 @@ impl MdpBroker {
     /// How long a worker may hold a request of any service without its own deadline (default
     /// [`DEFAULT_REQUEST_DEADLINE`], 5 minutes; at most a year). Until then a busy worker is
     /// not dropped for missing heartbeats; past it the worker is told DISCONNECT and the
-    /// request goes to another worker (see the [module documentation](self)). Checked once per
-    /// heartbeat interval.
+    /// request goes to another worker, and a reply the first one sends later is dropped
+    /// ([`BrokerCounters::late_replies`]). Checked once per heartbeat interval.
     pub fn request_deadline(mut self, deadline: Duration) -> Self {
         self.options.request_deadline = limits::duration(deadline);
         self
@@ -234,6 +250,32 @@ impl MdpBroker {
         self
     }
 
+    /// How long a new connection may take for its ZMTP greeting and READY (default 10 s; from
+    /// 1 ms to a year); past it the connection is closed and counted
+    /// ([`BrokerCounters::refused_connections`]).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.options.handshake_timeout = limits::interval(timeout);
+        self
+    }
+
+    /// How many handshakes run at once (default 1024, at least 1). The broker always accepts:
+    /// a new connection past this closes the oldest pending handshake (counted in
+    /// [`BrokerCounters::evicted_handshakes`]), so connections that never finish theirs cannot
+    /// keep new clients and workers out. Each pending handshake holds at most about 17 KiB.
+    pub fn max_pending_handshakes(mut self, max: usize) -> Self {
+        self.options.max_handshakes = max.max(1);
+        self
+    }
+
+    /// How much memory the unfinished (partly received) messages of all connections may take
+    /// together (default 128 MiB), beside the bound of one message per connection
+    /// (`max_message_size`). Past it the connection holding the most is closed and counted
+    /// ([`BrokerCounters::dropped_unfinished`]), until the total is under the cap again.
+    pub fn max_unfinished_bytes(mut self, octets: usize) -> Self {
+        self.options.max_unfinished = octets;
+        self
+    }
+
     /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
     /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
     ///
@@ -252,13 +294,17 @@ impl MdpBroker {
 
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let refused = Arc::clone(&self.stats.refused_connections);
+        let limits = RouterLimits {
+            max_message: self.options.max_message,
+            handshake_timeout: self.options.handshake_timeout,
+            max_handshakes: self.options.max_handshakes,
+            max_unfinished: self.options.max_unfinished,
+        };
+        let socket = Arc::clone(&self.stats.socket);
         let mut router =
-            Router::new(self.listener, self.options.max_message, refused).map_err(|source| {
-                Error::Bind {
-                    address: self.endpoint.clone(),
-                    source,
-                }
+            Router::new(self.listener, limits, socket).map_err(|source| Error::Bind {
+                address: self.endpoint.clone(),
+                source,
             })?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
@@ -334,7 +380,8 @@ pub struct BrokerStats {
     abandoned_requests: AtomicU64,
     overdue_requests: AtomicU64,
     late_replies: AtomicU64,
-    refused_connections: Arc<AtomicU64>,
+    /// What the socket counts: refused and evicted connections, unfinished messages.
+    socket: Arc<RouterStats>,
     workers: AtomicU64,
 }
 
@@ -379,8 +426,18 @@ pub struct BrokerCounters {
     pub late_replies: u64,
     /// Connections the broker closed because they broke ZMTP or a limit: not ZMTP 3 with NULL
     /// security, a frame or message over the maximum message size, a taken identity, no
-    /// handshake within 10 seconds.
+    /// handshake within the handshake timeout (10 s by default).
     pub refused_connections: u64,
+    /// Pending handshakes closed to make room for a newer connection (see
+    /// [`MdpBroker::max_pending_handshakes`]).
+    pub evicted_handshakes: u64,
+    /// Handshakes in progress now (at most [`MdpBroker::max_pending_handshakes`]).
+    pub pending_handshakes: u64,
+    /// Connections closed because the unfinished messages of all connections took more than
+    /// [`MdpBroker::max_unfinished_bytes`] (the one holding the most goes first).
+    pub dropped_unfinished: u64,
+    /// The memory that unfinished messages take now, over all connections, in octets.
+    pub unfinished_bytes: u64,
     /// Workers registered now.
     pub workers: u64,
 }
@@ -404,7 +461,11 @@ impl BrokerStats {
             abandoned_requests: get(&self.abandoned_requests),
             overdue_requests: get(&self.overdue_requests),
             late_replies: get(&self.late_replies),
-            refused_connections: get(&self.refused_connections),
+            refused_connections: get(&self.socket.refused),
+            evicted_handshakes: get(&self.socket.evicted_handshakes),
+            pending_handshakes: get(&self.socket.pending_handshakes),
+            dropped_unfinished: get(&self.socket.over_budget),
+            unfinished_bytes: self.socket.unfinished_bytes() as u64,
             workers: get(&self.workers),
         }
     }

@@ -143,8 +143,9 @@ impl MdpClient {
 
     /// How many times a request is sent again after a timeout (default 1). Majordomo workers
     /// are meant to be idempotent, which is what makes a retry safe. Every try lasts its
-    /// `timeout`, even when the broker cannot be reached (see the [module
-    /// documentation](self)): the tries together cover `(retries + 1) × timeout`.
+    /// `timeout`, even when the broker cannot be reached: a connection refused or dropped is
+    /// made again within the try after a pause (see [`MdpClient::reconnect_backoff`]), so the
+    /// tries together cover `(retries + 1) × timeout` and ride out a broker restart that short.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
         self
@@ -496,7 +497,7 @@ mod tests {
     use crate::zmtp::frame::{encode, LONG};
     use crate::zmtp::handshake::handshake;
     use crate::zmtp::mechanism::Mechanism;
-    use crate::zmtp::router::{Inbound, Router};
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
     use crate::zmtp::stream::{Chunk, FrameReader, ReadOutcome};
 
     #[test]
@@ -534,7 +535,8 @@ mod tests {
     fn broker_and_exchange() -> (Router, BrokerDirectory) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
-        let router = Router::new(listener, 1 << 20, Arc::new(AtomicU64::new(0))).expect("router");
+        let stats = Arc::new(RouterStats::new(Arc::new(AtomicU64::new(0))));
+        let router = Router::new(listener, RouterLimits::new(1 << 20), stats).expect("router");
         let directory = BrokerDirectory::new(
             BrokerSource::Fixed(Arc::from([endpoint])),
             Duration::from_secs(1),
@@ -593,6 +595,7 @@ mod tests {
                 frames
             }
             ReadOutcome::Closed(violation) => panic!("the client left: {violation:?}"),
+            ReadOutcome::OverBudget => unreachable!("a reader without a share has no budget"),
         }
     }
 
