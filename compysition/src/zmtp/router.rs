@@ -981,6 +981,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_new_connection_past_the_seats_closes_the_oldest_pending_handshake() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let address = listener.local_addr().expect("bound");
+        let limits = RouterLimits {
+            max_handshakes: 2,
+            ..RouterLimits::new(1024)
+        };
+        let stats = Arc::new(RouterStats::default());
+        let mut router = Router::new(listener, limits, Arc::clone(&stats)).expect("router");
+        let mut oldest = TcpStream::connect(address).await.expect("connects");
+        let (second, _) = driving(&mut router, TcpStream::connect(address)).await;
+        let (third, _) = driving(&mut router, TcpStream::connect(address)).await;
+        // The oldest silent connection is closed; the two newer ones keep their seats.
+        let mut seen = Vec::new();
+        let (closed, _) = driving(
+            &mut router,
+            tokio::time::timeout(Duration::from_secs(5), oldest.read_to_end(&mut seen)),
+        )
+        .await;
+        assert!(closed.is_ok(), "the oldest pending handshake was closed");
+        assert_eq!(stats.evicted_handshakes.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.pending_handshakes.load(Ordering::Relaxed), 2);
+        // A real peer still gets a seat, and through.
+        let mut peer = raw_peer(address, b"late").await;
+        peer.write_all(&message(&[b"in"])).await.expect("sent");
+        let (identity, frames) = next_message(&mut router).await;
+        assert_eq!(
+            (identity, frames),
+            (Bytes::from("late"), vec![Bytes::from("in")])
+        );
+        drop((second, third));
+    }
+
+    #[tokio::test]
     async fn a_peer_that_is_not_zmtp_is_refused_and_others_go_on() {
         let (mut router, address) = router();
         let mut http = TcpStream::connect(address).await.expect("connects");
