@@ -45,6 +45,12 @@ fn next_random() -> u64 {
     })
 }
 
+/// 64 random bits from this thread's generator, for what needs spreading rather than secrecy:
+/// the jitter of reconnection backoffs, say. Not for keys or tokens.
+pub(crate) fn random_u64() -> u64 {
+    next_random()
+}
+
 const VERSION_7: u128 = 0x7 << 76;
 const VARIANT_RFC: u128 = 0b10 << 62;
 

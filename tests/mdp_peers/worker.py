@@ -1,11 +1,18 @@
 """An independent 7/MDP echo worker: answers every request with its body frames unchanged.
 
 Usage: worker.py --connect ENDPOINT --service NAME --heartbeat-ms 250 --liveness 3
-Prints {"ready": NAME} each time it registers, {"request": [hex frames]} for each request, and
-runs until stdin closes.
+                 [--delay-ms 0] [--silent 0] [--quiet 0]
+Prints {"ready": NAME} each time it registers, {"request": [hex frames]} for each request
+(unless --quiet 1), and runs until stdin closes; then it says DISCONNECT and leaves.
+
+--delay-ms N: the handler takes N ms, during which the worker reads nothing and sends nothing,
+as the synchronous workers of the zguide do (mdwrkapi's recv only heartbeats between requests).
+--silent 1: the worker never sends HEARTBEAT (it still answers requests and reads the broker's
+heartbeats): a worker that is alive but says nothing while idle.
 """
 
 import sys
+import time
 
 import zmq
 
@@ -14,8 +21,12 @@ from mdp import (DISCONNECT, HEARTBEAT, READY, REPLY, REQUEST, WORKER, arguments
 
 
 def main():
-    options = arguments(sys.argv[1:], {"heartbeat_ms": "2500", "liveness": "3"})
+    options = arguments(sys.argv[1:], {"heartbeat_ms": "2500", "liveness": "3", "delay_ms": "0",
+                                       "silent": "0", "quiet": "0"})
     endpoint, service = options["connect"], options["service"].encode()
+    delay = int(options["delay_ms"]) / 1000.0
+    silent = options["silent"] == "1"
+    quiet = options["quiet"] == "1"
     heartbeat = int(options["heartbeat_ms"]) / 1000.0
     liveness = int(options["liveness"])
     context = new_context()
@@ -35,6 +46,8 @@ def main():
             if sys.stdin.fileno() in events or sys.stdin in events:
                 if not sys.stdin.readline():
                     socket.send_multipart([b"", WORKER, DISCONNECT])
+                    # Leaving for good: give the DISCONNECT time to go out.
+                    socket.setsockopt(zmq.LINGER, 1000)
                     running = False
                     break
             if socket in events:
@@ -45,15 +58,22 @@ def main():
                 command = frames[2]
                 if command == REQUEST and len(frames) >= 6 and frames[4] == b"":
                     client, body = frames[3], frames[5:]
-                    say(request=frames_to_hex(body))
+                    if not quiet:
+                        say(request=frames_to_hex(body))
+                    if delay:
+                        time.sleep(delay)
                     socket.send_multipart([b"", WORKER, REPLY, client, b"", *body])
+                    # As in the zguide's mdwrkapi, liveness counts polls that heard nothing,
+                    # so the time spent in the handler does not count against the broker.
+                    broker_expires = now() + heartbeat * liveness
                     next_heartbeat = now() + heartbeat
                 elif command == DISCONNECT:
                     break
             if now() >= broker_expires:
                 break
             if now() >= next_heartbeat:
-                socket.send_multipart([b"", WORKER, HEARTBEAT])
+                if not silent:
+                    socket.send_multipart([b"", WORKER, HEARTBEAT])
                 next_heartbeat = now() + heartbeat
         poller.unregister(socket)
         socket.close()

@@ -22,6 +22,32 @@
 //! over all services, a count per service (so that a flood for one service, or for a made-up
 //! one, leaves room for the others) and the memory they take. A request past a limit is
 //! dropped and counted; a request that finds an idle worker is never held to them.
+//!
+//! # At least once to workers, exactly one answer to the client
+//!
+//! A dispatched request is kept (a copy of its body, in one allocation) until its worker
+//! replies. When the worker goes before replying — DISCONNECT, its connection closes, it is
+//! dropped for a malformed or unexpected message, or its request deadline passes — the request
+//! goes back to the front of its service's queue and on to the next idle worker. A worker that
+//! replies after it was given up is no longer known, so its reply is dropped and counted
+//! ([`BrokerCounters::late_replies`]): the client gets one answer. A request is dispatched at
+//! most [`MAX_DISPATCHES`] times (a request that takes every worker down with it must not go
+//! round for ever); past that it is dropped and counted, and its client sees a timeout, as it
+//! would have without re-dispatch.
+//!
+//! What this keeps is bounded: at most one request in flight per registered worker (each at
+//! most `max_message_size`), and the waiting requests under the three limits above. A request
+//! put back after its worker went is not held to them (it was admitted once, and refusing it
+//! would lose it); the overshoot is at most one request per worker lost.
+//!
+//! # Busy workers and heartbeats
+//!
+//! A worker with a request in hand is not dropped for silence: the synchronous workers of the
+//! zguide send nothing while their handler runs. It has until the request deadline of its
+//! service ([`MdpBroker::request_deadline`], [`MdpBroker::service_request_deadline`]; 5
+//! minutes by default) to reply; past it the worker is told DISCONNECT and the request goes to
+//! another. An idle worker is dropped after `heartbeat_interval × heartbeat_liveness` of
+//! silence, as 7/MDP says.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -39,7 +65,10 @@ use super::protocol::{self, BrokerInbound, WorkerCommand, WorkerInbound, MMI_PRE
 use super::registration::Announcer;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
-use crate::zmtp::router::{Inbound, Peers, Router, Sent};
+use crate::zmtp::limits::{
+    DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_UNFINISHED,
+};
+use crate::zmtp::router::{Inbound, Peers, Router, RouterLimits, RouterStats, Sent};
 use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// How long a stopping broker gives its peers to take what it still has for them (the
@@ -48,6 +77,13 @@ const CLOSE_GRACE: Duration = Duration::from_millis(500);
 
 /// The Majordomo broker: an actor without ports that serves until the topology stops, or a
 /// standalone server through [`MdpBroker::run_until`].
+///
+/// A request handed to a worker is kept until its reply: if the worker goes first
+/// (DISCONNECT, its connection closes, it is dropped for a bad message or holds the request
+/// past [`MdpBroker::request_deadline`]), the request goes to another worker, at most
+/// [`MAX_DISPATCHES`] times in all; the client gets one answer. A worker with a request in hand
+/// is not dropped for missing heartbeats before that deadline (synchronous workers say nothing
+/// while they work); an idle one is, after `heartbeat_interval × heartbeat_liveness`.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -76,6 +112,14 @@ const DEFAULT_MAX_QUEUED: usize = 100_000;
 const DEFAULT_MAX_QUEUED_PER_SERVICE: usize = DEFAULT_MAX_QUEUED / 10;
 /// How much memory waiting requests may take over all services, by default: 256 MiB.
 const DEFAULT_MAX_QUEUED_BYTES: usize = 256 * 1024 * 1024;
+/// How long a worker may hold a request before it is given up and the request goes to another
+/// worker, by default: generous, because a worker that is silent while it works (the zguide's
+/// synchronous workers) is only known to be alive by its reply.
+pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(5 * 60);
+/// How many times one request is handed to a worker at most (the first time included) before
+/// the broker gives it up: a request that makes every worker that takes it crash or stall must
+/// not take them all down in turn.
+pub const MAX_DISPATCHES: u32 = 3;
 
 #[derive(Clone, Debug)]
 struct BrokerOptions {
@@ -86,6 +130,12 @@ struct BrokerOptions {
     max_queued_per_service: usize,
     max_queued_bytes: usize,
     max_message: usize,
+    request_deadline: Duration,
+    /// Deadlines of services that have their own.
+    service_deadlines: HashMap<Bytes, Duration>,
+    handshake_timeout: Duration,
+    max_handshakes: usize,
+    max_unfinished: usize,
 }
 
 impl MdpBroker {
@@ -105,6 +155,11 @@ impl MdpBroker {
                 max_queued_per_service: DEFAULT_MAX_QUEUED_PER_SERVICE,
                 max_queued_bytes: DEFAULT_MAX_QUEUED_BYTES,
                 max_message: DEFAULT_MAX_MESSAGE_SIZE,
+                request_deadline: DEFAULT_REQUEST_DEADLINE,
+                service_deadlines: HashMap::new(),
+                handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+                max_handshakes: DEFAULT_MAX_HANDSHAKES,
+                max_unfinished: DEFAULT_MAX_UNFINISHED,
             },
             stats: Arc::new(BrokerStats::default()),
             announce: None,
@@ -137,6 +192,27 @@ impl MdpBroker {
     /// interval.
     pub fn request_expiry(mut self, expiry: Duration) -> Self {
         self.options.request_expiry = limits::duration(expiry);
+        self
+    }
+
+    /// How long a worker may hold a request of any service without its own deadline (default
+    /// [`DEFAULT_REQUEST_DEADLINE`], 5 minutes; at most a year). Until then a busy worker is
+    /// not dropped for missing heartbeats; past it the worker is told DISCONNECT and the
+    /// request goes to another worker, and a reply the first one sends later is dropped
+    /// ([`BrokerCounters::late_replies`]). Checked once per heartbeat interval.
+    pub fn request_deadline(mut self, deadline: Duration) -> Self {
+        self.options.request_deadline = limits::duration(deadline);
+        self
+    }
+
+    /// The request deadline of one service, in place of [`MdpBroker::request_deadline`]: for a
+    /// service known to be slow (or known to be quick, so that a stuck worker is noticed
+    /// sooner).
+    pub fn service_request_deadline(mut self, service: &str, deadline: Duration) -> Self {
+        self.options.service_deadlines.insert(
+            Bytes::copy_from_slice(service.as_bytes()),
+            limits::duration(deadline),
+        );
         self
     }
 
@@ -174,6 +250,32 @@ impl MdpBroker {
         self
     }
 
+    /// How long a new connection may take for its ZMTP greeting and READY (default 10 s; from
+    /// 1 ms to a year); past it the connection is closed and counted
+    /// ([`BrokerCounters::refused_connections`]).
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.options.handshake_timeout = limits::interval(timeout);
+        self
+    }
+
+    /// How many handshakes run at once (default 1024, at least 1). The broker always accepts:
+    /// a new connection past this closes the oldest pending handshake (counted in
+    /// [`BrokerCounters::evicted_handshakes`]), so connections that never finish theirs cannot
+    /// keep new clients and workers out. Each pending handshake holds at most about 17 KiB.
+    pub fn max_pending_handshakes(mut self, max: usize) -> Self {
+        self.options.max_handshakes = max.max(1);
+        self
+    }
+
+    /// How much memory the unfinished (partly received) messages of all connections may take
+    /// together (default 128 MiB), beside the bound of one message per connection
+    /// (`max_message_size`). Past it the connection holding the most is closed and counted
+    /// ([`BrokerCounters::dropped_unfinished`]), until the total is under the cap again.
+    pub fn max_unfinished_bytes(mut self, octets: usize) -> Self {
+        self.options.max_unfinished = octets;
+        self
+    }
+
     /// Announces this broker to a [`MdpBrokerRegistrationService`] at `registry`, as reachable
     /// at `advertised` (the endpoint clients and workers on other hosts should connect to).
     ///
@@ -192,13 +294,17 @@ impl MdpBroker {
 
     /// Serves until `stop` resolves, then tells every worker DISCONNECT and closes the socket.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let refused = Arc::clone(&self.stats.refused_connections);
+        let limits = RouterLimits {
+            max_message: self.options.max_message,
+            handshake_timeout: self.options.handshake_timeout,
+            max_handshakes: self.options.max_handshakes,
+            max_unfinished: self.options.max_unfinished,
+        };
+        let socket = Arc::clone(&self.stats.socket);
         let mut router =
-            Router::new(self.listener, self.options.max_message, refused).map_err(|source| {
-                Error::Bind {
-                    address: self.endpoint.clone(),
-                    source,
-                }
+            Router::new(self.listener, limits, socket).map_err(|source| Error::Bind {
+                address: self.endpoint.clone(),
+                source,
             })?;
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
@@ -270,7 +376,12 @@ pub struct BrokerStats {
     rejected_requests: AtomicU64,
     undeliverable: AtomicU64,
     disconnected_workers: AtomicU64,
-    refused_connections: Arc<AtomicU64>,
+    redispatched_requests: AtomicU64,
+    abandoned_requests: AtomicU64,
+    overdue_requests: AtomicU64,
+    late_replies: AtomicU64,
+    /// What the socket counts: refused and evicted connections, unfinished messages.
+    socket: Arc<RouterStats>,
     workers: AtomicU64,
 }
 
@@ -291,7 +402,7 @@ pub struct BrokerCounters {
     pub disconnects_sent: u64,
     /// Requests dropped because no worker took them within the request expiry.
     pub expired_requests: u64,
-    /// Workers dropped because they stayed silent past their liveness.
+    /// Idle workers dropped because they stayed silent past their liveness.
     pub expired_workers: u64,
     /// Requests dropped because they would have had to wait past a queue limit (the count over
     /// all services, the count for their service, or the memory of all waiting requests).
@@ -301,10 +412,32 @@ pub struct BrokerCounters {
     pub undeliverable: u64,
     /// Workers dropped because their connection closed.
     pub disconnected_workers: u64,
+    /// Requests handed to another worker because theirs went before replying (DISCONNECT,
+    /// connection closed, dropped for a bad message or past the request deadline).
+    pub redispatched_requests: u64,
+    /// Requests given up because [`MAX_DISPATCHES`] workers went without replying to them
+    /// (their clients see a timeout).
+    pub abandoned_requests: u64,
+    /// Workers given up (told DISCONNECT, their request handed on) because they held a
+    /// request past its deadline.
+    pub overdue_requests: u64,
+    /// Replies dropped because they came from a worker the broker does not know (any more):
+    /// one given up after its request went to another, or one that never registered.
+    pub late_replies: u64,
     /// Connections the broker closed because they broke ZMTP or a limit: not ZMTP 3 with NULL
     /// security, a frame or message over the maximum message size, a taken identity, no
-    /// handshake within 10 seconds.
+    /// handshake within the handshake timeout (10 s by default).
     pub refused_connections: u64,
+    /// Pending handshakes closed to make room for a newer connection (see
+    /// [`MdpBroker::max_pending_handshakes`]).
+    pub evicted_handshakes: u64,
+    /// Handshakes in progress now (at most [`MdpBroker::max_pending_handshakes`]).
+    pub pending_handshakes: u64,
+    /// Connections closed because the unfinished messages of all connections took more than
+    /// [`MdpBroker::max_unfinished_bytes`] (the one holding the most goes first).
+    pub dropped_unfinished: u64,
+    /// The memory that unfinished messages take now, over all connections, in octets.
+    pub unfinished_bytes: u64,
     /// Workers registered now.
     pub workers: u64,
 }
@@ -324,7 +457,15 @@ impl BrokerStats {
             rejected_requests: get(&self.rejected_requests),
             undeliverable: get(&self.undeliverable),
             disconnected_workers: get(&self.disconnected_workers),
-            refused_connections: get(&self.refused_connections),
+            redispatched_requests: get(&self.redispatched_requests),
+            abandoned_requests: get(&self.abandoned_requests),
+            overdue_requests: get(&self.overdue_requests),
+            late_replies: get(&self.late_replies),
+            refused_connections: get(&self.socket.refused),
+            evicted_handshakes: get(&self.socket.evicted_handshakes),
+            pending_handshakes: get(&self.socket.pending_handshakes),
+            dropped_unfinished: get(&self.socket.over_budget),
+            unfinished_bytes: self.socket.unfinished_bytes() as u64,
             workers: get(&self.workers),
         }
     }
@@ -347,21 +488,26 @@ struct BrokerState {
     stats: Arc<BrokerStats>,
 }
 
-#[derive(Default)]
 struct Service {
     requests: VecDeque<Queued>,
     /// Idle workers, the longest idle first.
     idle: VecDeque<Bytes>,
     workers: usize,
+    /// How long a worker may hold one of its requests.
+    deadline: Duration,
 }
 
-/// A request waiting for a worker, copied out of the read buffer.
+/// A request kept by the broker: waiting for a worker (copied out of the read buffer), or in a
+/// worker's hands until its reply.
 struct Queued {
     client: Bytes,
     body: Vec<Bytes>,
+    /// When a waiting request is dropped.
     expires: Instant,
     /// What it is charged against the byte budget of waiting requests.
     cost: usize,
+    /// How many times it was handed to a worker.
+    dispatches: u32,
 }
 
 impl Queued {
@@ -382,7 +528,15 @@ impl Queued {
             cost,
             body,
             expires,
+            dispatches: 0,
         }
+    }
+
+    /// A copy of a request that goes straight to a worker, kept until its reply.
+    fn keep(client: &Bytes, body: &[Bytes], now: Instant) -> Self {
+        let octets = body.iter().map(Bytes::len).sum();
+        let cost = Queued::cost(client, body.len(), octets);
+        Queued::copy(client, body, octets, cost, now)
     }
 
     /// What a waiting request costs in memory, near enough: its octets, its client's
@@ -397,11 +551,18 @@ impl Queued {
     }
 }
 
+/// The request a worker holds, and when it is given up.
+struct InFlight {
+    request: Queued,
+    due: Instant,
+}
+
 struct Worker {
     service: Bytes,
+    /// When the worker counts as gone if it stays silent (and holds no request).
     expires: Instant,
-    /// The client whose request the worker is handling.
-    serving: Option<Bytes>,
+    /// The request the worker is handling.
+    serving: Option<InFlight>,
     /// The broker sent the worker a request since the last heartbeat round, which counts as
     /// a sign of life: the next round sends it no HEARTBEAT.
     sent_since_tick: bool,
@@ -421,7 +582,7 @@ impl BrokerState {
             Inbound::Gone(peer) => {
                 if self.workers.contains_key(&peer) {
                     bump(&self.stats.disconnected_workers);
-                    self.remove_worker(&peer, Farewell::Silent, peers);
+                    self.drop_worker(&peer, Farewell::Silent, peers, now);
                 }
             }
         }
@@ -438,7 +599,7 @@ impl BrokerState {
                 tracing::debug!(reason = %malformed, "MDP broker dropped a malformed message");
                 if self.workers.contains_key(peer) {
                     bump(&self.stats.disconnects_sent);
-                    self.remove_worker(peer, Farewell::Disconnect, peers);
+                    self.drop_worker(peer, Farewell::Disconnect, peers, now);
                 }
             }
         }
@@ -467,52 +628,84 @@ impl BrokerState {
             return;
         }
         // The usual case: an idle worker and nobody ahead. The body goes from the read buffer
-        // straight into the worker's output buffer. The queue limits do not apply: a request
-        // that does not wait costs the queue nothing, and a full queue of some other service
-        // must not stop one that has an idle worker.
+        // straight into the worker's output buffer (and one copy is kept until the reply).
+        // The queue limits do not apply: a request that does not wait costs the queue nothing,
+        // and a full queue of some other service must not stop one that has an idle worker.
         let nobody_ahead = self
             .services
             .get(&service[..])
             .is_some_and(|entry| entry.requests.is_empty());
-        if nobody_ahead && self.hand_to_idle(service, client, body, peers) {
-            bump(&self.stats.requests);
-            return;
+        if nobody_ahead {
+            if let Some(worker) = self.hand_to_idle(service, client, body, peers) {
+                bump(&self.stats.requests);
+                self.serve(&worker, service, Queued::keep(client, body, now), now);
+                return;
+            }
         }
         self.queue(client, service, body, peers, now);
     }
 
     /// Sends a request to the longest idle worker of `service` that takes it, forgetting those
-    /// that are gone or do not read; whether one took it.
+    /// that are gone or do not read; the worker that took it.
     fn hand_to_idle(
         &mut self,
         service: &[u8],
         client: &Bytes,
         body: &[Bytes],
         peers: &mut Peers,
-    ) -> bool {
+    ) -> Option<Bytes> {
         let head = protocol::worker_request_head(client);
         loop {
-            let Some(worker_id) = self
+            let worker_id = self
                 .services
                 .get_mut(service)
-                .and_then(|entry| entry.idle.pop_front())
-            else {
-                return false;
-            };
+                .and_then(|entry| entry.idle.pop_front())?;
             match peers.send(&worker_id, &head, body) {
-                Sent::Queued => {
-                    if let Some(worker) = self.workers.get_mut(&worker_id) {
-                        worker.serving = Some(client.clone());
-                        worker.sent_since_tick = true;
-                    }
-                    return true;
-                }
+                Sent::Queued => return Some(worker_id),
                 Sent::Gone | Sent::Full => {
                     bump(&self.stats.undeliverable);
+                    // Idle: it holds no request to hand on.
                     self.remove_worker(&worker_id, Farewell::Silent, peers);
                 }
             }
         }
+    }
+
+    /// Records that `worker` took `request` of `service`: it is kept until the reply.
+    fn serve(&mut self, worker: &Bytes, service: &[u8], mut request: Queued, now: Instant) {
+        let deadline = self
+            .services
+            .get(service)
+            .map_or(self.options.request_deadline, |entry| entry.deadline);
+        if let Some(worker) = self.workers.get_mut(worker) {
+            request.dispatches += 1;
+            worker.sent_since_tick = true;
+            // Clamped to a year when set, so this cannot overflow.
+            let due = now + deadline;
+            worker.serving = Some(InFlight { request, due });
+        }
+    }
+
+    /// Runs `change` on the entry of `service`, made (with the service's deadline) if there is
+    /// none: the name is copied only then, so that an entry never keeps a read buffer alive.
+    fn with_service(&mut self, service: &[u8], change: impl FnOnce(&mut Service)) {
+        if let Some(entry) = self.services.get_mut(service) {
+            return change(entry);
+        }
+        let deadline = self
+            .options
+            .service_deadlines
+            .get(service)
+            .copied()
+            .unwrap_or(self.options.request_deadline);
+        let mut entry = Service {
+            requests: VecDeque::new(),
+            idle: VecDeque::new(),
+            workers: 0,
+            deadline,
+        };
+        change(&mut entry);
+        self.services.insert(Bytes::copy_from_slice(service), entry);
     }
 
     /// Queues a request for `service` (copying it out of the read buffer) if the queue limits
@@ -548,15 +741,8 @@ impl BrokerState {
         // The request expiry is clamped to a year when set, so this cannot overflow.
         let expires = now + self.options.request_expiry;
         let request = Queued::copy(client, body, octets, cost, expires);
-        match self.services.get_mut(&service[..]) {
-            Some(entry) => entry.requests.push_back(request),
-            None => {
-                let mut entry = Service::default();
-                entry.requests.push_back(request);
-                self.services.insert(Bytes::copy_from_slice(service), entry);
-            }
-        }
-        self.dispatch(service, peers);
+        self.with_service(service, |entry| entry.requests.push_back(request));
+        self.dispatch(service, peers, now);
     }
 
     fn on_worker_command(
@@ -571,7 +757,12 @@ impl BrokerState {
         };
         worker.expires = now + self.lifetime;
         match command {
-            WorkerInbound::Reply { client, body } if worker.serving.as_ref() == Some(client) => {
+            WorkerInbound::Reply { client, body }
+                if worker
+                    .serving
+                    .as_ref()
+                    .is_some_and(|held| held.request.client == client) =>
+            {
                 worker.serving = None;
                 bump(&self.stats.replies);
                 let head = protocol::client_reply_head(&worker.service);
@@ -584,14 +775,14 @@ impl BrokerState {
                 entry.idle.push_back(identity.clone());
                 if !entry.requests.is_empty() {
                     let service = worker.service.clone();
-                    self.dispatch(&service, peers);
+                    self.dispatch(&service, peers, now);
                 }
             }
             WorkerInbound::Heartbeat => {}
-            WorkerInbound::Disconnect => self.remove_worker(identity, Farewell::Silent, peers),
+            WorkerInbound::Disconnect => self.drop_worker(identity, Farewell::Silent, peers, now),
             // READY twice, a REPLY nobody asked for, a REQUEST from a worker: valid, but
             // unexpected.
-            _ => self.unexpected(identity, peers),
+            _ => self.unexpected(identity, peers, now),
         }
     }
 
@@ -616,25 +807,33 @@ impl BrokerState {
                     },
                 );
                 self.count_workers();
-                let entry = self.services.entry(service.clone()).or_default();
-                entry.workers += 1;
-                entry.idle.push_back(identity.clone());
-                self.dispatch(&service, peers);
+                self.with_service(&service, |entry| {
+                    entry.workers += 1;
+                    entry.idle.push_back(identity.clone());
+                });
+                self.dispatch(&service, peers, now);
             }
             // Leaving without having registered needs no answer.
             WorkerInbound::Disconnect => {}
-            // READY for an `mmi.` service, REPLY or HEARTBEAT before READY, a REQUEST from a
-            // worker: valid, but unexpected.
-            _ => self.unexpected(identity, peers),
+            // A worker that was given up (its request went to another) answers after all, or
+            // a peer that never registered sends a REPLY: not passed on, so that the client
+            // gets one answer.
+            WorkerInbound::Reply { .. } => {
+                bump(&self.stats.late_replies);
+                self.unexpected(identity, peers, now);
+            }
+            // READY for an `mmi.` service, HEARTBEAT before READY, a REQUEST from a worker:
+            // valid, but unexpected.
+            _ => self.unexpected(identity, peers, now),
         }
     }
 
     /// 7/MDP: "The broker MUST respond to any valid but unexpected command by sending
     /// DISCONNECT and then no further commands to that worker."
-    fn unexpected(&mut self, identity: &Bytes, peers: &mut Peers) {
+    fn unexpected(&mut self, identity: &Bytes, peers: &mut Peers, now: Instant) {
         bump(&self.stats.disconnects_sent);
         if self.workers.contains_key(identity) {
-            self.remove_worker(identity, Farewell::Disconnect, peers);
+            self.drop_worker(identity, Farewell::Disconnect, peers, now);
         } else {
             let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
             self.send(peers, identity, &disconnect, &[]);
@@ -648,10 +847,27 @@ impl BrokerState {
             .store(self.workers.len() as u64, Ordering::Relaxed);
     }
 
-    fn remove_worker(&mut self, identity: &Bytes, farewell: Farewell, peers: &mut Peers) {
-        let Some(worker) = self.workers.remove(identity) else {
-            return;
-        };
+    /// Forgets a worker and hands the request it held to another.
+    fn drop_worker(
+        &mut self,
+        identity: &Bytes,
+        farewell: Farewell,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        if let Some((service, held)) = self.remove_worker(identity, farewell, peers) {
+            self.redispatch(&service, held, peers, now);
+        }
+    }
+
+    /// Forgets a worker; returns its service and the request it held, if any.
+    fn remove_worker(
+        &mut self,
+        identity: &Bytes,
+        farewell: Farewell,
+        peers: &mut Peers,
+    ) -> Option<(Bytes, Queued)> {
+        let worker = self.workers.remove(identity)?;
         self.count_workers();
         if let Some(entry) = self.services.get_mut(&worker.service) {
             entry.workers -= 1;
@@ -663,10 +879,37 @@ impl BrokerState {
             let disconnect = protocol::worker_command(WorkerCommand::Disconnect);
             self.send(peers, identity, &disconnect, &[]);
         }
+        let held = worker.serving?;
+        Some((worker.service, held.request))
+    }
+
+    /// Puts a request whose worker went back at the front of its queue (not held to the queue
+    /// limits: it was admitted once), unless it was dispatched [`MAX_DISPATCHES`] times.
+    fn redispatch(
+        &mut self,
+        service: &Bytes,
+        mut request: Queued,
+        peers: &mut Peers,
+        now: Instant,
+    ) {
+        if request.dispatches >= MAX_DISPATCHES {
+            bump(&self.stats.abandoned_requests);
+            tracing::debug!(
+                service = %String::from_utf8_lossy(service),
+                "MDP broker gave up a request after {MAX_DISPATCHES} workers"
+            );
+            return;
+        }
+        bump(&self.stats.redispatched_requests);
+        request.expires = now + self.options.request_expiry;
+        self.queued += 1;
+        self.queued_bytes += request.cost;
+        self.with_service(service, |entry| entry.requests.push_front(request));
+        self.dispatch(service, peers, now);
     }
 
     /// Hands queued requests of `service` to its idle workers.
-    fn dispatch(&mut self, service: &Bytes, peers: &mut Peers) {
+    fn dispatch(&mut self, service: &Bytes, peers: &mut Peers, now: Instant) {
         loop {
             let Some(request) = self
                 .services
@@ -676,9 +919,11 @@ impl BrokerState {
             else {
                 return;
             };
-            if self.hand_to_idle(service, &request.client, &request.body, peers) {
+            if let Some(worker) = self.hand_to_idle(service, &request.client, &request.body, peers)
+            {
                 self.queued -= 1;
                 self.queued_bytes -= request.cost;
+                self.serve(&worker, service, request, now);
             } else {
                 // Every idle worker was gone: the request waits for the next one.
                 if let Some(entry) = self.services.get_mut(&service[..]) {
@@ -695,20 +940,10 @@ impl BrokerState {
         }
     }
 
-    /// Expiry of silent workers, heartbeats to the workers that were sent nothing since the
-    /// last round, then expiry of requests nobody took.
+    /// Expiry of workers, heartbeats to the workers that were sent nothing since the last
+    /// round, then expiry of requests nobody took.
     fn on_tick(&mut self, now: Instant, peers: &mut Peers) {
-        let expired: Vec<Bytes> = self
-            .workers
-            .iter()
-            .filter(|(_, worker)| worker.expires <= now)
-            .map(|(identity, _)| identity.clone())
-            .collect();
-        for identity in &expired {
-            bump(&self.stats.expired_workers);
-            tracing::debug!("MDP broker dropped a silent worker");
-            self.remove_worker(identity, Farewell::Silent, peers);
-        }
+        self.expire_workers(now, peers);
         let heartbeat = protocol::worker_command(WorkerCommand::Heartbeat);
         let stats = &self.stats;
         for (identity, worker) in &mut self.workers {
@@ -720,6 +955,37 @@ impl BrokerState {
                 bump(&stats.undeliverable);
             }
         }
+        self.expire_requests(now);
+    }
+
+    /// Drops the idle workers silent past their liveness, and the busy ones past their
+    /// request deadline (told DISCONNECT, their request handed on). A busy worker is not
+    /// dropped for silence: a synchronous worker says nothing while it works.
+    fn expire_workers(&mut self, now: Instant, peers: &mut Peers) {
+        let expired: Vec<(Bytes, Farewell)> = self
+            .workers
+            .iter()
+            .filter_map(|(identity, worker)| match &worker.serving {
+                Some(held) if held.due <= now => Some((identity.clone(), Farewell::Disconnect)),
+                None if worker.expires <= now => Some((identity.clone(), Farewell::Silent)),
+                _ => None,
+            })
+            .collect();
+        for (identity, farewell) in &expired {
+            if *farewell == Farewell::Disconnect {
+                bump(&self.stats.overdue_requests);
+                tracing::debug!("MDP broker gave up a worker past its request deadline");
+            } else {
+                bump(&self.stats.expired_workers);
+                tracing::debug!("MDP broker dropped a silent worker");
+            }
+            self.drop_worker(identity, *farewell, peers, now);
+        }
+    }
+
+    /// Drops the waiting requests past their expiry.
+    fn expire_requests(&mut self, now: Instant) {
+        let stats = &self.stats;
         let (mut expired_requests, mut expired_bytes) = (0, 0);
         self.services.retain(|_, service| {
             let before = service.requests.len();
@@ -742,6 +1008,7 @@ impl BrokerState {
         self.queued_bytes -= expired_bytes;
     }
 
+    /// Tells every worker DISCONNECT; what they hold is not handed on (the broker stops).
     fn disconnect_all(&mut self, peers: &mut Peers) {
         let identities: Vec<Bytes> = self.workers.keys().cloned().collect();
         for identity in identities {

@@ -18,6 +18,17 @@
 //! held. A connection that closed after the request was written may have carried it to a
 //! broker that went away before replying, so, as with a retry, a worker may see it twice.
 //!
+//! # Tries, and a broker that is away
+//!
+//! A try lasts its `timeout`, whatever happens within it. A broker that refuses the connection,
+//! or drops it before replying, may be restarting: the try connects again after a pause that
+//! doubles each time (from [`DEFAULT_RECONNECT_BACKOFF`] to [`DEFAULT_MAX_RECONNECT_BACKOFF`],
+//! see [`MdpClient::reconnect_backoff`]), each pause drawn at random between half its length
+//! and all of it, so that the clients that lost the same broker at the same moment do not come
+//! back at the same moment. The try counts only when its time is used up, so `retries(3)` with
+//! a 1 s timeout rides out a broker that is away for up to about 3 s: a request sent while it
+//! is away is answered once it is back, rather than failing at once on every try.
+//!
 //! A request that gets no reply in time is retried on a *new* connection (the late reply, if it
 //! ever comes, goes to the closed one and cannot be taken for the answer to a later request) —
 //! the recovery 7/MDP recommends. After the last attempt the event goes to the error outbox:
@@ -28,6 +39,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::time::Instant;
 
 use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_SIZE};
 use super::frames::Frames;
@@ -37,9 +49,17 @@ use super::registration::{BrokerDirectory, BrokerSource};
 use crate::actor::{Actor, Context};
 use crate::error::{EventError, Result};
 use crate::event::Event;
+use crate::id::random_u64;
 use crate::port::{Inbox, Outbox};
 use crate::zmtp::dealer::Dealer;
 use crate::zmtp::transport::check_connect_endpoint;
+
+/// The first pause before a try connects again to a broker that refused or dropped its
+/// connection: short, since a pooled connection found dead after a restart is common and the
+/// broker is often back at once.
+pub const DEFAULT_RECONNECT_BACKOFF: Duration = Duration::from_millis(20);
+/// The longest pause between two connections of one request to a broker that is away.
+pub const DEFAULT_MAX_RECONNECT_BACKOFF: Duration = Duration::from_secs(1);
 
 /// Sends every event as a request to the service `prefix + event.service() + postfix` and
 /// emits the same event, envelope kept, with the reply body as payload.
@@ -68,6 +88,7 @@ pub struct MdpClient {
     retries: u32,
     discovery_interval: Duration,
     max_message: usize,
+    backoff: (Duration, Duration),
 }
 
 impl MdpClient {
@@ -98,6 +119,7 @@ impl MdpClient {
             retries: 1,
             discovery_interval: DEFAULT_HEARTBEAT_INTERVAL,
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
+            backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
         }
     }
 
@@ -120,9 +142,22 @@ impl MdpClient {
     }
 
     /// How many times a request is sent again after a timeout (default 1). Majordomo workers
-    /// are meant to be idempotent, which is what makes a retry safe.
+    /// are meant to be idempotent, which is what makes a retry safe. Every try lasts its
+    /// `timeout`, even when the broker cannot be reached: a connection refused or dropped is
+    /// made again within the try after a pause (see [`MdpClient::reconnect_backoff`]), so the
+    /// tries together cover `(retries + 1) × timeout` and ride out a broker restart that short.
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = retries;
+        self
+    }
+
+    /// The pauses between connections to a broker that refused or dropped one, within a try:
+    /// `first` (default 20 ms), doubled each time up to `max` (default 1 s), each drawn at
+    /// random between half its length and all of it. Both from 1 ms to a year; `max` is at
+    /// least `first`.
+    pub fn reconnect_backoff(mut self, first: Duration, max: Duration) -> Self {
+        let first = limits::interval(first);
+        self.backoff = (first, limits::interval(max).max(first));
         self
     }
 
@@ -169,6 +204,7 @@ impl Actor for MdpClient {
             pool: &pool,
             timeout: self.timeout,
             max_message: self.max_message,
+            backoff: self.backoff,
         };
         let serving = ctx.serve(inbox, |event| {
             let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
@@ -231,7 +267,10 @@ impl SocketPool {
 /// Why an attempt failed.
 enum Failure {
     NoBroker,
+    /// Refused or dropped the connection: perhaps away for a moment, worth connecting again.
     Unreachable(String),
+    /// Broke ZMTP or a limit: connecting again would not help.
+    Broke(String),
     Timeout,
     Malformed(Malformed),
 }
@@ -249,6 +288,32 @@ struct Exchange<'a> {
     pool: &'a SocketPool,
     timeout: Duration,
     max_message: usize,
+    /// The first and the longest pause between connections (see [`Backoff`]).
+    backoff: (Duration, Duration),
+}
+
+/// The pauses of one request between connections to a broker that is away: exponential, with
+/// jitter.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    fn new((first, max): (Duration, Duration)) -> Self {
+        Backoff { next: first, max }
+    }
+
+    /// The next pause: between half the current length and all of it, at random; the length
+    /// doubles for the next one, up to the longest.
+    fn pause(&mut self) -> Duration {
+        let length = self.next;
+        self.next = (self.next * 2).min(self.max);
+        let half = length / 2;
+        // Lengths are at most a year (clamped when set), so their nanoseconds fit in a u64.
+        let spread = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        half + Duration::from_nanos(random_u64() % spread.saturating_add(1))
+    }
 }
 
 impl Exchange<'_> {
@@ -260,8 +325,9 @@ impl Exchange<'_> {
         retries: u32,
     ) -> Result<Frames, EventError> {
         let mut failure = Failure::NoBroker;
+        let mut backoff = Backoff::new(self.backoff);
         for _ in 0..=retries {
-            match self.attempt(service, body).await {
+            match self.attempt(service, body, &mut backoff).await {
                 Ok(reply) => return Ok(reply),
                 Err(this) => failure = this,
             }
@@ -269,15 +335,25 @@ impl Exchange<'_> {
         Err(self.explain(service, failure, retries).await)
     }
 
-    /// One attempt: on pooled connections while they turn out dead (see the module
-    /// documentation), then on a new one.
-    async fn attempt(&self, service: &Bytes, body: &Frames) -> Result<Frames, Failure> {
+    /// One try, which lasts until its reply or its timeout: on pooled connections while they
+    /// turn out dead (see the module documentation), then on new ones, pausing between them
+    /// while the broker cannot be reached.
+    async fn attempt(
+        &self,
+        service: &Bytes,
+        body: &Frames,
+        backoff: &mut Backoff,
+    ) -> Result<Frames, Failure> {
+        let deadline = Instant::now() + self.timeout;
         let head = protocol::client_request_head(service);
         for _ in 0..self.pool.len() {
             let Some((broker, socket)) = self.pool.take(self.directory) else {
                 break;
             };
-            match self.exchange(broker, socket, &head, service, body).await {
+            match self
+                .exchange(broker, socket, &head, service, body, deadline)
+                .await
+            {
                 Outcome::Reply(reply) => return Ok(reply),
                 Outcome::Failed(failure) => return Err(failure),
                 Outcome::Lost(why) => {
@@ -285,29 +361,58 @@ impl Exchange<'_> {
                 }
             }
         }
+        loop {
+            let why = match self.on_new_connection(&head, service, body, deadline).await {
+                Err(Failure::Unreachable(why)) => why,
+                other => return other,
+            };
+            // The broker may be restarting: connect again after a pause, within this try.
+            // Past its time the try fails, having waited it out.
+            let pause = backoff.pause();
+            if Instant::now() + pause >= deadline {
+                tokio::time::sleep_until(deadline).await;
+                return Err(Failure::Unreachable(why));
+            }
+            tracing::debug!(%why, ?pause, "MDP broker unreachable; connecting again");
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// The request on a new connection to the next broker, until `deadline`.
+    async fn on_new_connection(
+        &self,
+        head: &[&[u8]],
+        service: &Bytes,
+        body: &Frames,
+        deadline: Instant,
+    ) -> Result<Frames, Failure> {
         let broker = match self.directory.next() {
             Some(broker) => broker,
             None => {
                 // A registration service may not have answered yet.
-                let found = tokio::time::timeout(self.timeout, self.directory.wait_for_any()).await;
+                let found = tokio::time::timeout_at(deadline, self.directory.wait_for_any()).await;
                 match (found, self.directory.next()) {
                     (Ok(()), Some(broker)) => broker,
                     _ => return Err(Failure::NoBroker),
                 }
             }
         };
-        let socket = Dealer::connect(&broker, self.timeout, self.max_message)
+        let within = deadline.saturating_duration_since(Instant::now());
+        let socket = Dealer::connect(&broker, within, self.max_message)
             .await
             .map_err(Failure::Unreachable)?;
-        match self.exchange(broker, socket, &head, service, body).await {
+        match self
+            .exchange(broker, socket, head, service, body, deadline)
+            .await
+        {
             Outcome::Reply(reply) => Ok(reply),
             Outcome::Failed(failure) => Err(failure),
             Outcome::Lost(why) => Err(Failure::Unreachable(why)),
         }
     }
 
-    /// Sends the request on `socket` and waits for its reply; the socket goes back to the pool
-    /// after a reply.
+    /// Sends the request on `socket` and waits for its reply until `deadline`; the socket goes
+    /// back to the pool after a reply.
     async fn exchange(
         &self,
         broker: String,
@@ -315,11 +420,12 @@ impl Exchange<'_> {
         head: &[&[u8]],
         service: &Bytes,
         body: &Frames,
+        deadline: Instant,
     ) -> Outcome {
         if let Err(error) = socket.send(head, protocol::body_frames(body)) {
             return Outcome::Lost(format!("connection to {broker} lost: {error}"));
         }
-        match tokio::time::timeout(self.timeout, socket.recv()).await {
+        match tokio::time::timeout_at(deadline, socket.recv()).await {
             Ok(Ok(reply)) => match protocol::parse_client_reply(&reply, service) {
                 Ok(body) => {
                     let body = Frames::from(body);
@@ -330,7 +436,7 @@ impl Exchange<'_> {
             },
             // The broker broke ZMTP or a limit: its doing, not a dead connection.
             Ok(Err(error)) if error.kind() == std::io::ErrorKind::InvalidData => {
-                Outcome::Failed(Failure::Unreachable(format!("{broker}: {error}")))
+                Outcome::Failed(Failure::Broke(format!("{broker}: {error}")))
             }
             Ok(Err(error)) => Outcome::Lost(format!("{broker}: {error}")),
             Err(_) => Outcome::Failed(Failure::Timeout),
@@ -343,7 +449,7 @@ impl Exchange<'_> {
         let name = String::from_utf8_lossy(service);
         match failure {
             Failure::NoBroker => EventError::unavailable("no MDP broker is known"),
-            Failure::Unreachable(why) => {
+            Failure::Unreachable(why) | Failure::Broke(why) => {
                 EventError::unavailable(format!("MDP broker unreachable: {why}"))
             }
             Failure::Malformed(malformed) => EventError::unavailable(format!(
@@ -357,7 +463,8 @@ impl Exchange<'_> {
                 let mmi = Bytes::from_static(b"mmi.service");
                 let asked = Frames::single(service.clone());
                 let attempts = u64::from(retries) + 1;
-                match probe.attempt(&mmi, &asked).await {
+                let mut backoff = Backoff::new(self.backoff);
+                match probe.attempt(&mmi, &asked, &mut backoff).await {
                     Ok(answer) if answer.get(0).is_some_and(|code| code == "404") => {
                         EventError::unavailable(format!(
                             "no MDP worker serves `{name}` (no reply in {attempts} attempts)"
@@ -390,7 +497,7 @@ mod tests {
     use crate::zmtp::frame::{encode, LONG};
     use crate::zmtp::handshake::handshake;
     use crate::zmtp::mechanism::Mechanism;
-    use crate::zmtp::router::{Inbound, Router};
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
     use crate::zmtp::stream::{Chunk, FrameReader, ReadOutcome};
 
     #[test]
@@ -428,7 +535,8 @@ mod tests {
     fn broker_and_exchange() -> (Router, BrokerDirectory) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
-        let router = Router::new(listener, 1 << 20, Arc::new(AtomicU64::new(0))).expect("router");
+        let stats = Arc::new(RouterStats::new(Arc::new(AtomicU64::new(0))));
+        let router = Router::new(listener, RouterLimits::new(1 << 20), stats).expect("router");
         let directory = BrokerDirectory::new(
             BrokerSource::Fixed(Arc::from([endpoint])),
             Duration::from_secs(1),
@@ -443,6 +551,7 @@ mod tests {
             pool,
             timeout: Duration::from_secs(5),
             max_message: 1024,
+            backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
         }
     }
 
@@ -486,6 +595,7 @@ mod tests {
                 frames
             }
             ReadOutcome::Closed(violation) => panic!("the client left: {violation:?}"),
+            ReadOutcome::OverBudget => unreachable!("a reader without a share has no budget"),
         }
     }
 

@@ -40,7 +40,8 @@ pub(crate) mod broker;
 pub(crate) mod client;
 pub(crate) mod worker;
 
-pub use broker::{BrokerCounters, BrokerStats};
+pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
+pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
 pub use frames::Frames;
 pub use registration::REGISTRATION_HEADER;

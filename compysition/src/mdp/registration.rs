@@ -19,7 +19,7 @@ use super::limits;
 use crate::actor::{Actor, Context};
 use crate::error::{Error, Result};
 use crate::zmtp::dealer::Dealer;
-use crate::zmtp::router::{Inbound, Router, Sent};
+use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats, Sent};
 use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
 /// The header frame of the registration dialogue.
@@ -153,9 +153,9 @@ impl MdpBrokerRegistrationService {
 
     /// Serves until `stop` resolves.
     pub async fn run_until(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let refused = Arc::clone(&self.malformed);
-        let mut router =
-            Router::new(self.listener, MAX_MESSAGE, refused).map_err(|source| Error::Bind {
+        let stats = Arc::new(RouterStats::new(Arc::clone(&self.malformed)));
+        let mut router = Router::new(self.listener, RouterLimits::new(MAX_MESSAGE), stats)
+            .map_err(|source| Error::Bind {
                 address: self.endpoint.clone(),
                 source,
             })?;

@@ -131,6 +131,8 @@ impl Dealer {
             match self.reader.poll_chunk(&self.stream, cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(ReadOutcome::Chunk(bytes)) => self.chunk = Some(Chunk::new(bytes)),
+                // Only a reader with a share of a socket's budget says so; a dealer's has none.
+                Poll::Ready(ReadOutcome::OverBudget) => {}
                 // Told apart by kind: a connection that closed may just have been idle too long
                 // or outlived its peer, while a broken rule is the peer's doing.
                 Poll::Ready(ReadOutcome::Closed(None)) => {
@@ -174,14 +176,19 @@ mod tests {
     use crate::zmtp::frame::LONG;
     use crate::zmtp::greeting::greeting;
     use crate::zmtp::null::ready;
-    use crate::zmtp::router::{Inbound, Router, Sent};
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats, Sent};
 
     fn router() -> (Router, String) {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
         let refused = Arc::new(AtomicU64::new(0));
         (
-            Router::new(listener, 1024, refused).expect("router"),
+            Router::new(
+                listener,
+                RouterLimits::new(1024),
+                Arc::new(RouterStats::new(refused)),
+            )
+            .expect("router"),
             endpoint,
         )
     }

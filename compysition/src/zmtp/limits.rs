@@ -20,6 +20,19 @@ pub(crate) const MAX_COMMAND: usize = 16 * 1024;
 /// The most frames one message may have.
 pub(crate) const MAX_FRAMES: usize = 4096;
 
+/// How long a new connection to a listening socket may take for its greeting and READY, by
+/// default.
+pub(crate) const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How many handshakes a listening socket runs at once, by default. Past it, a new connection
+/// takes the place of the oldest pending one, which is closed: silent connections cannot keep
+/// newer peers out, however many there are. A pending handshake holds at most its greeting and
+/// a READY of [`MAX_COMMAND`] octets, so these take at most about 17 MiB together.
+pub(crate) const DEFAULT_MAX_HANDSHAKES: usize = 1024;
+/// How much memory the unfinished (partly received) messages of all connections of a listening
+/// socket may take, by default: 128 MiB, eight messages of the default 16 MiB limit of the
+/// Majordomo broker arriving at once. Past it the connection holding the most is closed.
+pub(crate) const DEFAULT_MAX_UNFINISHED: usize = 128 * 1024 * 1024;
+
 /// The longest duration a setting takes: one year.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// The shortest interval (heartbeats, timeouts): a timer of zero would spin.

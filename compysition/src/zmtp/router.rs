@@ -15,18 +15,32 @@
 //! Nothing waits on one peer: a write that the kernel does not take at once waits for the
 //! socket to become writable on its own, and a peer with more than `max_message` octets not yet
 //! taken loses what is sent to it next ([`Sent::Full`]), as a ZeroMQ high-water mark would.
-//! Handshakes have a deadline and a bound on how many run at once; a failing `accept` (out of
-//! file descriptors) pauses accepting instead of spinning.
+//!
+//! # Connections that say nothing, or half of something
+//!
+//! Accepting never stops (a failing `accept`, out of file descriptors, pauses it briefly
+//! instead of spinning). Each handshake has a deadline and holds at most a greeting and a
+//! READY of bounded length. At most [`RouterLimits::max_handshakes`] run at once; a new
+//! connection past that closes the *oldest* pending one, so that silent connections, however
+//! many and however fast they come, cannot keep a real peer out: its handshake takes a round
+//! trip, theirs never ends, and the newest are the last to go.
+//!
+//! The unfinished messages of all connections (received in part) are bounded together by
+//! [`RouterLimits::max_unfinished`], beside the bound per connection (`max_message`): each
+//! connection counts the buffer its unfinished message takes, and when the total passes the
+//! cap the connection holding the most is closed, until it is under the cap again. Closing the
+//! largest holder rather than the latest to grow keeps a peer that sends a little from paying
+//! for one that sends a lot. What the router counts is in [`RouterStats`].
 //!
 //! It speaks NULL security, takes DEALER/REQ/ROUTER peers with peer-chosen or generated
 //! identities (a zero octet and a counter, as libzmq does), and answers with PONG the ZMTP 3.1
 //! PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -34,6 +48,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::future::{AbortHandle, Abortable, Aborted, BoxFuture};
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::task::AtomicWaker;
 use futures_util::FutureExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -41,18 +56,83 @@ use tokio::time::Instant;
 use super::command::answer_to;
 use super::frame::encode;
 use super::handshake::handshake;
+use super::limits::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_UNFINISHED};
 use super::mechanism::Mechanism;
-use super::stream::{write_now, Chunk, FrameReader, ReadOutcome};
+use super::stream::{write_now, Chunk, FrameReader, Holding, ReadOutcome, Unfinished};
 use super::violation::Violation;
 
-/// How long a new connection may take for its greeting and READY.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Handshakes in progress at most; past it, connections wait in the kernel's backlog.
-const MAX_HANDSHAKES: usize = 256;
 /// How long accepting pauses after `accept` failed (no file descriptor left, say).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// Connections whose reads are taken in one round before the caller gets a turn.
 const READS_PER_ROUND: usize = 64;
+/// Connections accepted in one round before the caller gets a turn: a flood of new
+/// connections must not starve the peers that are already talking.
+const ACCEPTS_PER_ROUND: usize = 64;
+
+/// The limits a [`Router`] reads and accepts under (see the [module documentation](self)).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RouterLimits {
+    /// The largest message, all frames together, and what a peer may leave unread.
+    pub(crate) max_message: usize,
+    /// How long a new connection may take for its greeting and READY.
+    pub(crate) handshake_timeout: Duration,
+    /// How many handshakes run at once; past it a new connection closes the oldest pending.
+    pub(crate) max_handshakes: usize,
+    /// How much memory the unfinished messages of all connections may take together.
+    pub(crate) max_unfinished: usize,
+}
+
+impl RouterLimits {
+    /// The default limits, with messages of at most `max_message` octets.
+    pub(crate) fn new(max_message: usize) -> Self {
+        RouterLimits {
+            max_message,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
+            max_unfinished: DEFAULT_MAX_UNFINISHED,
+        }
+    }
+}
+
+/// What a [`Router`] counts, readable while it runs.
+#[derive(Debug)]
+pub(crate) struct RouterStats {
+    /// Connections closed for breaking ZMTP or a limit (a handshake past its deadline
+    /// included). Shared, so that an owner may count other things in it too.
+    pub(crate) refused: Arc<AtomicU64>,
+    /// Pending handshakes closed to make room for a newer connection.
+    pub(crate) evicted_handshakes: AtomicU64,
+    /// Handshakes in progress now.
+    pub(crate) pending_handshakes: AtomicU64,
+    /// Connections closed because the unfinished messages of all took more than their cap.
+    pub(crate) over_budget: AtomicU64,
+    /// The memory that unfinished messages take now.
+    unfinished: Arc<Unfinished>,
+}
+
+impl Default for RouterStats {
+    fn default() -> Self {
+        RouterStats::new(Arc::new(AtomicU64::new(0)))
+    }
+}
+
+impl RouterStats {
+    /// Counters, with refused connections counted in `refused`.
+    pub(crate) fn new(refused: Arc<AtomicU64>) -> Self {
+        RouterStats {
+            refused,
+            evicted_handshakes: AtomicU64::new(0),
+            pending_handshakes: AtomicU64::new(0),
+            over_budget: AtomicU64::new(0),
+            unfinished: Arc::new(Unfinished::new(DEFAULT_MAX_UNFINISHED)),
+        }
+    }
+
+    /// The memory that unfinished messages take now, over all connections.
+    pub(crate) fn unfinished_bytes(&self) -> usize {
+        self.unfinished.total()
+    }
+}
 
 /// What became of one send.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,6 +174,10 @@ struct Peer {
     out: BytesMut,
     /// A wait for the socket to become writable is in flight.
     waiting: Option<AbortHandle>,
+    /// Ends the connection's read from outside it.
+    kill: Arc<Kill>,
+    /// What its unfinished message takes.
+    holding: Holding,
 }
 
 impl Peers {
@@ -132,10 +216,31 @@ impl Peers {
                 if let Some(waiting) = connection.waiting {
                     waiting.abort();
                 }
+                connection.kill.kill();
                 true
             }
             None => false,
         }
+    }
+}
+
+/// The socket's way to end a connection's read, which sits in the set of reads, from outside
+/// it. One per connection, kept across its reads (an abort handle per read would allocate for
+/// every chunk).
+#[derive(Debug, Default)]
+struct Kill {
+    killed: AtomicBool,
+    waker: AtomicWaker,
+}
+
+impl Kill {
+    fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.waker.wake();
+    }
+
+    fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
     }
 }
 
@@ -144,28 +249,40 @@ struct Reader {
     identity: Bytes,
     stream: Arc<TcpStream>,
     frames: FrameReader,
+    kill: Arc<Kill>,
 }
 
 /// One read of a connection: resolves once complete messages are buffered or the connection
-/// ends. Written out by hand so that the set of reads holds it without boxing.
+/// ends (`None` when the socket killed it). Written out by hand so that the set of reads holds
+/// it without boxing.
 struct Reading(Option<Reader>);
 
 impl Future for Reading {
-    type Output = (Reader, ReadOutcome);
+    type Output = Option<(Reader, ReadOutcome)>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let Some(reader) = self.0.as_mut() else {
             return Poll::Pending; // completed: a set of futures never polls it again
         };
+        if reader.kill.is_killed() {
+            // Dropping the reader here frees its buffer and closes the connection.
+            self.0 = None;
+            return Poll::Ready(None);
+        }
         let Poll::Ready(outcome) = reader.frames.poll_chunk(&reader.stream, cx) else {
+            reader.kill.waker.register(cx.waker());
+            if reader.kill.is_killed() {
+                self.0 = None;
+                return Poll::Ready(None);
+            }
             return Poll::Pending;
         };
-        match self.0.take() {
-            Some(reader) => Poll::Ready((reader, outcome)),
-            None => Poll::Pending,
-        }
+        Poll::Ready(self.0.take().map(|reader| (reader, outcome)))
     }
 }
+
+/// A handshake in progress: resolves with its number and, if it succeeded, the connection.
+type Greeting = Abortable<BoxFuture<'static, (u64, Option<Handshaked>)>>;
 
 /// A connection that finished its handshake: the stream, the identity it asked for (empty if
 /// none) and what it sent after its READY.
@@ -197,11 +314,13 @@ enum Step {
 /// A ROUTER socket listening on one TCP listener. See the [module documentation](self).
 pub(crate) struct Router {
     listener: Arc<TcpListener>,
-    max_message: usize,
-    /// The next accept, alone in a set so that it is polled only when the listener wakes it
-    /// (none while handshakes are at their bound).
+    limits: RouterLimits,
+    /// The next accept, alone in a set so that it is polled only when the listener wakes it.
     accepting: FuturesUnordered<BoxFuture<'static, io::Result<TcpStream>>>,
-    handshakes: FuturesUnordered<BoxFuture<'static, Option<Handshaked>>>,
+    handshakes: FuturesUnordered<Greeting>,
+    /// The handshakes in progress by number, which is their age: the first is the oldest.
+    pending: BTreeMap<u64, AbortHandle>,
+    next_handshake: u64,
     reads: FuturesUnordered<Reading>,
     writes: FuturesUnordered<Abortable<BoxFuture<'static, Bytes>>>,
     peers: Peers,
@@ -209,40 +328,41 @@ pub(crate) struct Router {
     current: Option<Cursor>,
     frames: Vec<Bytes>,
     next_generated: u32,
-    /// Connections closed for breaking ZMTP or a limit.
-    refused: Arc<AtomicU64>,
+    stats: Arc<RouterStats>,
 }
 
 impl Router {
-    /// A ROUTER on `listener` (already bound) for messages of at most `max_message` octets,
-    /// counting in `refused` the connections it closes for breaking ZMTP or a limit. Must be
-    /// called inside a tokio runtime.
+    /// A ROUTER on `listener` (already bound) under `limits`, counting what it closes in
+    /// `stats`. Must be called inside a tokio runtime.
     pub(crate) fn new(
         listener: std::net::TcpListener,
-        max_message: usize,
-        refused: Arc<AtomicU64>,
+        limits: RouterLimits,
+        stats: Arc<RouterStats>,
     ) -> io::Result<Self> {
         listener.set_nonblocking(true)?;
         let listener = Arc::new(TcpListener::from_std(listener)?);
         let accepting = FuturesUnordered::new();
         accepting.push(accept(Arc::clone(&listener), Duration::ZERO).boxed());
+        stats.unfinished.set_cap(limits.max_unfinished);
         Ok(Router {
             listener,
-            max_message,
+            limits,
             accepting,
             handshakes: FuturesUnordered::new(),
+            pending: BTreeMap::new(),
+            next_handshake: 0,
             reads: FuturesUnordered::new(),
             writes: FuturesUnordered::new(),
             peers: Peers {
                 connected: HashMap::new(),
                 dirty: Vec::new(),
-                backlog: max_message,
+                backlog: limits.max_message,
             },
             arrived: VecDeque::new(),
             current: None,
             frames: Vec::new(),
             next_generated: 0,
-            refused,
+            stats,
         })
     }
 
@@ -340,8 +460,13 @@ impl Router {
         }
         self.poll_accept(cx);
         while let Poll::Ready(Some(done)) = self.handshakes.poll_next_unpin(cx) {
-            if let Some(handshaked) = done {
-                self.register(handshaked);
+            // An aborted one was closed for a newer connection and is no longer pending.
+            if let Ok((number, handshaked)) = done {
+                self.pending.remove(&number);
+                self.count_pending();
+                if let Some(handshaked) = handshaked {
+                    self.register(handshaked);
+                }
             }
         }
         while let Poll::Ready(Some(done)) = self.writes.poll_next_unpin(cx) {
@@ -360,8 +485,12 @@ impl Router {
                 break;
             }
             budget -= 1;
-            let Poll::Ready(Some((reader, outcome))) = self.reads.poll_next_unpin(cx) else {
+            let Poll::Ready(Some(read)) = self.reads.poll_next_unpin(cx) else {
                 break;
+            };
+            // A killed read was reported gone when it was killed.
+            let Some((reader, outcome)) = read else {
+                continue;
             };
             match outcome {
                 ReadOutcome::Chunk(chunk) => {
@@ -369,9 +498,10 @@ impl Router {
                         .push_back(Arrived::Chunk(reader.identity.clone(), chunk));
                     self.reads.push(Reading(Some(reader)));
                 }
+                ReadOutcome::OverBudget => self.shed_unfinished(reader),
                 ReadOutcome::Closed(violation) => {
                     if let Some(violation) = violation {
-                        self.refused.fetch_add(1, Ordering::Relaxed);
+                        self.stats.refused.fetch_add(1, Ordering::Relaxed);
                         tracing::debug!(%violation, "closing a ZMTP connection");
                     }
                     if self.peers.remove(&reader.identity) {
@@ -387,12 +517,16 @@ impl Router {
         }
     }
 
+    /// Accepts what the listener has (up to [`ACCEPTS_PER_ROUND`]) and starts its handshakes.
+    /// Accepting never stops: past the bound on handshakes the oldest pending one is closed.
     fn poll_accept(&mut self, cx: &mut Context<'_>) {
-        while let Poll::Ready(Some(accepted)) = self.accepting.poll_next_unpin(cx) {
+        for _ in 0..ACCEPTS_PER_ROUND {
+            let Poll::Ready(Some(accepted)) = self.accepting.poll_next_unpin(cx) else {
+                return;
+            };
             let pause = match accepted {
                 Ok(stream) => {
-                    let refused = Arc::clone(&self.refused);
-                    self.handshakes.push(greet(stream, refused).boxed());
+                    self.greet(stream);
                     Duration::ZERO
                 }
                 Err(error) => {
@@ -400,16 +534,76 @@ impl Router {
                     ACCEPT_PAUSE
                 }
             };
-            if self.handshakes.len() < MAX_HANDSHAKES {
-                self.accepting
-                    .push(accept(Arc::clone(&self.listener), pause).boxed());
+            self.accepting
+                .push(accept(Arc::clone(&self.listener), pause).boxed());
+        }
+        // More connections may wait: come back for them after the caller's turn.
+        cx.waker().wake_by_ref();
+    }
+
+    /// Starts the handshake of a new connection, closing the oldest pending one first when
+    /// as many as the limit run.
+    fn greet(&mut self, stream: TcpStream) {
+        if self.pending.len() >= self.limits.max_handshakes {
+            if let Some((_, oldest)) = self.pending.pop_first() {
+                oldest.abort();
+                self.stats
+                    .evicted_handshakes
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("closed the oldest pending ZMTP handshake for a new connection");
             }
         }
-        if self.accepting.is_empty() && self.handshakes.len() < MAX_HANDSHAKES {
-            self.accepting
-                .push(accept(Arc::clone(&self.listener), Duration::ZERO).boxed());
-            // Polled at once, so that the listener registers this task.
-            self.poll_accept(cx);
+        let number = self.next_handshake;
+        self.next_handshake += 1;
+        let (handle, registration) = AbortHandle::new_pair();
+        self.pending.insert(number, handle);
+        self.count_pending();
+        let refused = Arc::clone(&self.stats.refused);
+        let within = self.limits.handshake_timeout;
+        let greeting = async move { (number, greet(stream, within, refused).await) };
+        self.handshakes
+            .push(Abortable::new(greeting.boxed(), registration));
+    }
+
+    /// Publishes how many handshakes are in progress.
+    fn count_pending(&self) {
+        let pending = self.pending.len() as u64;
+        self.stats
+            .pending_handshakes
+            .store(pending, Ordering::Relaxed);
+    }
+
+    /// The unfinished messages of all connections take more than their cap (`reader` just
+    /// took it past): closes the connections holding the most until they are under it, and
+    /// goes on reading `reader` unless it was one of them.
+    fn shed_unfinished(&mut self, reader: Reader) {
+        let mut reader = Some(reader);
+        while self.stats.unfinished.is_over() {
+            let largest = self
+                .peers
+                .connected
+                .values()
+                .max_by_key(|peer| peer.holding.octets())
+                .filter(|peer| peer.holding.octets() > 0)
+                .map(|peer| peer.identity.clone());
+            let Some(identity) = largest else {
+                break;
+            };
+            if let Some(peer) = self.peers.connected.get(&identity) {
+                // Its reader is killed and never reads again: its octets go back now, so that
+                // the loop sees the total without them.
+                peer.holding.release();
+            }
+            if reader.as_ref().is_some_and(|r| r.identity == identity) {
+                reader = None;
+            }
+            self.peers.remove(&identity);
+            self.arrived.push_back(Arrived::Gone(identity));
+            self.stats.over_budget.fetch_add(1, Ordering::Relaxed);
+            tracing::debug!("closed the ZMTP connection holding the most unfinished octets");
+        }
+        if let Some(reader) = reader {
+            self.reads.push(Reading(Some(reader)));
         }
     }
 
@@ -423,13 +617,15 @@ impl Router {
         let identity = if identity.is_empty() {
             self.generate_identity()
         } else if identity[0] == 0 || self.peers.connected.contains_key(&identity) {
-            self.refused.fetch_add(1, Ordering::Relaxed);
+            self.stats.refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(violation = %Violation::BadIdentity, "closing a ZMTP connection");
             return;
         } else {
             identity
         };
         let stream = Arc::new(stream);
+        let kill = Arc::new(Kill::default());
+        let share = self.stats.unfinished.share();
         self.peers.connected.insert(
             identity.clone(),
             Peer {
@@ -437,12 +633,15 @@ impl Router {
                 stream: Arc::clone(&stream),
                 out: BytesMut::new(),
                 waiting: None,
+                kill: Arc::clone(&kill),
+                holding: share.holding(),
             },
         );
         self.reads.push(Reading(Some(Reader {
             identity,
             stream,
-            frames: FrameReader::new(leftover, self.max_message),
+            frames: FrameReader::sharing(leftover, self.limits.max_message, share),
+            kill,
         })));
     }
 
@@ -494,8 +693,12 @@ async fn accept(listener: Arc<TcpListener>, pause: Duration) -> io::Result<TcpSt
     listener.accept().await.map(|(stream, _)| stream)
 }
 
-/// The handshake of a new connection, within [`HANDSHAKE_TIMEOUT`].
-async fn greet(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handshaked> {
+/// The handshake of a new connection, within `within`.
+async fn greet(
+    mut stream: TcpStream,
+    within: Duration,
+    refused: Arc<AtomicU64>,
+) -> Option<Handshaked> {
     let exchange = async {
         let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER").await?;
         if !matches!(&peer.socket_type[..], b"DEALER" | b"REQ" | b"ROUTER") {
@@ -503,7 +706,7 @@ async fn greet(mut stream: TcpStream, refused: Arc<AtomicU64>) -> Option<Handsha
         }
         Ok((peer.identity, leftover))
     };
-    let violation = match tokio::time::timeout(HANDSHAKE_TIMEOUT, exchange).await {
+    let violation = match tokio::time::timeout(within, exchange).await {
         Ok(Ok((identity, leftover))) => {
             return Some(Handshaked {
                 stream,
@@ -576,7 +779,12 @@ mod tests {
         let address = listener.local_addr().expect("bound");
         let refused = Arc::new(AtomicU64::new(0));
         (
-            Router::new(listener, 1024, refused).expect("router"),
+            Router::new(
+                listener,
+                RouterLimits::new(1024),
+                Arc::new(RouterStats::new(refused)),
+            )
+            .expect("router"),
             address,
         )
     }
@@ -640,7 +848,12 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
         let address = listener.local_addr().expect("bound");
         let refused = Arc::new(AtomicU64::new(0));
-        let mut router = Router::new(listener, 1024 * 1024, refused).expect("router");
+        let mut router = Router::new(
+            listener,
+            RouterLimits::new(1024 * 1024),
+            Arc::new(RouterStats::new(refused)),
+        )
+        .expect("router");
         let mut peer = raw_peer(address, b"big").await;
         let body: Vec<u8> = (0..300_000u32).map(|i| i as u8).collect();
         let wire = message(&[b"", &body, b"tail"]);
@@ -765,6 +978,40 @@ mod tests {
             full,
             "sends stop being queued once the socket and the backlog are full"
         );
+    }
+
+    #[tokio::test]
+    async fn a_new_connection_past_the_seats_closes_the_oldest_pending_handshake() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let address = listener.local_addr().expect("bound");
+        let limits = RouterLimits {
+            max_handshakes: 2,
+            ..RouterLimits::new(1024)
+        };
+        let stats = Arc::new(RouterStats::default());
+        let mut router = Router::new(listener, limits, Arc::clone(&stats)).expect("router");
+        let mut oldest = TcpStream::connect(address).await.expect("connects");
+        let (second, _) = driving(&mut router, TcpStream::connect(address)).await;
+        let (third, _) = driving(&mut router, TcpStream::connect(address)).await;
+        // The oldest silent connection is closed; the two newer ones keep their seats.
+        let mut seen = Vec::new();
+        let (closed, _) = driving(
+            &mut router,
+            tokio::time::timeout(Duration::from_secs(5), oldest.read_to_end(&mut seen)),
+        )
+        .await;
+        assert!(closed.is_ok(), "the oldest pending handshake was closed");
+        assert_eq!(stats.evicted_handshakes.load(Ordering::Relaxed), 1);
+        assert_eq!(stats.pending_handshakes.load(Ordering::Relaxed), 2);
+        // A real peer still gets a seat, and through.
+        let mut peer = raw_peer(address, b"late").await;
+        peer.write_all(&message(&[b"in"])).await.expect("sent");
+        let (identity, frames) = next_message(&mut router).await;
+        assert_eq!(
+            (identity, frames),
+            (Bytes::from("late"), vec![Bytes::from("in")])
+        );
+        drop((second, third));
     }
 
     #[tokio::test]

@@ -7,8 +7,16 @@
 //! Reading never sets memory aside for octets that are only announced, and makes one `read`
 //! per readiness where it can: a read shorter than the room offered drained the socket, and
 //! tokio is told so without an extra empty read.
+//!
+//! The memory of unfinished messages (received in part) can be counted over all connections of
+//! a socket ([`Unfinished`]): each reader keeps its [`Share`] up to date after every read, and
+//! says when the total went past the cap ([`ReadOutcome::OverBudget`]) so that the socket can
+//! drop a connection. A connection alone is bounded by the message size limit; this bounds
+//! many connections together.
 
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -31,12 +39,115 @@ pub(crate) enum ReadOutcome {
     Chunk(Bytes),
     /// The connection ended, or broke a limit.
     Closed(Option<Violation>),
+    /// The unfinished messages of all connections sharing the reader's [`Unfinished`] now take
+    /// more than its cap: the socket must drop a connection. The reader can go on.
+    OverBudget,
+}
+
+/// The memory that the unfinished messages of a socket's connections take, and its cap.
+#[derive(Debug)]
+pub(crate) struct Unfinished {
+    total: AtomicUsize,
+    cap: AtomicUsize,
+}
+
+impl Unfinished {
+    /// A budget of `cap` octets.
+    pub(crate) fn new(cap: usize) -> Self {
+        Unfinished {
+            total: AtomicUsize::new(0),
+            cap: AtomicUsize::new(cap),
+        }
+    }
+
+    /// Sets the cap (the socket that uses the budget knows it; its counters come first).
+    pub(crate) fn set_cap(&self, cap: usize) {
+        self.cap.store(cap, Ordering::Relaxed);
+    }
+
+    /// The octets taken now.
+    pub(crate) fn total(&self) -> usize {
+        self.total.load(Ordering::Relaxed)
+    }
+
+    /// Whether they are past the cap.
+    pub(crate) fn is_over(&self) -> bool {
+        self.total() > self.cap.load(Ordering::Relaxed)
+    }
+
+    /// A share for one more connection.
+    pub(crate) fn share(self: &Arc<Self>) -> Share {
+        Share {
+            budget: Arc::clone(self),
+            held: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+}
+
+/// One connection's part of an [`Unfinished`] budget. Its holding can be read (and given back,
+/// when the socket drops the connection) through [`Share::holding`].
+#[derive(Debug)]
+pub(crate) struct Share {
+    budget: Arc<Unfinished>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Share {
+    /// What this connection holds, as the socket sees it.
+    pub(crate) fn holding(&self) -> Holding {
+        Holding {
+            budget: Arc::clone(&self.budget),
+            held: Arc::clone(&self.held),
+        }
+    }
+
+    /// Records that the connection holds `now` octets; whether the budget is past its cap.
+    fn set(&self, now: usize) -> bool {
+        let before = self.held.swap(now, Ordering::Relaxed);
+        if now > before {
+            self.budget.total.fetch_add(now - before, Ordering::Relaxed);
+        } else {
+            self.budget.total.fetch_sub(before - now, Ordering::Relaxed);
+        }
+        self.budget.is_over()
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        self.set(0);
+    }
+}
+
+/// The socket's view of one connection's [`Share`].
+#[derive(Debug)]
+pub(crate) struct Holding {
+    budget: Arc<Unfinished>,
+    held: Arc<AtomicUsize>,
+}
+
+impl Holding {
+    /// The octets the connection holds.
+    pub(crate) fn octets(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Gives the connection's octets back to the budget at once, for a connection being
+    /// dropped whose reader will never run again (its memory goes when the reader does).
+    pub(crate) fn release(&self) {
+        let held = self.held.swap(0, Ordering::Relaxed);
+        self.budget.total.fetch_sub(held, Ordering::Relaxed);
+    }
 }
 
 /// The receiving side of a connection: what has arrived and how far it is checked.
 pub(crate) struct FrameReader {
     buffer: BytesMut,
     scanner: Scanner,
+    /// Where the memory of an unfinished message is counted, if anywhere.
+    share: Option<Share>,
+    /// What was last counted there.
+    counted: usize,
 }
 
 impl FrameReader {
@@ -46,7 +157,36 @@ impl FrameReader {
         FrameReader {
             buffer: leftover,
             scanner: Scanner::new(max_message),
+            share: None,
+            counted: 0,
         }
+    }
+
+    /// A reader that counts the memory of its unfinished message in `share`.
+    pub(crate) fn sharing(leftover: BytesMut, max_message: usize, share: Share) -> Self {
+        FrameReader {
+            share: Some(share),
+            ..FrameReader::new(leftover, max_message)
+        }
+    }
+
+    /// Counts what the buffer holds of an unfinished message: its whole allocation, which is
+    /// what it costs (a growing buffer can have up to twice what has arrived). Whether the
+    /// budget is past its cap.
+    fn count(&mut self) -> bool {
+        let Some(share) = &self.share else {
+            return false;
+        };
+        let now = if self.buffer.is_empty() {
+            0
+        } else {
+            self.buffer.capacity()
+        };
+        if now == self.counted {
+            return false;
+        }
+        self.counted = now;
+        share.set(now)
     }
 
     /// Reads until complete messages are buffered (and returns them) or the connection ends.
@@ -61,10 +201,15 @@ impl FrameReader {
             if fresh {
                 match self.scanner.scan(&self.buffer) {
                     Err(violation) => return Poll::Ready(ReadOutcome::Closed(Some(violation))),
-                    Ok(0) => {}
+                    Ok(0) => {
+                        if self.count() {
+                            return Poll::Ready(ReadOutcome::OverBudget);
+                        }
+                    }
                     Ok(complete) => {
                         let chunk = self.buffer.split_to(complete).freeze();
                         self.scanner.taken(complete);
+                        self.count();
                         return Poll::Ready(ReadOutcome::Chunk(chunk));
                     }
                 }
