@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
 use super::parse::{self, is_name};
-use super::Xml;
+use super::{Xml, XmlLimits};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
 use crate::payload::Payload;
@@ -456,8 +456,9 @@ impl TransformOutput for Xml {
             // allows (a recursive template stays within the template depth limit long after),
             // or characters XML does not allow (from a parameter or a string function). Such
             // a result is the stylesheet's fault, not the client's: a 500 here, rather than a
-            // 400 from whichever step parses it next.
-            ResultShape::Document => match parse::check_well_formed(&output) {
+            // 400 from whichever step parses it next. It is held to the default limits, as any
+            // `Xml` made without asking for others is.
+            ResultShape::Document => match parse::check_well_formed(&output, &XmlLimits::DEFAULT) {
                 Ok(()) => Ok(Xml::from_well_formed(output)),
                 Err(malformed) => Err(EventError::internal(format!(
                     "the stylesheet's output is not an acceptable XML document, at {}",
