@@ -659,11 +659,15 @@ impl<Out: TransformOutput> Actor for Xslt<Out> {
         let outbox = &outbox;
         let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
+            let deadline = event.deadline();
             let (envelope, input) = event.split();
             let stylesheet = Arc::clone(&this.stylesheet);
             let options = Arc::clone(&this.options);
+            let size = input.as_bytes().len();
             let output = offload
-                .run(move || transform_one::<Out>(&stylesheet, &options, &input))
+                .run_until(size, deadline, move || {
+                    transform_one::<Out>(&stylesheet, &options, &input)
+                })
                 .await?;
             outbox.send(envelope.with_data(output)).await;
             Ok(())
