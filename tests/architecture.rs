@@ -15,6 +15,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     // The core: events, ports, actors, the Director, errors, payloads, the CPU pool, the
     // request/answer slot.
     ("actor", CORE),
+    ("deadline", CORE),
     ("director", CORE),
     ("error", CORE),
     ("event", CORE),
@@ -42,6 +43,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
 
 const CORE: &[&str] = &[
     "actor",
+    "deadline",
     "director",
     "error",
     "event",

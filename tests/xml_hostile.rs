@@ -5,7 +5,11 @@
 
 use std::path::PathBuf;
 
-use compysition::xml::{xml_to_json, Permissions, Stylesheet, TransformOptions, Transformed};
+use std::time::{Duration, Instant};
+
+use compysition::xml::{
+    xml_to_json, Permissions, Stylesheet, TransformOptions, Transformed, XmlLimits,
+};
 use compysition::{Bytes, Convert, Json, Xml};
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -114,6 +118,48 @@ fn a_deeply_nested_document_is_refused_before_anything_recurses() {
     let document = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
     let error = Xml::parse(document.as_bytes()).expect_err("too deep");
     assert!(error.message().contains("deeper than 256"), "{error}");
+}
+
+/// One element with `count` distinct attributes.
+fn wide_element(count: usize) -> String {
+    let attributes: String = (0..count).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    format!("<r><wide{attributes}/></r>")
+}
+
+#[test]
+fn an_element_with_30_000_attributes_is_refused_at_once() {
+    // libxml2 takes about 7 s over this one (its duplicate check is quadratic): it must never
+    // get it.
+    let document = Bytes::from(wide_element(30_000));
+    let started = Instant::now();
+    let error = Xml::from_bytes(document).expect_err("too many attributes");
+    let took = started.elapsed();
+    assert_eq!(error.kind(), compysition::ErrorKind::Malformed);
+    assert!(
+        error.message().ends_with(
+            "element <wide> has more than 256 attributes (XmlLimits::attributes_per_element)"
+        ),
+        "{error}"
+    );
+    // A sanity bound only: the refusal reads 256 attributes, well under a millisecond.
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    // Explicit limits may let it through.
+    let wide = XmlLimits::default().attributes_per_element(30_000);
+    assert!(Xml::from_bytes_with(Bytes::from(wide_element(30_000)), &wide).is_ok());
+}
+
+#[test]
+fn an_ordinary_document_is_within_the_default_limits() {
+    let document = r#"<?xml version="1.0" encoding="UTF-8"?>
+<order xmlns="urn:orders" xmlns:x="urn:extra" id="42" status="open" x:channel="web">
+  <customer name="Ada Lovelace" email="ada@example.org"/>
+  <item sku="T-1" qty="2" price="3.50">Darjeeling &amp; Assam<![CDATA[ <blend> ]]></item>
+  <note>first order</note>
+</order>"#;
+    let xml = Xml::from_bytes(Bytes::from(document)).expect("within the limits");
+    assert_eq!(xml.as_str(), document);
+    let wide = Bytes::from(wide_element(256));
+    assert!(Xml::from_bytes(wide).is_ok());
 }
 
 #[test]

@@ -19,6 +19,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::deadline::Deadline;
 use crate::error::EventError;
 use crate::extensions::{Extension, Extensions};
 use crate::id::EventId;
@@ -185,6 +186,12 @@ impl<T> Event<T> {
     pub fn with_extension<X: Extension>(mut self, value: X) -> Self {
         self.insert_extension(value);
         self
+    }
+
+    /// The event's [`Deadline`] extension, if its source set one: when its answer is no
+    /// longer wanted.
+    pub fn deadline(&self) -> Option<Deadline> {
+        self.extension::<Deadline>().copied()
     }
 
     /// The slot through which the request this event belongs to is answered, if one waits.

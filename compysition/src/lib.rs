@@ -27,6 +27,7 @@ extern crate self as compysition;
 
 mod actor;
 pub mod actors;
+mod deadline;
 mod director;
 mod error;
 mod event;
@@ -59,6 +60,7 @@ pub(crate) mod zmtp;
 pub use actor::{
     from_fn, Actor, ActorExt, BoxFuture, Concurrency, Configured, Context, FromFn, TakesErrors,
 };
+pub use deadline::Deadline;
 pub use director::{shutdown_signal, ActorHandle, Director, StopHandle, DEFAULT_SHUTDOWN_TIMEOUT};
 pub use error::{Error, ErrorKind, EventError, Result, TopologyError, TopologyErrors};
 pub use event::{Attributes, Event, MetaId};

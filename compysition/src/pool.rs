@@ -19,6 +19,16 @@
 //!   held, is woken when a worker starts holding outcomes (once per batch, never on the
 //!   unsaturated path, whose outcomes go back at once), and hands the batch back when its
 //!   oldest outcome is that old unless a worker did so first.
+//! - **Fair between large and small**: a job's size (the document it works on) puts it in one
+//!   of two lanes, small (under [`LARGE_FROM`]) and large. Jobs run in the order they came, but
+//!   large ones on all workers but one at most, so that a client sending large documents keeps
+//!   one core free for everybody else's small ones (with a single worker, small jobs go first).
+//!   Two 490 KB transforms used to keep every small request waiting for them.
+//! - **Bounded waiting**: each lane holds at most so many waiting jobs ([`SMALL_QUEUE_BOUND`],
+//!   [`LARGE_QUEUE_BOUND`], or a handle's own [`CpuPool::queue_bounds`]); a job beyond that fails
+//!   at once as unavailable (503) instead of waiting behind work it cannot overtake. A job with
+//!   a [`Deadline`] fails as a timeout (504) when the deadline passes, and if it is still queued
+//!   then it is skipped, never run.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -28,6 +38,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
+use crate::deadline::Deadline;
 use crate::error::EventError;
 
 /// How long finished outcomes may wait to be handed back together while every worker is busy.
@@ -40,6 +51,21 @@ const HOLD_AT_MOST: Duration = Duration::from_millis(1);
 /// The largest document worked on inline by [`CpuPool::run_sized`]: smaller ones take less time
 /// to parse or convert than to hand over to the pool and back.
 pub const INLINE_UP_TO: usize = 64 * 1024;
+
+/// The smallest document whose job goes in the large lane: at most all workers but one run
+/// large jobs at once. A 256 KiB document takes a transform some milliseconds and up; below
+/// that, jobs are short enough to take turns in order.
+pub const LARGE_FROM: usize = 256 * 1024;
+
+/// How many small jobs may wait at once, by default: beyond that a job fails at once as
+/// unavailable. Far more than the actors of a flow have in flight together (64 each, by
+/// default), so only a pool that has fallen far behind refuses work.
+pub const SMALL_QUEUE_BOUND: usize = 4096;
+
+/// How many large jobs may wait at once, by default. Each takes a worker for a while (a
+/// 500 KB transform, tens of milliseconds to seconds): a deeper queue would only make the last
+/// one wait longer than any client does.
+pub const LARGE_QUEUE_BOUND: usize = 64;
 
 /// Runs jobs on the process's CPU pool (one worker thread per CPU, shared by every actor), so
 /// that CPU-heavy work — parsing, transforming, hashing — stays off the async workers. Make one
@@ -60,6 +86,15 @@ pub struct CpuPool {
     /// Where results go back to: the runtime of the first caller (an actor's handlers all run
     /// on one runtime).
     home: OnceLock<Arc<Home>>,
+    /// The most jobs of each lane that may wait when this handle submits one.
+    bounds: Bounds,
+}
+
+/// How many jobs may wait in each lane.
+#[derive(Clone, Copy, Debug)]
+struct Bounds {
+    small: usize,
+    large: usize,
 }
 
 /// The runtime a job's result is handed back on.
@@ -73,7 +108,20 @@ impl CpuPool {
     pub fn per_cpu() -> CpuPool {
         CpuPool {
             home: OnceLock::new(),
+            bounds: Bounds {
+                small: SMALL_QUEUE_BOUND,
+                large: LARGE_QUEUE_BOUND,
+            },
         }
+    }
+
+    /// Sets how many jobs of each lane may wait when this handle submits one (by default
+    /// [`SMALL_QUEUE_BOUND`] and [`LARGE_QUEUE_BOUND`]): the pool is shared, so the bound is on
+    /// everybody's waiting jobs, and this handle's job fails as unavailable beyond it.
+    #[must_use]
+    pub fn queue_bounds(mut self, small: usize, large: usize) -> Self {
+        self.bounds = Bounds { small, large };
+        self
     }
 
     /// [`run`](Self::run) for work on a document of `size` octets: up to [`INLINE_UP_TO`] it is
@@ -83,36 +131,106 @@ impl CpuPool {
         T: Send + 'static,
         F: FnOnce() -> Result<T, EventError> + Send + 'static,
     {
+        self.run_sized_until(size, None, job).await
+    }
+
+    /// [`run_until`](Self::run_until) for work that is done right here up to [`INLINE_UP_TO`]
+    /// octets, as [`run_sized`](Self::run_sized) does.
+    pub async fn run_sized_until<T, F>(
+        &self,
+        size: usize,
+        deadline: Option<Deadline>,
+        job: F,
+    ) -> Result<T, EventError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, EventError> + Send + 'static,
+    {
         if size <= INLINE_UP_TO {
+            if deadline.is_some_and(|deadline| deadline.has_passed()) {
+                return Err(deadline_passed());
+            }
             job()
         } else {
-            self.run(job).await
+            self.run_until(size, deadline, job).await
         }
     }
 
-    /// Runs `job` on a worker, inside the caller's tracing span; a panic in it is a 500.
+    /// Runs `job` on a worker, inside the caller's tracing span, as a small job; a panic in it
+    /// is a 500, a full queue a 503.
     pub async fn run<T, F>(&self, job: F) -> Result<T, EventError>
     where
         T: Send + 'static,
         F: FnOnce() -> Result<T, EventError> + Send + 'static,
     {
+        self.run_until(0, None, job).await
+    }
+
+    /// Runs `job`, work on a document of `size` octets, on a worker, inside the caller's
+    /// tracing span: in the large lane from [`LARGE_FROM`] octets. With a deadline, the outcome
+    /// is a timeout (504) once it passes, whether the job waits or runs; a job still queued
+    /// then is never run. A panic is a 500, a full lane a 503.
+    pub async fn run_until<T, F>(
+        &self,
+        size: usize,
+        deadline: Option<Deadline>,
+        job: F,
+    ) -> Result<T, EventError>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> Result<T, EventError> + Send + 'static,
+    {
+        if deadline.is_some_and(|deadline| deadline.has_passed()) {
+            return Err(deadline_passed());
+        }
         let (done, result) = oneshot::channel();
         let home = self.home.get_or_init(|| {
             Arc::new(Home {
                 runtime: Handle::try_current().ok(),
             })
         });
-        Pool::shared().submit(Box::new(Pending {
+        let lane = if size >= LARGE_FROM {
+            Lane::Large
+        } else {
+            Lane::Small
+        };
+        let bound = match lane {
+            Lane::Small => self.bounds.small,
+            Lane::Large => self.bounds.large,
+        };
+        let job = Box::new(Pending {
             work: Some(job),
             outcome: None,
             done,
             span: tracing::Span::current(),
             home: Arc::clone(home),
-        }));
-        result
-            .await
-            .map_err(|_| EventError::internal("the job did not finish"))?
+            deadline,
+        });
+        Pool::shared().submit(job, lane, bound)?;
+        let outcome = match deadline {
+            // The caller's future ends at the deadline: the receiver is dropped, so a worker
+            // that picks the job afterwards skips it. Timers need the caller's runtime; a
+            // caller off tokio has the workers look at the deadline only.
+            Some(deadline) if Handle::try_current().is_ok() => {
+                tokio::time::timeout_at(deadline.instant(), result)
+                    .await
+                    .map_err(|_| deadline_passed())?
+            }
+            _ => result.await,
+        };
+        outcome.map_err(|_| EventError::internal("the job did not finish"))?
     }
+}
+
+fn deadline_passed() -> EventError {
+    EventError::timeout("the deadline passed before the CPU pool finished the job")
+}
+
+/// Which lane a job waits in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Small,
+    Large,
 }
 
 /// A job as the pool sees it: run on a worker, then hand the outcome back.
@@ -132,6 +250,7 @@ struct Pending<T, F> {
     done: oneshot::Sender<Result<T, EventError>>,
     span: tracing::Span,
     home: Arc<Home>,
+    deadline: Option<Deadline>,
 }
 
 impl<T, F> Job for Pending<T, F>
@@ -145,6 +264,10 @@ where
         };
         // A caller that stopped waiting (a request that timed out, say) needs no outcome.
         if self.done.is_closed() {
+            return;
+        }
+        if self.deadline.is_some_and(|deadline| deadline.has_passed()) {
+            self.outcome = Some(Err(deadline_passed()));
             return;
         }
         let span = &self.span;
@@ -181,7 +304,16 @@ struct Pool {
 }
 
 struct Queue {
-    jobs: VecDeque<Box<dyn Job>>,
+    /// Jobs under [`LARGE_FROM`], in the order they came.
+    small: VecDeque<Queued>,
+    /// The others, in the order they came.
+    large: VecDeque<Queued>,
+    /// Numbers the jobs in the order they came, across both lanes.
+    next_turn: u64,
+    /// Workers running a large job.
+    running_large: usize,
+    /// Workers started.
+    workers: usize,
     /// Finished jobs whose outcomes wait to be handed back together (see [`Queue::hand_back`]).
     finished: Vec<Box<dyn Job>>,
     /// When the oldest of them finished (`Some` exactly while `finished` is not empty).
@@ -196,15 +328,60 @@ struct Queue {
     courier_idle: bool,
 }
 
+/// A job waiting in a lane, with its turn.
+struct Queued {
+    turn: u64,
+    job: Box<dyn Job>,
+}
+
 impl Queue {
-    /// The finished jobs to hand back now, if any: as soon as no job waits to run (the pool is
-    /// not saturated, so the caller has a core to take them on), a worker is idle, or the
+    /// Whether large jobs may start: while fewer than all workers but one run them (one, for
+    /// a single worker).
+    fn large_may_run(&self) -> bool {
+        self.running_large < self.workers.saturating_sub(1).max(1)
+    }
+
+    /// Whether a job waits that a worker may take now.
+    fn has_runnable(&self) -> bool {
+        !self.small.is_empty() || (!self.large.is_empty() && self.large_may_run())
+    }
+
+    /// The next job for a worker, and its lane: the one that came first, except that a large
+    /// job waits while all workers but one run large jobs, and that a single worker takes small
+    /// jobs first.
+    fn next_job(&mut self) -> Option<(Box<dyn Job>, Lane)> {
+        let large_may_run = self.large_may_run();
+        let lane = match (self.small.front(), self.large.front()) {
+            (None, None) => return None,
+            (Some(_), None) => Lane::Small,
+            (None, Some(_)) if large_may_run => Lane::Large,
+            (None, Some(_)) => return None,
+            (Some(small), Some(large)) => {
+                if large_may_run && self.workers > 1 && large.turn < small.turn {
+                    Lane::Large
+                } else {
+                    Lane::Small
+                }
+            }
+        };
+        let queued = match lane {
+            Lane::Small => self.small.pop_front(),
+            Lane::Large => self.large.pop_front(),
+        }?;
+        if lane == Lane::Large {
+            self.running_large += 1;
+        }
+        Some((queued.job, lane))
+    }
+
+    /// The finished jobs to hand back now, if any: as soon as no job waits that may run now
+    /// (the pool is not saturated, so the caller has a core to take them on), a worker is idle, or the
     /// oldest outcome has waited [`HOLD_AT_MOST`]. Checked whenever a worker finishes a job and
     /// whenever a job is queued; the courier hands back what is held when the oldest outcome
     /// reaches [`HOLD_AT_MOST`] between those checks.
     fn hand_back(&mut self) -> Vec<Box<dyn Job>> {
         let due = !self.finished.is_empty()
-            && (self.jobs.is_empty()
+            && (!self.has_runnable()
                 || self.sleeping > 0
                 || self
                     .finished_since
@@ -237,7 +414,12 @@ impl Pool {
         POOL.get_or_init(|| {
             let pool: &'static Pool = Box::leak(Box::new(Pool {
                 queue: Mutex::new(Queue {
-                    jobs: VecDeque::new(),
+                    small: VecDeque::new(),
+                    large: VecDeque::new(),
+                    next_turn: 0,
+                    running_large: 0,
+                    // Counted as they start: jobs queued meanwhile wait for the first.
+                    workers: 0,
                     finished: Vec::new(),
                     finished_since: None,
                     sleeping: 0,
@@ -264,6 +446,9 @@ impl Pool {
                     // keeps well within it.
                     .stack_size(WORKER_STACK)
                     .spawn(move || pool.work());
+                if started.is_ok() {
+                    pool.lock().workers += 1;
+                }
                 if let Err(error) = started {
                     // With no worker at all the jobs wait forever: that is not a state to run in.
                     assert!(n > 0, "cannot start a CPU worker thread: {error}");
@@ -282,9 +467,27 @@ impl Pool {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn submit(&self, job: Box<dyn Job>) {
+    /// Queues `job` in `lane`, unless `bound` jobs wait there already.
+    fn submit(&self, job: Box<dyn Job>, lane: Lane, bound: usize) -> Result<(), EventError> {
         let mut queue = self.lock();
-        queue.jobs.push_back(job);
+        let turn = queue.next_turn;
+        let waiting = match lane {
+            Lane::Small => &mut queue.small,
+            Lane::Large => &mut queue.large,
+        };
+        if waiting.len() >= bound {
+            let waiting = waiting.len();
+            drop(queue);
+            return Err(EventError::unavailable(format!(
+                "the CPU pool is busy: {waiting} {} jobs wait already",
+                match lane {
+                    Lane::Small => "small",
+                    Lane::Large => "large",
+                }
+            )));
+        }
+        waiting.push_back(Queued { turn, job });
+        queue.next_turn += 1;
         let wake = queue.sleeping > queue.waking;
         if wake {
             queue.waking += 1;
@@ -295,22 +498,26 @@ impl Pool {
             self.queued.notify_one();
         }
         hand_back(due);
+        Ok(())
     }
 
     /// A worker: runs queued jobs and sleeps while there are none; outcomes go back in batches
     /// (see the module documentation).
     fn work(&self) {
-        let mut done: Option<Box<dyn Job>> = None;
+        let mut done: Option<(Box<dyn Job>, Lane)> = None;
         loop {
             let (next, due, wake_courier) = {
                 let mut queue = self.lock();
-                if let Some(job) = done.take() {
+                if let Some((job, lane)) = done.take() {
+                    if lane == Lane::Large {
+                        queue.running_large -= 1;
+                    }
                     queue.finished.push(job);
                     queue.finished_since.get_or_insert_with(Instant::now);
                 }
                 loop {
                     let due = queue.hand_back();
-                    if let Some(job) = queue.jobs.pop_front() {
+                    if let Some(job) = queue.next_job() {
                         // Whatever is still held waits through this job at most until the
                         // courier's deadline.
                         let wake_courier = queue.courier_needed();
@@ -332,9 +539,9 @@ impl Pool {
                 self.holding.notify_one();
             }
             hand_back(due);
-            if let Some(mut job) = next {
+            if let Some((mut job, lane)) = next {
                 job.run();
-                done = Some(job);
+                done = Some((job, lane));
             }
         }
     }
@@ -553,5 +760,167 @@ mod tests {
         assert_eq!(error.kind(), crate::ErrorKind::Internal);
         assert!(error.message().contains("boom"), "{error}");
         assert_eq!(offload.run(|| Ok(7)).await.expect("still working"), 7);
+    }
+
+    /// Blocks `count` workers with jobs of `size` until `release` gets one message per job;
+    /// returns once they all run, with their outcomes to come.
+    async fn block_workers(
+        pool: &CpuPool,
+        size: usize,
+        count: usize,
+    ) -> (
+        std::sync::mpsc::Sender<()>,
+        std::pin::Pin<Box<impl std::future::Future<Output = Vec<Result<(), EventError>>> + '_>>,
+    ) {
+        let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        let jobs: Vec<_> = (0..count)
+            .map(|_| {
+                let (announce, blocked) = (started.clone(), Arc::clone(&blocked));
+                pool.run_until(size, None, move || {
+                    let _ = announce.send(());
+                    // One released job at a time takes the receiver; the others wait on it.
+                    let _ = blocked.lock().map(|b| b.recv());
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut jobs = Box::pin(futures_util::future::join_all(jobs));
+        assert!((&mut jobs).now_or_never().is_none());
+        for _ in 0..count {
+            running.recv().await.expect("a blocking job started");
+        }
+        (release, jobs)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_small_job_is_not_held_back_by_large_ones() {
+        let _all_workers = ALL_WORKERS.lock().await;
+        let pool = CpuPool::per_cpu();
+        let cpus = cpus();
+        let running_large = cpus.saturating_sub(1).max(1);
+        let log = Arc::new(Mutex::new(Vec::<&str>::new()));
+        let (started, mut running) = tokio::sync::mpsc::unbounded_channel::<()>();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocked = Arc::new(Mutex::new(blocked));
+        // More large jobs than workers: some run, the others queue before the small job.
+        let large: Vec<_> = (0..cpus + 2)
+            .map(|_| {
+                let (announce, blocked, log) =
+                    (started.clone(), Arc::clone(&blocked), Arc::clone(&log));
+                pool.run_until(LARGE_FROM, None, move || {
+                    let _ = log.lock().map(|mut log| log.push("large"));
+                    let _ = announce.send(());
+                    let _ = blocked.lock().map(|b| b.recv());
+                    Ok(())
+                })
+            })
+            .collect();
+        let mut large = Box::pin(futures_util::future::join_all(large));
+        assert!((&mut large).now_or_never().is_none());
+        for _ in 0..running_large {
+            running.recv().await.expect("a large job started");
+        }
+        let small_log = Arc::clone(&log);
+        let mut small = Box::pin(pool.run(move || {
+            let _ = small_log.lock().map(|mut log| log.push("small"));
+            Ok("small")
+        }));
+        if cpus > 1 {
+            // One worker is kept for small jobs while the large ones hold all the others.
+            let outcome = tokio::time::timeout(Duration::from_secs(5), &mut small).await;
+            assert_eq!(outcome.expect("done while large jobs run"), Ok("small"));
+        } else {
+            assert!((&mut small).now_or_never().is_none());
+        }
+        for _ in 0..cpus + 2 {
+            release.send(()).expect("a large job");
+        }
+        if cpus == 1 {
+            assert_eq!(small.await, Ok("small"));
+        }
+        large.await.into_iter().for_each(|r| r.expect("job ran"));
+        // Before every large job that was still queued when the small one came.
+        let log = log.lock().expect("log").clone();
+        assert_eq!(
+            log.iter().position(|job| *job == "small"),
+            Some(running_large),
+            "{log:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_job_beyond_a_full_lane_is_unavailable_at_once() {
+        let _all_workers = ALL_WORKERS.lock().await;
+        let pool = CpuPool::per_cpu().queue_bounds(SMALL_QUEUE_BOUND, 1);
+        let running_large = cpus().saturating_sub(1).max(1);
+        let (release, busy) = block_workers(&pool, LARGE_FROM, running_large).await;
+        let mut waiting = Box::pin(pool.run_until(LARGE_FROM, None, || Ok("waited")));
+        assert!((&mut waiting).now_or_never().is_none(), "queued");
+        let refused = pool
+            .run_until(LARGE_FROM, None, || Ok("refused"))
+            .now_or_never()
+            .expect("refused without waiting")
+            .expect_err("the lane is full");
+        assert_eq!(refused.kind(), crate::ErrorKind::Unavailable);
+        assert!(
+            refused.message().starts_with("the CPU pool is busy"),
+            "{refused}"
+        );
+        // The small lane is not full.
+        let small = pool.run(|| Ok("small"));
+        for _ in 0..running_large {
+            release.send(()).expect("a blocked job");
+        }
+        assert_eq!(small.await, Ok("small"));
+        assert_eq!(waiting.await, Ok("waited"));
+        busy.await.into_iter().for_each(|r| r.expect("job ran"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_queued_job_past_its_deadline_times_out_and_never_runs() {
+        let _all_workers = ALL_WORKERS.lock().await;
+        let pool = CpuPool::per_cpu();
+        let cpus = cpus();
+        let (release, busy) = block_workers(&pool, 0, cpus).await;
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&ran);
+        let deadline = Deadline::after(Duration::from_millis(100));
+        let error = pool
+            .run_until(0, Some(deadline), move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            })
+            .await
+            .expect_err("every worker is busy past the deadline");
+        assert_eq!(error.kind(), crate::ErrorKind::Timeout);
+        // At the deadline (the clock is paused: it moves to the deadline's timer and no
+        // further).
+        let late = tokio::time::Instant::now().saturating_duration_since(deadline.instant());
+        assert!(late < Duration::from_millis(2), "{late:?} late");
+        for _ in 0..cpus {
+            release.send(()).expect("a blocked job");
+        }
+        busy.await.into_iter().for_each(|r| r.expect("job ran"));
+        // One job per worker, all running at once: every worker is past the timed-out job.
+        let all_workers = Arc::new(std::sync::Barrier::new(cpus));
+        let markers = (0..cpus).map(|_| {
+            let all_workers = Arc::clone(&all_workers);
+            pool.run(move || {
+                all_workers.wait();
+                Ok(())
+            })
+        });
+        for marker in futures_util::future::join_all(markers).await {
+            marker.expect("the pool goes on");
+        }
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        // A deadline already past fails without queueing anything.
+        let past = pool.run_until(0, Some(deadline), || Ok(())).now_or_never();
+        assert_eq!(
+            past.and_then(Result::err).map(|e| e.kind()),
+            Some(crate::ErrorKind::Timeout)
+        );
     }
 }

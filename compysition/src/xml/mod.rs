@@ -4,7 +4,8 @@
 //! afterwards: cloning it for a fan-out costs a reference count. Documents from outside are
 //! parsed without ever touching the network or the file system: entity declarations are refused
 //! (so neither external entities nor entity-expansion bombs get anywhere), a DOCTYPE's external
-//! subset is never loaded, and nesting is bounded.
+//! subset is never loaded, and the document's shape is bounded by [`XmlLimits`] (nesting,
+//! attributes per element, elements, name and text lengths) before libxml2 ever sees it.
 //!
 //! Edges convert between `Xml` and the other payloads: text and bytes parse into `Xml`, `Xml`
 //! serialises back unchanged, and `Xml` ↔ [`Json`] follow the xmltodict convention
@@ -41,6 +42,7 @@
 
 #[cfg(feature = "xslt")]
 mod ffi;
+mod limits;
 mod parse;
 mod xmltodict;
 #[cfg(feature = "xslt")]
@@ -59,6 +61,7 @@ use crate::error::EventError;
 use crate::json::Json;
 use crate::payload::Convert;
 
+pub use limits::XmlLimits;
 pub use parse::MAX_DEPTH;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
 #[cfg(feature = "xslt")]
@@ -88,24 +91,32 @@ pub struct Xml {
 }
 
 impl Xml {
-    /// Parses a document, copying it. Malformed input is a 400 naming line and column.
+    /// Parses a document, copying it, within the default [`XmlLimits`]. Malformed input is a
+    /// 400 naming line and column.
     pub fn parse(document: &[u8]) -> Result<Xml, EventError> {
         Xml::from_bytes(Bytes::copy_from_slice(document))
     }
 
-    /// Parses a document held in `Bytes`, without copying it.
+    /// Parses a document held in `Bytes`, without copying it, within the default
+    /// [`XmlLimits`].
     pub fn from_bytes(document: Bytes) -> Result<Xml, EventError> {
+        Xml::from_bytes_with(document, &XmlLimits::DEFAULT)
+    }
+
+    /// Parses a document held in `Bytes`, without copying it, within `limits`: a document over
+    /// one is a 400 naming the limit and its value.
+    pub fn from_bytes_with(document: Bytes, limits: &XmlLimits) -> Result<Xml, EventError> {
         let document = match document.strip_prefix(parse::BOM) {
             Some(_) => document.slice(parse::BOM.len()..),
             None => document,
         };
-        parse::check_well_formed(&document).map_err(|e| e.into_event_error(&document))?;
+        parse::check_well_formed(&document, limits).map_err(|e| e.into_event_error(&document))?;
         Ok(Xml { document })
     }
 
     /// Wraps bytes this crate produced itself and knows to be a well-formed UTF-8 document.
     pub(crate) fn from_well_formed(document: Bytes) -> Xml {
-        debug_assert!(parse::check_well_formed(&document).is_ok());
+        debug_assert!(parse::check_well_formed(&document, &XmlLimits::UNBOUNDED).is_ok());
         Xml { document }
     }
 

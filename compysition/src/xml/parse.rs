@@ -9,11 +9,13 @@
 //! It is also where the safety rules for documents from outside live: entity declarations are
 //! refused (no external entities, no entity-expansion bombs), a DOCTYPE is never loaded, nothing
 //! is fetched, and nesting is bounded by [`MAX_DEPTH`] so that nothing downstream recurses
-//! without bound.
+//! without bound. The shape of the document is bounded by [`XmlLimits`] in the same pass, so
+//! that what reaches libxml2 cannot make it work out of proportion to its size.
 
 use quick_xml::events::{BytesDecl, BytesRef, BytesStart, Event};
 use quick_xml::Reader;
 
+use super::limits::XmlLimits;
 use crate::error::EventError;
 
 /// The deepest element nesting a document may have. It is libxml2's own default limit, so a
@@ -67,8 +69,8 @@ pub(crate) fn line_and_column(document: &[u8], offset: usize) -> (usize, usize) 
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Checks that `document` (without a byte order mark) is a well-formed, UTF-8, self-contained
-/// XML document.
-pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
+/// XML document within `limits`.
+pub(crate) fn check_well_formed(document: &[u8], limits: &XmlLimits) -> Result<(), Malformed> {
     check_characters(document)?;
     let mut reader = Reader::from_reader(document);
     let config = reader.config_mut();
@@ -79,7 +81,10 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
 
     let mut checker = Checker {
         ascii: document.is_ascii(),
+        limits: *limits,
         depth: 0,
+        elements: 0,
+        text_run: 0,
         namespaces: Namespaces::default(),
         root_seen: false,
         doctype_seen: false,
@@ -100,7 +105,12 @@ pub(crate) fn check_well_formed(document: &[u8]) -> Result<(), Malformed> {
 struct Checker {
     /// The document is plain ASCII (so any ASCII-compatible declared encoding reads the same).
     ascii: bool,
+    limits: XmlLimits,
     depth: usize,
+    /// Elements seen so far.
+    elements: usize,
+    /// Bytes of the text node being read (text, references and CDATA since the last markup).
+    text_run: usize,
     namespaces: Namespaces,
     root_seen: bool,
     doctype_seen: bool,
@@ -109,6 +119,18 @@ struct Checker {
 impl Checker {
     /// Checks one event that starts at byte `start`; `true` once the document is complete.
     fn check(&mut self, event: Event<'_>, start: u64) -> Result<bool, Malformed> {
+        // A text node may come in pieces (references and CDATA sections are events of their
+        // own): its length is theirs together.
+        let piece = match &event {
+            Event::Text(text) => Some(text.len()),
+            Event::CData(text) => Some(text.len()),
+            Event::GeneralRef(reference) => Some(reference.len() + 2),
+            _ => None,
+        };
+        match piece {
+            Some(length) => self.text_piece(length, start)?,
+            None => self.text_run = 0,
+        }
         match event {
             Event::Decl(decl) => self.declaration(&decl, start)?,
             Event::DocType(doctype) => self.doctype(&doctype, start)?,
@@ -123,7 +145,9 @@ impl Checker {
             }
             Event::Start(tag) => self.open(&tag, start)?,
             Event::Empty(tag) => {
-                check_tag(&tag, start, &mut self.namespaces)?;
+                self.count_element(start)?;
+                check_tag(&tag, start, &self.limits, &mut self.namespaces)?;
+                self.check_depth(self.depth + 1, start)?;
                 self.namespaces.leave();
                 self.root_seen = true;
             }
@@ -196,15 +220,55 @@ impl Checker {
         Ok(())
     }
 
-    /// A start tag: its names and namespaces, and a nesting within [`MAX_DEPTH`].
+    /// A start tag: its names and namespaces, and a nesting within [`XmlLimits::depth`].
     fn open(&mut self, tag: &BytesStart<'_>, start: u64) -> Result<(), Malformed> {
-        check_tag(tag, start, &mut self.namespaces)?;
+        self.count_element(start)?;
+        check_tag(tag, start, &self.limits, &mut self.namespaces)?;
         self.root_seen = true;
         self.depth += 1;
-        if self.depth > MAX_DEPTH {
+        self.check_depth(self.depth, start)
+    }
+
+    /// An element at `depth` (the root is at 1), within [`XmlLimits::depth`]; an empty element
+    /// counts as a level as much as one with content.
+    fn check_depth(&self, depth: usize, start: u64) -> Result<(), Malformed> {
+        if depth > self.limits.depth {
             return Err(Malformed::at(
                 start,
-                format!("elements nest deeper than {MAX_DEPTH} levels"),
+                format!(
+                    "elements nest deeper than {} levels (XmlLimits::depth)",
+                    self.limits.depth
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// One more element, within [`XmlLimits::elements`].
+    fn count_element(&mut self, start: u64) -> Result<(), Malformed> {
+        self.elements += 1;
+        if self.elements > self.limits.elements {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "the document has more than {} elements (XmlLimits::elements)",
+                    self.limits.elements
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// A piece of a text node, which stays within [`XmlLimits::text_length`].
+    fn text_piece(&mut self, length: usize, start: u64) -> Result<(), Malformed> {
+        self.text_run = self.text_run.saturating_add(length);
+        if self.text_run > self.limits.text_length {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "a text node longer than {} bytes (XmlLimits::text_length)",
+                    self.limits.text_length
+                ),
             ));
         }
         Ok(())
@@ -303,9 +367,11 @@ fn check_characters(document: &[u8]) -> Result<(), Malformed> {
 fn check_tag(
     tag: &BytesStart<'_>,
     start: u64,
+    limits: &XmlLimits,
     namespaces: &mut Namespaces,
 ) -> Result<(), Malformed> {
     let name = tag.name();
+    check_name_length(name.as_ref(), "element", start, limits)?;
     if !is_name(name.as_ref()) {
         return Err(Malformed::at(
             start,
@@ -317,9 +383,32 @@ fn check_tag(
     }
     namespaces.enter();
     let mut prefixed_attributes = false;
-    for attribute in tag.attributes() {
+    for (count, attribute) in tag.attributes().enumerate() {
+        // Before the attribute is looked at (quick-xml's duplicate check among them): what an
+        // element over the limit costs is bounded by the limit.
+        if count == limits.attributes_per_element {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "element <{}> has more than {} attributes (XmlLimits::attributes_per_element)",
+                    shown_name(name.as_ref()),
+                    limits.attributes_per_element
+                ),
+            ));
+        }
         let attribute = attribute.map_err(|e| Malformed::at(start, e.to_string()))?;
         let key = attribute.key.as_ref();
+        check_name_length(key, "attribute", start, limits)?;
+        if attribute.value.len() > limits.text_length {
+            return Err(Malformed::at(
+                start,
+                format!(
+                    "attribute \"{}\" is longer than {} bytes (XmlLimits::text_length)",
+                    shown_name(key),
+                    limits.text_length
+                ),
+            ));
+        }
         if !is_name(key) {
             return Err(Malformed::at(
                 start,
@@ -350,7 +439,7 @@ fn check_tag(
         })?;
         match split_qname(key) {
             Some((Some(b"xmlns"), prefix)) => namespaces
-                .declare(prefix, value)
+                .declare(prefix, value, limits)
                 .map_err(|message| Malformed::at(start, message))?,
             Some((Some(_), _)) => prefixed_attributes = true,
             Some((None, _)) => {}
@@ -373,6 +462,39 @@ fn check_tag(
         }
     }
     Ok(())
+}
+
+/// A name within [`XmlLimits::name_length`].
+fn check_name_length(
+    name: &[u8],
+    what: &str,
+    start: u64,
+    limits: &XmlLimits,
+) -> Result<(), Malformed> {
+    if name.len() <= limits.name_length {
+        return Ok(());
+    }
+    Err(Malformed::at(
+        start,
+        format!(
+            "an {what} name longer than {} bytes: \"{}\" (XmlLimits::name_length)",
+            limits.name_length,
+            shown_name(name)
+        ),
+    ))
+}
+
+/// A name for a message: lossy, and cut short when it is long (it may be what is too long).
+fn shown_name(name: &[u8]) -> String {
+    const SHOWN: usize = 40;
+    if name.len() <= SHOWN {
+        return String::from_utf8_lossy(name).into_owned();
+    }
+    let mut cut = SHOWN;
+    while cut > 0 && (name[cut] & 0xC0) == 0x80 {
+        cut -= 1;
+    }
+    format!("{}…", String::from_utf8_lossy(&name[..cut]))
 }
 
 /// `prefix:local` or `local`; `None` when the name is not a qualified name (`a:b:c`, `:a`, `a:`).
@@ -416,7 +538,16 @@ impl Namespaces {
         }
     }
 
-    fn declare(&mut self, prefix: &[u8], uri: &[u8]) -> Result<(), String> {
+    /// Declares `prefix`, within [`XmlLimits::namespaces_in_scope`]: a prefix is looked up
+    /// among those in scope (here and in libxml2) one by one, so their number bounds what each
+    /// prefixed name costs.
+    fn declare(&mut self, prefix: &[u8], uri: &[u8], limits: &XmlLimits) -> Result<(), String> {
+        if self.declared.len() == limits.namespaces_in_scope {
+            return Err(format!(
+                "more than {} namespace declarations in scope (XmlLimits::namespaces_in_scope)",
+                limits.namespaces_in_scope
+            ));
+        }
         let shown = String::from_utf8_lossy(prefix);
         if prefix == b"xmlns" {
             return Err("the prefix xmlns cannot be declared".into());
@@ -582,8 +713,12 @@ pub(crate) fn is_name(name: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    fn check(document: &[u8]) -> Result<(), Malformed> {
+        check_well_formed(document, &XmlLimits::DEFAULT)
+    }
+
     fn error(document: &str) -> String {
-        check_well_formed(document.as_bytes())
+        check(document.as_bytes())
             .expect_err("malformed")
             .into_event_error(document.as_bytes())
             .message()
@@ -598,7 +733,7 @@ mod tests {
             "<!-- c --><?pi data?><!DOCTYPE a SYSTEM \"a.dtd\"><a>é</a><!-- after -->",
             "<p:a xmlns:p='urn:p'><p:b p:c='d'/></p:a>",
         ] {
-            assert!(check_well_formed(document.as_bytes()).is_ok(), "{document}");
+            assert!(check(document.as_bytes()).is_ok(), "{document}");
         }
     }
 
@@ -635,7 +770,7 @@ mod tests {
             "<a xml:lang='en'/>",
             "<a xmlns='u'><b/></a>",
         ] {
-            assert!(check_well_formed(fine.as_bytes()).is_ok(), "{fine}");
+            assert!(check(fine.as_bytes()).is_ok(), "{fine}");
         }
     }
 
@@ -669,7 +804,7 @@ mod tests {
         assert!(error("<a>\u{1}</a>").contains("U+0001"));
         assert!(error("<a>&#0;</a>").contains("character XML allows"));
         let invalid = b"<a>\xff</a>";
-        let message = check_well_formed(invalid)
+        let message = check(invalid)
             .expect_err("invalid UTF-8")
             .into_event_error(invalid);
         assert!(message.message().contains("line 1, column 4"), "{message}");
@@ -689,14 +824,11 @@ mod tests {
     fn a_control_character_is_found_in_any_chunk() {
         let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
         document[200] = 0x0B;
-        let error = check_well_formed(&document).expect_err("control character");
+        let error = check(&document).expect_err("control character");
         assert_eq!(error.offset, 200);
         let mut document = format!("<a>{}</a>", "x".repeat(300)).into_bytes();
         document[126..129].copy_from_slice("\u{FFFF}".as_bytes());
-        assert_eq!(
-            check_well_formed(&document).expect_err("U+FFFF").offset,
-            126
-        );
+        assert_eq!(check(&document).expect_err("U+FFFF").offset, 126);
     }
 
     #[test]
@@ -708,13 +840,143 @@ mod tests {
         );
         assert!(error(&deep).contains("deeper than"));
         let fits = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
-        assert!(check_well_formed(fits.as_bytes()).is_ok());
+        assert!(check(fits.as_bytes()).is_ok());
     }
 
     #[test]
     fn a_non_utf8_encoding_is_refused_for_non_ascii_documents() {
         assert!(error("<?xml version='1.0' encoding='ISO-8859-1'?><a>é</a>")
             .contains("declares encoding"));
-        assert!(check_well_formed(b"<?xml version='1.0' encoding='ISO-8859-1'?><a>e</a>").is_ok());
+        assert!(check(b"<?xml version='1.0' encoding='ISO-8859-1'?><a>e</a>").is_ok());
+    }
+
+    /// The message of a document checked within `limits`, or `None` when it passes.
+    fn limited(document: &str, limits: XmlLimits) -> Option<String> {
+        check_well_formed(document.as_bytes(), &limits)
+            .err()
+            .map(|e| {
+                e.into_event_error(document.as_bytes())
+                    .message()
+                    .to_string()
+            })
+    }
+
+    fn with_attributes(count: usize) -> String {
+        let attributes: String = (0..count).map(|i| format!(" a{i}='{i}'")).collect();
+        format!("<r><e{attributes}/></r>")
+    }
+
+    #[test]
+    fn attributes_per_element_are_bounded() {
+        let limits = XmlLimits::DEFAULT;
+        assert_eq!(limited(&with_attributes(256), limits), None);
+        let message = limited(&with_attributes(257), limits).expect("over the limit");
+        assert!(
+            message.ends_with(
+                "element <e> has more than 256 attributes (XmlLimits::attributes_per_element)"
+            ),
+            "{message}"
+        );
+        let three = limits.attributes_per_element(3);
+        assert_eq!(limited(&with_attributes(3), three), None);
+        assert!(limited(&with_attributes(4), three)
+            .is_some_and(|m| m.contains("more than 3 attributes")));
+        // Namespace declarations are attributes too.
+        assert!(limited("<p:e xmlns:p='u' a='1' b='2' c='3'/>", three).is_some());
+    }
+
+    #[test]
+    fn elements_are_bounded() {
+        let limits = XmlLimits::DEFAULT.elements(3);
+        assert_eq!(limited("<a><b/><c></c></a>", limits), None);
+        let message = limited("<a><b/><c></c><d/></a>", limits).expect("over the limit");
+        assert!(
+            message.contains(
+                "line 1, column 15: the document has more than 3 elements \
+                 (XmlLimits::elements)"
+            ),
+            "{message}"
+        );
+        assert!(limited("<a><b></b><c/><d></d></a>", limits).is_some());
+    }
+
+    #[test]
+    fn name_lengths_are_bounded() {
+        let limits = XmlLimits::DEFAULT;
+        let at = "n".repeat(1024);
+        assert_eq!(limited(&format!("<{at} {at}='1'/>"), limits), None);
+        let over = "n".repeat(1025);
+        let message = limited(&format!("<{over}/>"), limits).expect("element name");
+        assert!(
+            message.contains("an element name longer than 1024 bytes: \"nnnn")
+                && message.ends_with("…\" (XmlLimits::name_length)"),
+            "{message}"
+        );
+        let message = limited(&format!("<a {over}='1'/>"), limits).expect("attribute name");
+        assert!(
+            message.contains("an attribute name longer than 1024"),
+            "{message}"
+        );
+        let short = limits.name_length(2);
+        assert_eq!(limited("<ab cd='1'/>", short), None);
+        assert!(limited("<ab cde='1'/>", short).is_some());
+        // A prefix counts.
+        assert!(limited("<p:a xmlns:p='u'/>", short.name_length(3)).is_some());
+    }
+
+    #[test]
+    fn text_lengths_are_bounded() {
+        let limits = XmlLimits::DEFAULT.text_length(10);
+        assert_eq!(limited("<a>0123456789</a>", limits), None);
+        let message = limited("<a>0123456789X</a>", limits).expect("text");
+        assert!(
+            message.ends_with("a text node longer than 10 bytes (XmlLimits::text_length)"),
+            "{message}"
+        );
+        // References and CDATA sections are pieces of the same text node, as written.
+        assert_eq!(limited("<a>01&amp;567</a>", limits), None);
+        assert!(limited("<a>01&amp;5678</a>", limits).is_some());
+        assert!(limited("<a>01<![CDATA[23456]]>7890</a>", limits).is_some());
+        // Markup ends a text node.
+        assert_eq!(limited("<a>0123456789<b/>0123456789</a>", limits), None);
+        assert_eq!(limited("<a b='0123456789'/>", limits), None);
+        let message = limited("<a b='0123456789X'/>", limits).expect("attribute value");
+        assert!(
+            message.ends_with("attribute \"b\" is longer than 10 bytes (XmlLimits::text_length)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn namespace_declarations_in_scope_are_bounded() {
+        let two = XmlLimits::DEFAULT.namespaces_in_scope(2);
+        // Declarations leave scope with their element.
+        let fine = "<a xmlns:p='u'><b xmlns:q='u'/><c xmlns:q='u'/></a>";
+        assert_eq!(limited(fine, two), None);
+        let message = limited(
+            "<a xmlns:p='u'><b xmlns:q='u'><c xmlns:r='u'/></b></a>",
+            two,
+        )
+        .expect("over");
+        assert!(
+            message.ends_with(
+                "more than 2 namespace declarations in scope (XmlLimits::namespaces_in_scope)"
+            ),
+            "{message}"
+        );
+        let declarations: String = (0..256).map(|i| format!(" xmlns:p{i}='u'")).collect();
+        let document = format!("<a{declarations}/>");
+        assert_eq!(limited(&document, XmlLimits::DEFAULT), None);
+        let document = format!("<a{declarations}><b xmlns:q='u'/></a>");
+        assert!(limited(&document, XmlLimits::DEFAULT).is_some());
+    }
+
+    #[test]
+    fn depth_can_be_lowered_but_not_raised() {
+        let two = XmlLimits::DEFAULT.depth(2);
+        assert_eq!(limited("<a><b/></a>", two), None);
+        assert!(limited("<a><b><c/></b></a>", two)
+            .is_some_and(|m| m.ends_with("elements nest deeper than 2 levels (XmlLimits::depth)")));
+        assert_eq!(XmlLimits::DEFAULT.depth(100_000), XmlLimits::DEFAULT);
     }
 }

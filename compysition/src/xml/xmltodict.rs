@@ -7,6 +7,7 @@ use quick_xml::{Reader, XmlVersion};
 use serde_json::map::Entry;
 use serde_json::{Map, Value};
 
+use super::limits::XmlLimits;
 use super::parse::{is_name, is_xml_space, MAX_DEPTH};
 use super::Xml;
 use crate::error::EventError;
@@ -251,6 +252,20 @@ fn declare_namespaces(
     scope: &mut Vec<String>,
     path: &str,
 ) -> Result<usize, EventError> {
+    // The shape a document made from JSON may have is the default `XmlLimits`, as for one that
+    // came in as XML: it goes on to libxml2 all the same. Checked before anything is written, so
+    // that a hostile object costs no more than reading its keys.
+    let limits = XmlLimits::DEFAULT;
+    let attributes = fields.keys().filter(|key| key.starts_with('@')).count();
+    if attributes > limits.attributes_per_element {
+        return Err(no_xml_form(
+            path,
+            &format!(
+                "it has more than {} attributes (XmlLimits::attributes_per_element)",
+                limits.attributes_per_element
+            ),
+        ));
+    }
     let mut declared = 0;
     for (key, value) in fields {
         if let Some(prefix) = key.strip_prefix("@xmlns:") {
@@ -265,6 +280,16 @@ fn declare_namespaces(
                         &format!("\"{key}\" does not declare a namespace (a non-empty URI)"),
                     ))
                 }
+            }
+            if scope.len() == limits.namespaces_in_scope {
+                return Err(no_xml_form(
+                    path,
+                    &format!(
+                        "more than {} namespace declarations in scope \
+                         (XmlLimits::namespaces_in_scope)",
+                        limits.namespaces_in_scope
+                    ),
+                ));
             }
             scope.push(prefix.to_owned());
             declared += 1;
@@ -585,6 +610,37 @@ mod tests {
         assert_eq!(
             *xml_to_json(&xml),
             json!({"a": {"@v": "\t\n\r\u{FFFD}", "#text": "]]>\r\u{FFFD}"}})
+        );
+    }
+
+    #[test]
+    fn json_whose_xml_would_be_over_the_attribute_limits_is_a_400() {
+        let wide: Map<String, Value> = (0..257)
+            .map(|i| (format!("@a{i}"), Value::from(i)))
+            .collect();
+        let error = json_to_xml(&json!({ "r": { "e": wide } })).expect_err("too wide");
+        assert!(
+            error.message().contains(
+                "JSON at /r/e has no XML form: it has more than 256 attributes \
+                 (XmlLimits::attributes_per_element)"
+            ),
+            "{error}"
+        );
+        let fits: Map<String, Value> = (0..256)
+            .map(|i| (format!("@a{i}"), Value::from(i)))
+            .collect();
+        assert!(json_to_xml(&json!({ "r": { "e": fits } })).is_ok());
+        let declarations: Map<String, Value> = (0..257)
+            .map(|i| (format!("@xmlns:p{i}"), Value::from("u")))
+            .collect();
+        let inner = json!({ "b": { "@xmlns:q": "u" } });
+        let mut outer = declarations.clone();
+        outer.remove("@xmlns:p0");
+        outer.insert("a".into(), inner);
+        let error = json_to_xml(&json!({ "r": outer })).expect_err("too many in scope");
+        assert!(
+            error.message().contains("(XmlLimits::namespaces_in_scope)"),
+            "{error}"
         );
     }
 }

@@ -116,7 +116,10 @@ impl Actor for XPathAttributeModifier {
             let modifier = this.clone();
             let document = event.data.clone();
             // Evaluating parses the whole document: CPU work, off the async workers.
-            let value = pool.run(move || modifier.evaluate(&document)).await?;
+            let size = document.as_bytes().len();
+            let value = pool
+                .run_until(size, event.deadline(), move || modifier.evaluate(&document))
+                .await?;
             event.set_attribute(&*this.attribute, value);
             outbox.send(event).await;
             Ok(())

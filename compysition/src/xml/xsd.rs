@@ -100,7 +100,12 @@ impl Actor for Xsd {
         ctx.serve(inbox, |event| async move {
             let validator = this.clone();
             let document = event.data.clone();
-            offload.run(move || validator.validate(&document)).await?;
+            let size = document.as_bytes().len();
+            offload
+                .run_until(size, event.deadline(), move || {
+                    validator.validate(&document)
+                })
+                .await?;
             outbox.send(event).await;
             Ok(())
         })

@@ -25,7 +25,7 @@ use bytes::Bytes;
 
 use super::ffi::{parse_option, RawMethod, RawStylesheet, RawTransformError, RawTransformOptions};
 use super::parse::{self, is_name};
-use super::Xml;
+use super::{Xml, XmlLimits};
 use crate::actor::{Actor, Context};
 use crate::error::{Error, EventError};
 use crate::payload::Payload;
@@ -456,8 +456,9 @@ impl TransformOutput for Xml {
             // allows (a recursive template stays within the template depth limit long after),
             // or characters XML does not allow (from a parameter or a string function). Such
             // a result is the stylesheet's fault, not the client's: a 500 here, rather than a
-            // 400 from whichever step parses it next.
-            ResultShape::Document => match parse::check_well_formed(&output) {
+            // 400 from whichever step parses it next. It is held to the default limits, as any
+            // `Xml` made without asking for others is.
+            ResultShape::Document => match parse::check_well_formed(&output, &XmlLimits::DEFAULT) {
                 Ok(()) => Ok(Xml::from_well_formed(output)),
                 Err(malformed) => Err(EventError::internal(format!(
                     "the stylesheet's output is not an acceptable XML document, at {}",
@@ -658,11 +659,15 @@ impl<Out: TransformOutput> Actor for Xslt<Out> {
         let outbox = &outbox;
         let offload = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
+            let deadline = event.deadline();
             let (envelope, input) = event.split();
             let stylesheet = Arc::clone(&this.stylesheet);
             let options = Arc::clone(&this.options);
+            let size = input.as_bytes().len();
             let output = offload
-                .run(move || transform_one::<Out>(&stylesheet, &options, &input))
+                .run_until(size, deadline, move || {
+                    transform_one::<Out>(&stylesheet, &options, &input)
+                })
                 .await?;
             outbox.send(envelope.with_data(output)).await;
             Ok(())

@@ -32,9 +32,12 @@ impl Actor for XmlToJson {
         let outbox = &outbox;
         let pool = &CpuPool::per_cpu();
         ctx.serve(inbox, |event| async move {
+            let deadline = event.deadline();
             let (envelope, xml) = event.split();
             let size = xml.as_bytes().len();
-            let json = pool.run_sized(size, move || Ok(xml_to_json(&xml))).await?;
+            let json = pool
+                .run_sized_until(size, deadline, move || Ok(xml_to_json(&xml)))
+                .await?;
             outbox.send(envelope.with_data(json)).await;
             Ok(())
         })
