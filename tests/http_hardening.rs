@@ -11,6 +11,7 @@ use std::time::Duration;
 use compysition::actors::{BasicAuth, HttpServer};
 use compysition::http::{Body, HttpStats};
 use compysition::prelude::*;
+use compysition::xml::XmlLimits;
 use compysition::{ActorHandle, RunningTopology};
 use http_client::{get, post, raw_request, Client};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -416,5 +417,43 @@ async fn the_default_request_id_is_random() {
             pair[1]
         );
     }
+    served.topology.stop().await.expect("a clean stop");
+}
+
+/// `wsgi -> parse -> wsgi`, where `parse` takes `Xml`: the edge into it parses the body.
+fn parsing(server: HttpServer) -> Served {
+    serve(server, Duration::from_secs(30), |director, wsgi| {
+        let parse = director.register_actor("parse", from_fn(|e: Event<Xml>| async { Ok(e) }));
+        director.connect_queue(wsgi, &parse);
+        director.connect_queue(&parse, wsgi);
+        director.connect_error_queue(&parse, wsgi);
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_element_with_too_many_attributes_is_400_naming_the_limit() {
+    let attributes: String = (0..30_000).map(|i| format!(" a{i}=\"{i}\"")).collect();
+    let wide = format!("<order{attributes}/>");
+    let served = parsing(server());
+    let started = Instant::now();
+    let reply = post(served.addr, "/orders", "application/xml", wide.clone()).await;
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply.text().contains("attributes_per_element"),
+        "{}",
+        reply.text()
+    );
+    // Refused by the shape check, not after the quadratic parse (seconds in libxml2).
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    served.topology.stop().await.expect("a clean stop");
+
+    let limits = XmlLimits::DEFAULT.attributes_per_element(40_000);
+    let served = parsing(server().xml_limits(limits));
+    let reply = post(served.addr, "/orders", "application/xml", wide).await;
+    assert_eq!(reply.status, 200, "within the server's own limits");
     served.topology.stop().await.expect("a clean stop");
 }

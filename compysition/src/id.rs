@@ -47,6 +47,8 @@ fn next_random() -> u64 {
 
 /// 64 random bits from this thread's generator, for what needs spreading rather than secrecy:
 /// the jitter of reconnection backoffs, say. Not for keys or tokens.
+// Only the MDP client uses it so far; a build without `mdp` has no backoff to spread.
+#[cfg_attr(not(feature = "mdp"), allow(dead_code))]
 pub(crate) fn random_u64() -> u64 {
     next_random()
 }

@@ -50,6 +50,13 @@ impl<T: Send + Sync + 'static> Payload for T {}
 pub trait Convert<T>: Sized {
     /// Converts, or says why the value is not acceptable (a 400-class error).
     fn convert(self) -> Result<T, EventError>;
+
+    /// The octets of document this conversion parses or writes (`0`, the default, for cheap
+    /// conversions): past [`INLINE_UP_TO`](crate::pool::INLINE_UP_TO) an edge converts on the
+    /// CPU pool instead of holding an async worker.
+    fn conversion_size(&self) -> usize {
+        0
+    }
 }
 
 impl<T> Convert<T> for T {

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use crate::error::EventError;
 use crate::event::Event;
 use crate::payload::{AnyPayload, Convert, ErrorEvent, Payload};
+use crate::pool::{CpuPool, INLINE_UP_TO};
 
 /// The queue capacity used when none is given: the Python Director's `size`.
 pub const DEFAULT_CAPACITY: usize = 500;
@@ -139,6 +140,7 @@ impl<T> Outbox<T> {
         self.edges.push(Edge::Converting(Box::new(Converted {
             target: Target { sender, inbox },
             receiver_errors,
+            pool: CpuPool::per_cpu(),
         })));
     }
 
@@ -306,6 +308,48 @@ trait ConvertingEdge<A>: Send + Sync {
 struct Converted<B> {
     target: Target<B>,
     receiver_errors: Arc<ErrorOutbox>,
+    /// Where conversions of large documents run, off the async workers.
+    pool: CpuPool,
+}
+
+impl<B: Send + 'static> Converted<B> {
+    /// Converts on the CPU pool (within the event's deadline, if it has one), then hands over.
+    async fn convert_on_pool<A>(&self, event: Event<A>, size: usize, outbox: &str)
+    where
+        A: Convert<B> + Send + 'static,
+    {
+        let deadline = event.deadline();
+        let (envelope, data) = event.split();
+        let converted = self
+            .pool
+            .run_until(size, deadline, move || Convert::<B>::convert(data))
+            .await;
+        match converted {
+            Ok(data) => {
+                if let Some(waiting) = self.target.hand_over(envelope.with_data(data), outbox) {
+                    waiting.await;
+                }
+            }
+            Err(error) => self.fail::<A>(envelope, &error).await,
+        }
+    }
+
+    /// Sends an event whose conversion failed to the receiver's error outbox.
+    async fn fail<A>(&self, envelope: Event<()>, error: &EventError) {
+        let error = EventError::new(
+            error.kind(),
+            format!(
+                "cannot convert `{}` to `{}` for inbox `{}`: {}",
+                short_type_name::<A>(),
+                short_type_name::<B>(),
+                self.target.inbox,
+                error.message()
+            ),
+        );
+        let mut failed = envelope.with_data(AnyPayload::none());
+        failed.set_error(error);
+        self.receiver_errors.send(failed).await;
+    }
 }
 
 impl<A, B> ConvertingEdge<A> for Converted<B>
@@ -314,23 +358,16 @@ where
     B: Send + 'static,
 {
     fn send<'a>(&'a self, event: Event<A>, outbox: &'a str) -> Option<SendFuture<'a>> {
+        // Parsing a large document would hold an async worker: that goes to the CPU pool.
+        let size = Convert::<B>::conversion_size(&event.data);
+        if size > INLINE_UP_TO {
+            return Some(Box::pin(self.convert_on_pool(event, size, outbox)));
+        }
         match event.try_map(Convert::<B>::convert) {
             Ok(converted) => self.target.hand_over(converted, outbox),
-            Err((envelope, error)) => {
-                let error = EventError::new(
-                    error.kind(),
-                    format!(
-                        "cannot convert `{}` to `{}` for inbox `{}`: {}",
-                        short_type_name::<A>(),
-                        short_type_name::<B>(),
-                        self.target.inbox,
-                        error.message()
-                    ),
-                );
-                let mut failed = envelope.with_data(AnyPayload::none());
-                failed.set_error(error);
-                Some(Box::pin(self.receiver_errors.send(failed)))
-            }
+            Err((envelope, error)) => Some(Box::pin(async move {
+                self.fail::<A>(envelope, &error).await;
+            })),
         }
     }
 }

@@ -13,11 +13,12 @@
 //! document from a client without credentials is a `401`, not a `400`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::EventError;
 use crate::json::Json;
 use crate::payload::{Bytes, Convert};
-use crate::xml::Xml;
+use crate::xml::{Xml, XmlLimits};
 
 /// An HTTP request or response payload, typed by its content.
 ///
@@ -51,6 +52,8 @@ pub enum Body {
 pub struct Unparsed {
     syntax: Syntax,
     bytes: Bytes,
+    /// The limits an XML document is parsed under; `None`: [`XmlLimits::DEFAULT`].
+    xml_limits: Option<Arc<XmlLimits>>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,7 +68,14 @@ impl Unparsed {
         Unparsed {
             syntax: Syntax::Xml,
             bytes,
+            xml_limits: None,
         }
+    }
+
+    /// The same document, to be parsed under `limits` if it is XML.
+    pub fn with_xml_limits(mut self, limits: Arc<XmlLimits>) -> Self {
+        self.xml_limits = Some(limits);
+        self
     }
 
     /// Bytes that should be a JSON document.
@@ -73,6 +83,7 @@ impl Unparsed {
         Unparsed {
             syntax: Syntax::Json,
             bytes,
+            xml_limits: None,
         }
     }
 
@@ -90,7 +101,10 @@ impl Unparsed {
     /// malformed.
     pub fn parse(self) -> Result<Body, EventError> {
         match self.syntax {
-            Syntax::Xml => Xml::from_bytes(self.bytes).map(Body::Xml),
+            Syntax::Xml => {
+                let limits = self.xml_limits.as_deref().unwrap_or(&XmlLimits::DEFAULT);
+                Xml::from_bytes_with(self.bytes, limits).map(Body::Xml)
+            }
             Syntax::Json => Json::parse(&self.bytes).map(Body::Json),
         }
     }
@@ -105,6 +119,17 @@ impl Body {
             Body::Bytes(bytes) => bytes.is_empty(),
             Body::Json(_) | Body::Xml(_) => false,
             Body::Unparsed(unparsed) => unparsed.bytes.is_empty(),
+        }
+    }
+
+    /// The octets a conversion into `Xml` or `Json` reads: the body's unparsed text, if any.
+    fn document_size(&self) -> usize {
+        match self {
+            Body::Unparsed(unparsed) => unparsed.bytes.len(),
+            Body::Text(text) => text.len(),
+            Body::Bytes(bytes) => bytes.len(),
+            Body::Xml(xml) => xml.as_bytes().len(),
+            Body::Json(_) | Body::Empty => 0,
         }
     }
 
@@ -182,6 +207,10 @@ impl Convert<Xml> for Body {
             Body::Empty => Err(EventError::malformed("expected an XML body, got none")),
         }
     }
+
+    fn conversion_size(&self) -> usize {
+        self.document_size()
+    }
 }
 
 impl Convert<Json> for Body {
@@ -194,6 +223,10 @@ impl Convert<Json> for Body {
             Body::Unparsed(unparsed) => unparsed.parse()?.convert(),
             Body::Empty => Err(EventError::malformed("expected a JSON body, got none")),
         }
+    }
+
+    fn conversion_size(&self) -> usize {
+        self.document_size()
     }
 }
 

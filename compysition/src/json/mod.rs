@@ -82,11 +82,19 @@ impl Convert<Json> for String {
     fn convert(self) -> Result<Json, EventError> {
         Json::parse(self.as_bytes())
     }
+
+    fn conversion_size(&self) -> usize {
+        self.len()
+    }
 }
 
 impl Convert<Json> for Bytes {
     fn convert(self) -> Result<Json, EventError> {
         Json::parse(&self)
+    }
+
+    fn conversion_size(&self) -> usize {
+        self.len()
     }
 }
 

@@ -182,11 +182,19 @@ impl Convert<Xml> for String {
     fn convert(self) -> Result<Xml, EventError> {
         Xml::from_bytes(Bytes::from(self))
     }
+
+    fn conversion_size(&self) -> usize {
+        self.len()
+    }
 }
 
 impl Convert<Xml> for Bytes {
     fn convert(self) -> Result<Xml, EventError> {
         Xml::from_bytes(self)
+    }
+
+    fn conversion_size(&self) -> usize {
+        self.len()
     }
 }
 
@@ -205,6 +213,10 @@ impl Convert<Bytes> for Xml {
 impl Convert<Json> for Xml {
     fn convert(self) -> Result<Json, EventError> {
         Ok(xml_to_json(&self))
+    }
+
+    fn conversion_size(&self) -> usize {
+        self.as_bytes().len()
     }
 }
 

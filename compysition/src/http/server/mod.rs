@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use crate::actor::{Actor, Context, TakesErrors};
 use crate::error::{Error, Result};
 use crate::port::{Inbox, Outbox, OutboxSet};
+use crate::xml::XmlLimits;
 use crate::AnswersRequests;
 
 use super::body::Body;
@@ -170,6 +171,8 @@ struct Config {
     connection_limit: Option<usize>,
     /// `None`: derived from the request timeout and the topology's shutdown timeout.
     drain_timeout: Option<Duration>,
+    /// `None`: [`XmlLimits::DEFAULT`].
+    xml_limits: Option<Arc<XmlLimits>>,
 }
 
 impl HttpServer {
@@ -198,6 +201,7 @@ impl HttpServer {
                 header_limit: DEFAULT_HEADER_LIMIT,
                 connection_limit: None,
                 drain_timeout: None,
+                xml_limits: None,
             },
             stats: HttpStats::default(),
             _outboxes: PhantomData,
@@ -264,6 +268,15 @@ impl<O: HttpOutboxes> HttpServer<O> {
     /// half-open sockets cannot keep a client out.
     pub fn connection_limit(mut self, connections: usize) -> Self {
         self.config.connection_limit = Some(connections.max(1));
+        self
+    }
+
+    /// The limits on the shape of XML request bodies (attributes per element, elements, name
+    /// and text sizes, namespaces, depth; by default [`XmlLimits::DEFAULT`]), checked when an
+    /// edge parses the body, before the system's XML library sees it: over one is a `400`
+    /// naming it.
+    pub fn xml_limits(mut self, limits: XmlLimits) -> Self {
+        self.config.xml_limits = Some(Arc::new(limits));
         self
     }
 

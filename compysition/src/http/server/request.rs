@@ -11,10 +11,12 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body as _, Incoming};
 use tokio::time::Instant;
 
+use crate::deadline::Deadline;
 use crate::error::{ErrorKind, EventError};
 use crate::event::Event;
 use crate::payload::Bytes;
 use crate::reply::{ReplySlot, Waiting};
+use crate::xml::XmlLimits;
 
 use super::answer::{await_answer, Answering};
 use super::{HttpOutboxes, Shared, MAX_REQUEST_ID, REQUEST_ID};
@@ -89,9 +91,11 @@ async fn read_request<O: HttpOutboxes>(
     let kind = body_kind(kind, &body)?;
     let bytes = read_body(&parts.headers, body, shared, answering.deadline).await?;
     // XML and JSON stay bytes until an edge parses them for the actor that takes them.
-    let payload = body_payload(kind, bytes)?;
+    let payload = body_payload(kind, bytes, shared.config.xml_limits.as_ref())?;
     let outbox = route.outbox;
-    let (event, answer) = admit(payload, parts, route, answering.request_id.as_ref());
+    let (mut event, answer) = admit(payload, parts, route, answering.request_id.as_ref());
+    // What the flow does for it on the CPU pool counts against the same deadline.
+    event.insert_extension(Deadline::at(answering.deadline));
     shared.stats.count_request();
     Ok(Admitted {
         event,
@@ -263,13 +267,23 @@ fn mark_credentials_sensitive(headers: &mut HeaderMap) {
 
 /// The request body as the payload its content type asks for: XML and JSON unparsed, text
 /// checked to be UTF-8.
-fn body_payload(kind: Option<MediaKind>, bytes: Bytes) -> Result<Body, EventError> {
+fn body_payload(
+    kind: Option<MediaKind>,
+    bytes: Bytes,
+    xml_limits: Option<&Arc<XmlLimits>>,
+) -> Result<Body, EventError> {
     if bytes.is_empty() {
         return Ok(Body::Empty);
     }
     match kind {
         Some(MediaKind::Json) => Ok(Body::Unparsed(Unparsed::json(bytes))),
-        Some(MediaKind::Xml) => Ok(Body::Unparsed(Unparsed::xml(bytes))),
+        Some(MediaKind::Xml) => {
+            let unparsed = Unparsed::xml(bytes);
+            Ok(Body::Unparsed(match xml_limits {
+                Some(limits) => unparsed.with_xml_limits(Arc::clone(limits)),
+                None => unparsed,
+            }))
+        }
         Some(MediaKind::Text) => match String::from_utf8(bytes.into()) {
             Ok(text) => Ok(Body::Text(text)),
             Err(error) => Err(EventError::malformed(format!(
