@@ -457,3 +457,31 @@ async fn an_element_with_too_many_attributes_is_400_naming_the_limit() {
     assert_eq!(reply.status, 200, "within the server's own limits");
     served.topology.stop().await.expect("a clean stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_trickling_their_bodies_do_not_keep_a_client_out() {
+    const LIMIT: usize = 10;
+    let served = echo(server().connection_limit(LIMIT), Duration::ZERO);
+    let mut held = Vec::new();
+    for _ in 0..LIMIT {
+        let mut stream = TcpStream::connect(served.addr).await.expect("accepted");
+        let head = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\nx";
+        stream.write_all(head.as_bytes()).await.expect("written");
+        held.push(stream);
+    }
+    let all_seated = eventually(Duration::from_secs(5), || {
+        served.stats.open_connections() == LIMIT as u64
+    });
+    assert!(all_seated.await, "{:?}", served.stats);
+    let reply = tokio::time::timeout(Duration::from_secs(5), get(served.addr, "/echo", &[]))
+        .await
+        .expect("a client gets in past the trickling bodies");
+    assert_eq!(reply.status, 200);
+    assert!(
+        served.stats.connections_evicted() >= 1,
+        "{:?}",
+        served.stats
+    );
+    drop(held);
+    served.topology.stop().await.expect("a clean stop");
+}

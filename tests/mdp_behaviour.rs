@@ -505,13 +505,30 @@ async fn workers_and_clients_spread_over_the_brokers_the_registry_knows() {
             )
         })
         .collect();
-    let mut worker_flow = echo_worker(
-        MdpWorker::discover(&registry_endpoint, "spread")
-            .expect("valid worker")
-            .heartbeat(HEARTBEAT, LIVENESS)
-            .reconnect_delay(Duration::from_millis(50))
-            .connections(2),
-    );
+    // The worker holds each request a while, so that the client's requests are in flight at
+    // once (each on a connection of its own) however busy the machine is.
+    let mut worker_flow = {
+        let mut director = Director::new();
+        let worker = director.register_actor(
+            "mdp_worker",
+            MdpWorker::discover(&registry_endpoint, "spread")
+                .expect("valid worker")
+                .heartbeat(HEARTBEAT, LIVENESS)
+                .reconnect_delay(Duration::from_millis(50))
+                .connections(2),
+        );
+        let hold = director.register_actor(
+            "hold",
+            from_fn(|event: Event<Frames>| async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(event)
+            }),
+        );
+        director.connect_queue(&worker, &hold);
+        director.connect_queue(&hold, &worker);
+        director.start().expect("the worker starts");
+        director
+    };
     let all_registered = || brokers.iter().all(|b| b.stats.snapshot().workers >= 1);
     assert!(
         eventually(WAIT, all_registered).await,

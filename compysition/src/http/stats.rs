@@ -23,6 +23,7 @@ struct Counters {
     header_timeouts: AtomicU64,
     idle_closed: AtomicU64,
     refused_stopping: AtomicU64,
+    open_connections: AtomicU64,
 }
 
 impl HttpStats {
@@ -81,6 +82,19 @@ impl HttpStats {
         self.0.refused_stopping.load(Ordering::Relaxed)
     }
 
+    /// Connections open now.
+    pub fn open_connections(&self) -> u64 {
+        self.0.open_connections.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_opened(&self) {
+        self.0.open_connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_closed(&self) {
+        self.0.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn count_evicted(&self) {
         self.0.connections_evicted.fetch_add(1, Ordering::Relaxed);
     }
@@ -131,6 +145,7 @@ impl fmt::Debug for HttpStats {
             .field("unmatched", &self.unmatched())
             .field("timed_out", &self.timed_out())
             .field("dropped", &self.dropped())
+            .field("open_connections", &self.open_connections())
             .field("connections_evicted", &self.connections_evicted())
             .field("header_timeouts", &self.header_timeouts())
             .field("idle_closed", &self.idle_closed())

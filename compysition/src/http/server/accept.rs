@@ -43,6 +43,7 @@ pub(super) async fn accept_until_stopped<O: HttpOutboxes>(
                         tracing::debug!(%peer, "every connection has a request in flight; refused");
                         continue;
                     };
+                    shared.stats.count_opened();
                     if admission.evicted {
                         shared.stats.count_evicted();
                         tracing::debug!(%peer, "at the connection limit: closed the connection idle the longest");
@@ -173,13 +174,18 @@ async fn serve_connection<O: HttpOutboxes>(
 ) {
     // Answers are small and written at once; waiting to fill a segment only adds latency.
     let _ = stream.set_nodelay(true);
+    // Also when the task is aborted at the end of a drain.
+    let _seat_back = GiveSeatBack {
+        shared: &shared,
+        seat: &seat,
+    };
     let service = {
         let (shared, seat) = (Arc::clone(&shared), Arc::clone(&seat));
         service_fn(move |request| {
             let in_flight = seat.start_request();
             let shared = Arc::clone(&shared);
             async move {
-                let response = handle(request, &shared).await;
+                let response = handle(request, &shared, &in_flight).await;
                 drop(in_flight);
                 Ok::<_, Infallible>(response)
             }
@@ -223,9 +229,21 @@ async fn serve_connection<O: HttpOutboxes>(
             },
         }
     };
-    shared.connections.release(&seat);
     if let Err(error) = result {
         tracing::debug!(%error, "connection ended with an error");
+    }
+}
+
+/// Gives a connection's seat back when its task ends, however it ends.
+struct GiveSeatBack<'a, O> {
+    shared: &'a Shared<O>,
+    seat: &'a Seat,
+}
+
+impl<O> Drop for GiveSeatBack<'_, O> {
+    fn drop(&mut self) {
+        self.shared.connections.release(self.seat);
+        self.shared.stats.count_closed();
     }
 }
 

@@ -5,9 +5,10 @@
 //! whatever its protocol (the bytes that tell HTTP/1.1 from HTTP/2 included), and may stay idle
 //! (open without a request in flight) for the idle timeout at most. At the connection limit a
 //! new connection takes the seat of the one idle the longest (a socket that never sent a
-//! complete head counts as idle since it was accepted): refusing the newcomer instead would let
-//! whoever holds the seats keep every other client out. Connections with a request in flight
-//! are never evicted; a newcomer that finds all seats busy with requests is closed.
+//! complete head counts as idle since it was accepted, and so does one still sending a request's
+//! body): refusing the newcomer instead would let whoever holds the seats keep every other
+//! client out. Connections with a whole request in the flow are never evicted; a newcomer that
+//! finds every seat so busy is closed.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -41,6 +42,9 @@ pub(super) struct Seat {
     /// Milliseconds from the table's epoch to when it was accepted or last finished a request.
     last_active: AtomicU64,
     in_flight: AtomicU32,
+    /// Requests in flight whose body has arrived: the flow works on them, and the connection
+    /// keeps its seat. One still sending its body can be made to give it up.
+    working: AtomicU32,
     /// Whether a complete request head ever arrived.
     served: AtomicBool,
     evicted: Notify,
@@ -76,6 +80,7 @@ impl Connections {
             id,
             last_active: AtomicU64::new(millis_since(self.epoch, Instant::now())),
             in_flight: AtomicU32::new(0),
+            working: AtomicU32::new(0),
             served: AtomicBool::new(false),
             evicted: Notify::new(),
             request_ended: Notify::new(),
@@ -86,7 +91,7 @@ impl Connections {
         if open.len() >= self.limit {
             let victim = open
                 .values()
-                .filter(|seat| seat.in_flight.load(Ordering::Acquire) == 0)
+                .filter(|seat| seat.working.load(Ordering::Acquire) == 0)
                 .min_by_key(|seat| seat.last_active.load(Ordering::Relaxed))
                 .map(|seat| seat.id);
             let victim = victim.and_then(|id| open.remove(&id))?;
@@ -126,7 +131,10 @@ impl Seat {
     pub(super) fn start_request(self: &Arc<Self>) -> InFlight {
         self.served.store(true, Ordering::Relaxed);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        InFlight(Arc::clone(self))
+        InFlight {
+            seat: Arc::clone(self),
+            working: AtomicBool::new(false),
+        }
     }
 
     /// Resolves when the table gave this connection's seat to another one.
@@ -177,13 +185,28 @@ impl Seat {
     }
 }
 
-/// A request in flight on a connection: while it lives, the connection is neither idle nor
-/// evictable.
-pub(super) struct InFlight(Arc<Seat>);
+/// A request in flight on a connection: while it lives, the connection is not idle, and once
+/// its body has arrived, not evictable either.
+pub(super) struct InFlight {
+    seat: Arc<Seat>,
+    working: AtomicBool,
+}
+
+impl InFlight {
+    /// The request's body has arrived: from now on the flow works on it.
+    pub(super) fn body_received(&self) {
+        if !self.working.swap(true, Ordering::Relaxed) {
+            self.seat.working.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+}
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let seat = &self.0;
+        let seat = &self.seat;
+        if self.working.load(Ordering::Relaxed) {
+            seat.working.fetch_sub(1, Ordering::AcqRel);
+        }
         let now = millis_since(seat.epoch, Instant::now());
         seat.last_active.fetch_max(now, Ordering::Relaxed);
         seat.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -254,12 +277,21 @@ mod tests {
     }
 
     #[test]
-    fn connections_with_a_request_in_flight_keep_their_seats() {
+    fn connections_with_a_request_in_the_flow_keep_their_seats() {
         let table = Connections::new(1);
         let busy = table.admit().expect("a free seat");
         let request = busy.seat.start_request();
+        request.body_received();
         assert!(table.admit().is_none(), "the newcomer is refused");
         drop(request);
+        assert!(table.admit().is_some_and(|admission| admission.evicted));
+    }
+
+    #[test]
+    fn a_connection_still_sending_its_body_gives_up_its_seat() {
+        let table = Connections::new(1);
+        let trickling = table.admit().expect("a free seat");
+        let _request = trickling.seat.start_request();
         assert!(table.admit().is_some_and(|admission| admission.evicted));
     }
 

@@ -19,6 +19,7 @@ use crate::reply::{ReplySlot, Waiting};
 use crate::xml::XmlLimits;
 
 use super::answer::{await_answer, Answering};
+use super::connections::InFlight;
 use super::{HttpOutboxes, Shared, MAX_REQUEST_ID, REQUEST_ID};
 use crate::http::body::{Body, Unparsed};
 use crate::http::context::HttpContext;
@@ -30,6 +31,7 @@ use crate::http::status::Allow;
 pub(super) async fn handle<O: HttpOutboxes>(
     request: Request<Incoming>,
     shared: &Shared<O>,
+    in_flight: &InFlight,
 ) -> Response<Full<Bytes>> {
     // The request's deadline runs from its complete head: the body, the flow and every wait
     // on the way count against it.
@@ -44,7 +46,11 @@ pub(super) async fn handle<O: HttpOutboxes>(
         deadline,
     };
     let mut response = match read_request(parts, body, kind, shared, &mut answering).await {
-        Ok(admitted) => await_answer(admitted, shared, &answering).await,
+        Ok(admitted) => {
+            // A whole request: its connection keeps its seat while the flow works on it.
+            in_flight.body_received();
+            await_answer(admitted, shared, &answering).await
+        }
         Err(error) => answering.error(&error),
     };
     tracing::debug!(status = response.status().as_u16(), "answered");
