@@ -8,6 +8,9 @@
 //! - **Transforms** (`transforms/`), which change an event's payload and keep its envelope:
 //!   [`Data`] sets a fixed payload; `XmlToJson` and `JsonToXml` (feature `xml`) convert
 //!   between the formats.
+//! - **Routing** (`routing/`): [`Router`], the content-based router, sends each event on the
+//!   routes (named outboxes, declared with `routes!`) whose filters it matches; its filters and
+//!   route sets are at [`crate::routing`].
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
 //!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
 //!   drops them.
@@ -23,11 +26,14 @@
 //! - Majordomo over ZeroMQ (feature `mdp`, in `mdp/`): `MdpBroker`, `MdpClient`, `MdpWorker`,
 //!   `MdpBrokerRegistrationService`.
 
-// The role folders are private: `actors::Name` is the one path to every actor.
+// The role folders are private: `actors::Name` is the one path to every actor (the routing
+// items that are not actors are public at `crate::routing`).
+pub(crate) mod routing;
 mod sinks;
 mod sources;
 mod transforms;
 
+pub use routing::Router;
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
 pub use transforms::Data;
