@@ -1,13 +1,21 @@
 //! The router and the enrichers in a topology: routes declared with `routes!` and wired by name
 //! in `topology!`, XPath and JSON rules, `otherwise`, unmatched events on the error edge as not
-//! found, and attributes and templates on the way.
+//! found, and attributes, templates and statuses on the way (the last over a real socket).
 
+mod http_client;
 mod support;
 
-use compysition::actors::Router;
+use std::net::SocketAddr;
+
+use compysition::actors::{
+    HttpServer, MapAttribute, Router, SetAttribute, SetHttpStatus, Template,
+};
+use compysition::http::Route;
 use compysition::prelude::*;
 use compysition::routing::Filter;
 use compysition::ErrorKind;
+use compysition::RunningTopology;
+use http::{Method, StatusCode};
 use serde_json::json;
 use support::{collect, feed};
 
@@ -158,5 +166,54 @@ async fn json_payments_without_a_route_reach_the_error_edge_as_not_found(
         "the unmatched payment itself is on the error edge"
     );
     assert_eq!(stats.unmatched(), 1);
+    Ok(())
+}
+
+routes! {
+    pub Regions: String { eu, na }
+}
+
+/// `/orders/{country}/{order_id}`: the country's region picks the lane, the answer is made
+/// from attributes and sent `202`; a country with no entry, or a region with no route, is an
+/// error answered by the server.
+fn start_orders_desk() -> Result<(SocketAddr, RunningTopology), Box<dyn std::error::Error>> {
+    let server = HttpServer::bind("127.0.0.1:0")?
+        .route(Route::new("/orders/{country}/{order_id}").methods([Method::GET]));
+    let addr = server.local_addr().ok_or("the server is bound")?;
+    let table = [("NL", "eu"), ("DE", "eu"), ("US", "na"), ("JP", "apac")];
+    let topology = topology! {
+        wsgi    = server;
+        region  = MapAttribute::<String>::new("country", "region", table);
+        router  = Router::<Regions>::by_attribute("region");
+        eu_lane = SetAttribute::<String>::new("lane", "express");
+        na_lane = SetAttribute::<String>::new("lane", "standard");
+        answer  = Template::<String>::new("{order_id} is {lane}")?;
+        status  = SetHttpStatus::<String>::constant(StatusCode::ACCEPTED);
+
+        wsgi -> region -> router;
+        router.eu -> eu_lane -> answer;
+        router.na -> na_lane -> answer;
+        answer -> status -> wsgi;
+        region !-> wsgi;
+        router !-> wsgi;
+    };
+    Ok((addr, topology.start()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http_request_is_enriched_routed_templated_and_answered_with_its_status(
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (addr, running) = start_orders_desk()?;
+    let reply = http_client::get(addr, "/orders/NL/42", &[]).await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(reply.text(), "42 is express");
+    let reply = http_client::get(addr, "/orders/US/7", &[]).await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(reply.text(), "7 is standard");
+    let reply = http_client::get(addr, "/orders/FR/1", &[]).await;
+    assert_eq!(reply.status, 422, "no entry for FR: {}", reply.text());
+    let reply = http_client::get(addr, "/orders/JP/1", &[]).await;
+    assert_eq!(reply.status, 404, "no route for apac: {}", reply.text());
+    running.stop().await?;
     Ok(())
 }
