@@ -37,6 +37,8 @@ use crate::port::Inbox;
 ///     pub Lanes: String { express, bulk, standard }
 /// }
 ///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), compysition::Error> {
 /// let router = Router::<Lanes>::first_match()
 ///     .route(Lanes::express, Filter::payload("^express")?)
 ///     .route(Lanes::bulk, Filter::attribute("quantity", "^[0-9]{3,}$")?)
@@ -44,19 +46,21 @@ use crate::port::Inbox;
 /// let stats = router.stats();
 ///
 /// let topology = topology! {
-///     orders   = EventGenerator::once("express: 3 widgets".to_string());
-///     router   = router;
-///     fast     = Null::<String>::new();
-///     trucks   = Null::<String>::new();
-///     regular  = Null::<String>::new();
+///     orders  = EventGenerator::once("express: 3 widgets".to_string());
+///     router  = router;
+///     fast    = Null::<String>::new();
+///     trucks  = Null::<String>::new();
+///     regular = Null::<String>::new();
 ///
 ///     orders -> router;
 ///     router.express -> fast;
 ///     router.bulk -> trucks;
 ///     router.standard -> regular;
 /// };
-/// # let _ = (topology, stats);
-/// # Ok::<(), compysition::Error>(())
+/// topology.run().await?;
+/// assert_eq!(stats.routed(Lanes::express), 1);
+/// # Ok(())
+/// # }
 /// ```
 ///
 /// A rule whose route is not connected is left out when the router starts (logged as a
