@@ -3,13 +3,15 @@
 //! The crate is re-exported by `compysition`; depend on that instead, and read the macros'
 //! documentation there. `topology!` goes through three passes, one module each: `parse`
 //! (syntax → AST), `graph` (names, ports, reachability: every mistake collected) and `expand`
-//! (AST → calls on the runtime, through `compysition::__private`). `#[actor]` lives in `actor`.
+//! (AST → calls on the runtime, through `compysition::__private`). `#[actor]` lives in `actor`,
+//! `routes!` (a router's named routes) in `routes`.
 
 mod actor;
 mod errors;
 mod expand;
 mod graph;
 mod parse;
+mod routes;
 
 use proc_macro::TokenStream;
 
@@ -30,6 +32,16 @@ pub fn topology(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn actor(args: TokenStream, item: TokenStream) -> TokenStream {
     actor::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Declares a router's routes: a set of named outboxes, one constant per route. See
+/// `compysition::routes!`.
+#[proc_macro]
+pub fn routes(input: TokenStream) -> TokenStream {
+    syn::parse::<routes::RoutesInput>(input)
+        .and_then(routes::expand)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -74,6 +74,13 @@ pub use wiring::AnswersRequests;
 #[cfg(feature = "xml")]
 pub use xml::Xml;
 
+/// Routing: the [filters](routing::Filter) a [`Router`](actors::Router)'s rules test events
+/// with, and the [route sets](routing::RouteSet) (declared with [`routes!`]) whose outboxes are
+/// its routes.
+pub mod routing {
+    pub use crate::actors::routing::{Filter, JsonTest, PayloadText, Route, RouteSet, RouterStats};
+}
+
 /// Ports and wiring by hand: port sets for actors with several inboxes or outboxes, typed
 /// references to ports, and what `Director::connect_queue` takes and returns.
 ///
@@ -241,12 +248,49 @@ pub use compysition_macros::topology;
 /// Null<T>`); the built-in actors in [`actors`] are written so.
 pub use compysition_macros::actor;
 
+#[cfg(feature = "macros")]
+/// Declares the routes of a [`Router`](actors::Router): a [route set](routing::RouteSet) of
+/// named outboxes of one payload type, in one line.
+///
+/// ```
+/// use compysition::prelude::*;
+///
+/// routes! {
+///     /// Where an order goes.
+///     pub OrderLanes: Xml { express, bulk, standard }
+/// }
+/// ```
+///
+/// makes the struct `OrderLanes`, whose outboxes `express`, `bulk` and `standard` the router
+/// runs with, its references `OrderLanesRefs` for wiring (`router.express -> fast_lane;` in
+/// [`topology!`], where a misspelt route is a compile error at that token, with the closest
+/// name), and one constant per route, `OrderLanes::express`, for the router's rules:
+///
+/// ```
+/// # use compysition::prelude::*;
+/// # routes! { pub OrderLanes: Xml { express, bulk, standard } }
+/// use compysition::actors::Router;
+/// use compysition::routing::Filter;
+///
+/// let router = Router::<OrderLanes>::first_match()
+///     .route(OrderLanes::express, Filter::xpath("/order[@priority = 'high']")?)
+///     .route(OrderLanes::bulk, Filter::xpath("sum(/order/item/@quantity) > 100")?)
+///     .otherwise(OrderLanes::standard);
+/// # let _ = router;
+/// # Ok::<(), compysition::Error>(())
+/// ```
+///
+/// Route names are port names and constants at once (lower-case, by the convention of ports);
+/// a set has one to 64 routes, each named once.
+pub use compysition_macros::routes;
+
 /// What the expansions of `topology!` and `#[actor]` name, under one path that no user code
 /// needs: the runtime's types and traits they use, and the compile-time wiring checks (see
 /// `wiring.rs`). Not part of the public API: it changes with the macros, in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::actor::{Actor, Context, TakesErrors};
+    pub use crate::actors::routing::{Route, RouteSet};
     pub use crate::director::{Director, IntoInPort, IntoOutPort};
     pub use crate::event::Event;
     pub use crate::payload::Payload;
@@ -266,7 +310,7 @@ pub mod prelude {
     #[cfg(feature = "xml")]
     pub use crate::Xml;
     #[cfg(feature = "macros")]
-    pub use crate::{actor, topology};
+    pub use crate::{actor, routes, topology};
     pub use crate::{
         from_fn, Actor, ActorExt, Concurrency, Context, Director, ErrorEvent, Event, EventError,
         Inbox, Json, Outbox, TakesErrors, Topology,

@@ -11,9 +11,9 @@
 //! `compysition::__private`.
 
 mod function;
-mod generics;
+pub(crate) mod generics;
 mod handlers;
-mod ports;
+pub(crate) mod ports;
 
 use proc_macro2::TokenStream;
 use syn::Item;

@@ -38,6 +38,13 @@ pub struct PortDeclaration {
     payload: Type,
 }
 
+impl PortDeclaration {
+    /// A port `name` of payload `payload` (a route of `routes!`, say).
+    pub fn new(name: Ident, payload: Type) -> Self {
+        PortDeclaration { name, payload }
+    }
+}
+
 impl Parse for PortDeclaration {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let name = input.parse()?;
@@ -118,6 +125,7 @@ pub fn expand(ports: PortDeclarations, structure: ItemStruct) -> syn::Result<Tok
         ports: &ports.inboxes,
         parameters: &parameters,
         direction: Direction::In,
+        described: Described::Actor,
     };
     let outboxes = PortSet {
         set: &names.outboxes,
@@ -157,7 +165,7 @@ fn check(ports: &PortDeclarations, structure: &ItemStruct) -> syn::Result<TypePa
 }
 
 #[derive(Clone, Copy)]
-enum Direction {
+pub(crate) enum Direction {
     In,
     Out,
 }
@@ -201,24 +209,34 @@ impl Direction {
     }
 }
 
+/// What a port set's documentation says it belongs to.
+#[derive(Clone, Copy)]
+pub(crate) enum Described<'a> {
+    /// The ports of the `#[actor]` struct `actor`.
+    Actor,
+    /// A set of routes declared with `routes!`, documented by the user's own attributes.
+    Routes(&'a [syn::Attribute]),
+}
+
 /// One side of an actor (its inboxes, or its outboxes), to expand into its types.
 #[derive(Clone, Copy)]
-struct PortSet<'a> {
-    actor: &'a Ident,
-    visibility: &'a syn::Visibility,
+pub(crate) struct PortSet<'a> {
+    pub actor: &'a Ident,
+    pub visibility: &'a syn::Visibility,
     /// The set's type, `<Actor>Inboxes` / `<Actor>Outboxes`.
-    set: &'a Ident,
+    pub set: &'a Ident,
     /// The references' type, `<Actor>InboxRefs` / `<Actor>OutboxRefs`.
-    refs: &'a Ident,
-    ports: &'a [PortDeclaration],
+    pub refs: &'a Ident,
+    pub ports: &'a [PortDeclaration],
     /// The struct's type parameters, which every port type takes too (empty for most actors).
-    parameters: &'a TypeParameters,
-    direction: Direction,
+    pub parameters: &'a TypeParameters,
+    pub direction: Direction,
+    pub described: Described<'a>,
 }
 
 impl PortSet<'_> {
     /// The set and references structs, then their impls.
-    fn expand(&self) -> TokenStream {
+    pub fn expand(&self) -> TokenStream {
         let side = self.direction.side();
         let structs = self.structs(&side);
         let set_impl = self.set_impl(&side);
@@ -243,10 +261,27 @@ impl PortSet<'_> {
         let names = self.ports.iter().map(|p| &p.name);
         let labels: Vec<String> = self.ports.iter().map(|p| p.name.to_string()).collect();
         let payloads = self.ports.iter().map(|p| &p.payload);
-        let set_doc = format!("The {noun} of [`{actor}`], as it runs with them.");
-        let refs_doc = format!(
-            "References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`."
-        );
+        let (set_doc, refs_doc, user_docs) = match self.described {
+            Described::Actor => (
+                format!("The {noun} of [`{actor}`], as it runs with them."),
+                format!(
+                    "References to the {noun} of [`{actor}`], for wiring: `handle.{noun}().<name>`."
+                ),
+                &[][..],
+            ),
+            Described::Routes(attributes) => (
+                // A blank line first: the user's documentation is a paragraph of its own.
+                format!(
+                    "\nThe routes of a router, one outbox each, as the router runs with them \
+                     (`{actor}::<route>` names one in its rules)."
+                ),
+                format!(
+                    "References to the routes of [`{actor}`], for wiring: \
+                     `handle.outboxes().<route>`, `router.<route> -> …` in `topology!`."
+                ),
+                attributes,
+            ),
+        };
         let field_docs: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
         let (ref_names, ref_payloads) = (names.clone(), payloads.clone());
         let arguments = self.parameters.arguments();
@@ -254,6 +289,7 @@ impl PortSet<'_> {
         let field_names: Vec<&Ident> = self.ports.iter().map(|p| &p.name).collect();
         let (refs_derive, refs_impls) = self.parameters.refs_traits(refs, &field_names);
         quote! {
+            #(#user_docs)*
             #[doc = #set_doc]
             #visibility struct #set #arguments {
                 #(

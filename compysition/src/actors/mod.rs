@@ -6,8 +6,12 @@
 //! - **Sources** (`sources/`), which emit events on their own: [`EventGenerator`], on an
 //!   interval, on a cron schedule ([`CronSchedule`]) or once.
 //! - **Transforms** (`transforms/`), which change an event's payload and keep its envelope:
-//!   [`Data`] sets a fixed payload; `XmlToJson` and `JsonToXml` (feature `xml`) convert
-//!   between the formats.
+//!   [`Data`] sets a fixed payload, [`Template`] one made from the event's attributes;
+//!   [`SetAttribute`] and [`MapAttribute`] (a lookup table) enrich the envelope; `XmlToJson`
+//!   and `JsonToXml` (feature `xml`) convert between the formats.
+//! - **Routing** (`routing/`): [`Router`], the content-based router, sends each event on the
+//!   routes (named outboxes, declared with `routes!`) whose filters it matches; its filters and
+//!   route sets are at [`crate::routing`].
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
 //!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
 //!   drops them.
@@ -16,21 +20,24 @@
 //! here:
 //!
 //! - HTTP (feature `http`, in `http/`): `HttpServer`, `BasicAuth`, `RestTranslator`,
-//!   `HttpMethodRouter`.
+//!   `HttpMethodRouter`, `SetHttpStatus`.
 //! - XML (features `xml`, `xslt`, in `xml/`): `Xslt`, `Xsd`, `XPathAttributeModifier`.
 //! - JSON (features `xml`, `json-schema`, in `json/`): `JsonSchema`,
 //!   `JsonPathAttributeModifier`.
 //! - Majordomo over ZeroMQ (feature `mdp`, in `mdp/`): `MdpBroker`, `MdpClient`, `MdpWorker`,
 //!   `MdpBrokerRegistrationService`.
 
-// The role folders are private: `actors::Name` is the one path to every actor.
+// The role folders are private: `actors::Name` is the one path to every actor (the routing
+// items that are not actors are public at `crate::routing`).
+pub(crate) mod routing;
 mod sinks;
 mod sources;
 mod transforms;
 
+pub use routing::Router;
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
-pub use transforms::Data;
+pub use transforms::{Data, MapAttribute, SetAttribute, Template};
 
 /// The port types `#[actor]` generated for the actors above: the inboxes and outboxes each runs
 /// with (`NullInboxes<T>`, the types in its [`Actor`](crate::Actor) impl) and their references
@@ -46,7 +53,12 @@ pub mod ports {
         EventGeneratorInboxRefs, EventGeneratorInboxes, EventGeneratorOutboxRefs,
         EventGeneratorOutboxes,
     };
-    pub use super::transforms::{DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
+    pub use super::transforms::{
+        DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes, MapAttributeInboxRefs,
+        MapAttributeInboxes, MapAttributeOutboxRefs, MapAttributeOutboxes, SetAttributeInboxRefs,
+        SetAttributeInboxes, SetAttributeOutboxRefs, SetAttributeOutboxes, TemplateInboxRefs,
+        TemplateInboxes, TemplateOutboxRefs, TemplateOutboxes,
+    };
 }
 
 pub use crate::json::path::JsonPathAttributeModifier;
@@ -60,6 +72,7 @@ pub use transforms::{JsonToXml, XmlToJson};
 #[cfg(feature = "http")]
 pub use crate::http::{
     auth::BasicAuth, method_router::HttpMethodRouter, rest::RestTranslator, server::HttpServer,
+    status_setter::SetHttpStatus,
 };
 #[cfg(feature = "mdp")]
 pub use crate::mdp::{

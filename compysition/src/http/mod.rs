@@ -11,6 +11,8 @@
 //!   `Location`, `204`).
 //! - [`HttpMethodRouter`](crate::actors::HttpMethodRouter): one outbox per method; other
 //!   methods are answered `405`.
+//! - [`SetHttpStatus`](crate::actors::SetHttpStatus): the answer's status from a constant, an
+//!   attribute, an XPath or a JSON path.
 //!
 //! This module holds the rest: [`Body`], the payload the server emits and takes, typed by
 //! content (JSON, XML, text, bytes); [`HttpContext`], the request riding on each event as an
@@ -27,6 +29,7 @@ mod routes;
 pub(crate) mod server;
 mod stats;
 mod status;
+pub(crate) mod status_setter;
 
 pub use auth::{Authenticator, Credentials, UserTable};
 pub use body::{Body, Unparsed};

@@ -1,7 +1,8 @@
-//! JSON paths (`$.order.items[0]['sku']`) and the actor that uses them:
-//! [`JsonPathAttributeModifier`] sets an event attribute from the value a path selects in the
-//! event's `Json`, so that routing and logging can use a value buried in the payload without
-//! parsing it again. A path is parsed once, when the modifier is made.
+//! JSON paths (`$.order.items[0]['sku']`) and JSON Pointers (`/order/items/0/sku`), and the
+//! actor that uses them: [`JsonPathAttributeModifier`] sets an event attribute from the value a
+//! path selects in the event's `Json`, so that routing and logging can use a value buried in the
+//! payload without parsing it again. A path is parsed once, when the modifier is made;
+//! [`JsonPath`] is the parsed path, which the router's JSON filters select with too.
 
 use std::sync::Arc;
 
@@ -14,15 +15,67 @@ use crate::port::{Inbox, Outbox};
 
 /// One step of a JSON path.
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Step {
+pub(crate) enum Step {
     Key(String),
     Index(i64),
+}
+
+/// A parsed path into a JSON document: a JSON path (`$.a.b[0]['c']`, where a negative index
+/// counts from the end) or an RFC 6901 JSON Pointer (`/a/b/0/c`, `""` for the whole document).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum JsonPath {
+    Steps(Arc<[Step]>),
+    Pointer(Arc<str>),
+}
+
+impl JsonPath {
+    /// Parses `path`; a pointer is told apart by not starting with `$`.
+    pub(crate) fn parse(path: &str) -> Result<JsonPath, String> {
+        if path.is_empty() || path.starts_with('/') {
+            return Ok(JsonPath::Pointer(Arc::from(path)));
+        }
+        parse_json_path(path).map(|steps| JsonPath::Steps(steps.into()))
+    }
+
+    /// The value the path selects, if any.
+    pub(crate) fn select<'a>(&self, document: &'a Value) -> Option<&'a Value> {
+        let steps = match self {
+            JsonPath::Pointer(pointer) => return document.pointer(pointer),
+            JsonPath::Steps(steps) => steps,
+        };
+        let mut value = document;
+        for step in steps.iter() {
+            value = match (step, value) {
+                (Step::Key(key), Value::Object(fields)) => fields.get(key)?,
+                (Step::Index(index), Value::Array(items)) => {
+                    let at = if *index < 0 {
+                        items.len().checked_sub(index.unsigned_abs() as usize)?
+                    } else {
+                        usize::try_from(*index).ok()?
+                    };
+                    items.get(at)?
+                }
+                _ => return None,
+            };
+        }
+        Some(value)
+    }
+}
+
+/// A selected value as attribute text: a string as it is, a number, boolean or `null` as its
+/// JSON text, an object or array as compact JSON.
+pub(crate) fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
 }
 
 /// Sets an attribute from the value a JSON path selects in each `Json` event.
 ///
 /// Paths start at `$` and step by `.name`, `['name']` / `["name"]` or `[index]` (a negative
-/// index counts from the end): `$.order.items[0].sku`. A string is taken as it is, a number,
+/// index counts from the end): `$.order.items[0].sku`; a path that starts with `/` (or is
+/// empty) is a JSON Pointer instead (`/order/items/0/sku`). A string is taken as it is, a number,
 /// boolean or `null` as its JSON text, an object or array as compact JSON. A path that selects
 /// nothing leaves the attribute unset, or is a 400 with [`required`](Self::required).
 ///
@@ -40,21 +93,21 @@ enum Step {
 pub struct JsonPathAttributeModifier {
     attribute: Arc<str>,
     path: Arc<str>,
-    steps: Arc<[Step]>,
+    steps: JsonPath,
     required: bool,
 }
 
 impl JsonPathAttributeModifier {
     /// Sets `attribute` from `path`; [`Error::Compile`] if the path does not parse.
     pub fn new(attribute: &str, path: &str) -> crate::Result<Self> {
-        let steps = parse_json_path(path).map_err(|why| Error::Compile {
+        let steps = JsonPath::parse(path).map_err(|why| Error::Compile {
             what: format!("JSON path \"{path}\""),
             message: why,
         })?;
         Ok(JsonPathAttributeModifier {
             attribute: Arc::from(attribute),
             path: Arc::from(path),
-            steps: steps.into(),
+            steps,
             required: false,
         })
     }
@@ -67,25 +120,7 @@ impl JsonPathAttributeModifier {
 
     /// The value for one document, if the path selects one.
     pub fn evaluate(&self, document: &Json) -> Option<String> {
-        let mut value: &Value = document;
-        for step in self.steps.iter() {
-            value = match (step, value) {
-                (Step::Key(key), Value::Object(fields)) => fields.get(key)?,
-                (Step::Index(index), Value::Array(items)) => {
-                    let at = if *index < 0 {
-                        items.len().checked_sub(index.unsigned_abs() as usize)?
-                    } else {
-                        usize::try_from(*index).ok()?
-                    };
-                    items.get(at)?
-                }
-                _ => return None,
-            };
-        }
-        Some(match value {
-            Value::String(text) => text.clone(),
-            other => other.to_string(),
-        })
+        self.steps.select(document).map(value_text)
     }
 }
 
@@ -188,5 +223,7 @@ mod tests {
         assert_eq!(value("$.a.s").as_deref(), Some("x"));
         assert_eq!(value("$.a.missing"), None);
         assert_eq!(value("$.a.o.k[-2]"), None);
+        assert_eq!(value("/a/o/k/0").as_deref(), Some("1"));
+        assert_eq!(value("/a/missing"), None);
     }
 }
