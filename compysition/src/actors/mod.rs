@@ -8,6 +8,8 @@
 //! - **Transforms** (`transforms/`), which change an event's payload and keep its envelope:
 //!   [`Data`] sets a fixed payload; `XmlToJson` and `JsonToXml` (feature `xml`) convert
 //!   between the formats.
+//! - **Joining** (`joining/`), which bring events together: [`Join`] merges one event per
+//!   inbox with the same `meta_id`.
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
 //!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
 //!   drops them.
@@ -24,10 +26,12 @@
 //!   `MdpBrokerRegistrationService`.
 
 // The role folders are private: `actors::Name` is the one path to every actor.
+mod joining;
 mod sinks;
 mod sources;
 mod transforms;
 
+pub use joining::{Join, JoinStats, Mergeable};
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
 pub use transforms::Data;
@@ -37,6 +41,7 @@ pub use transforms::Data;
 /// for wiring (`NullInboxRefs<T>`, what `handle.inboxes()` returns). A flow seldom names them;
 /// they are here so that documentation and compile errors can.
 pub mod ports {
+    pub use super::joining::JoinInboxes;
     pub use super::sinks::{
         EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs, EventLoggerOutboxes,
         NullInboxRefs, NullInboxes, NullOutboxRefs, NullOutboxes, StdoutInboxRefs, StdoutInboxes,
@@ -47,6 +52,14 @@ pub mod ports {
         EventGeneratorOutboxes,
     };
     pub use super::transforms::{DataInboxRefs, DataInboxes, DataOutboxRefs, DataOutboxes};
+}
+
+/// The default limits of the built-in actors above, each changed by a builder method of its
+/// actor (`Join::timeout`, …).
+pub mod limits {
+    pub use super::joining::{
+        DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OPEN_GROUPS, DEFAULT_MAX_REMEMBERED,
+    };
 }
 
 pub use crate::json::path::JsonPathAttributeModifier;
