@@ -10,6 +10,8 @@
 //!   between the formats.
 //! - **Joining** (`joining/`), which bring events together: [`Join`] merges one event per
 //!   inbox with the same `meta_id`.
+//! - **Flow control** (`flow/`), which pace the events behind them: [`RateLimiter`] (a token
+//!   bucket) and [`FlowController`] (at most so many in flight, released by completions).
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
 //!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
 //!   drops them.
@@ -26,11 +28,13 @@
 //!   `MdpBrokerRegistrationService`.
 
 // The role folders are private: `actors::Name` is the one path to every actor.
+mod flow;
 mod joining;
 mod sinks;
 mod sources;
 mod transforms;
 
+pub use flow::{FlowController, FlowStats, RateLimiter};
 pub use joining::{Join, JoinStats, Mergeable};
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
@@ -41,6 +45,10 @@ pub use transforms::Data;
 /// for wiring (`NullInboxRefs<T>`, what `handle.inboxes()` returns). A flow seldom names them;
 /// they are here so that documentation and compile errors can.
 pub mod ports {
+    pub use super::flow::{
+        FlowControllerInboxRefs, FlowControllerInboxes, FlowControllerOutboxRefs,
+        FlowControllerOutboxes,
+    };
     pub use super::joining::JoinInboxes;
     pub use super::sinks::{
         EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs, EventLoggerOutboxes,
@@ -57,6 +65,7 @@ pub mod ports {
 /// The default limits of the built-in actors above, each changed by a builder method of its
 /// actor (`Join::timeout`, …).
 pub mod limits {
+    pub use super::flow::{DEFAULT_BURST, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, MIN_RATE};
     pub use super::joining::{
         DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OPEN_GROUPS, DEFAULT_MAX_REMEMBERED,
     };
