@@ -9,7 +9,8 @@
 //!   [`Data`] sets a fixed payload; `XmlToJson` and `JsonToXml` (feature `xml`) convert
 //!   between the formats.
 //! - **Joining** (`joining/`), which bring events together: [`Join`] merges one event per
-//!   inbox with the same `meta_id`.
+//!   inbox with the same `meta_id`; [`Splitter`] and [`Aggregator`] take one apart and put it
+//!   back (or batch events).
 //! - **Flow control** (`flow/`), which pace the events behind them: [`RateLimiter`] (a token
 //!   bucket) and [`FlowController`] (at most so many in flight, released by completions).
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
@@ -35,7 +36,7 @@ mod sources;
 mod transforms;
 
 pub use flow::{FlowController, FlowStats, RateLimiter};
-pub use joining::{Join, JoinStats, Mergeable};
+pub use joining::{Aggregator, Join, JoinStats, Mergeable, Splitter, SPLIT_COUNT, SPLIT_INDEX};
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
 pub use transforms::Data;
@@ -67,7 +68,8 @@ pub mod ports {
 pub mod limits {
     pub use super::flow::{DEFAULT_BURST, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, MIN_RATE};
     pub use super::joining::{
-        DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OPEN_GROUPS, DEFAULT_MAX_REMEMBERED,
+        DEFAULT_AGGREGATE_TIMEOUT, DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OPEN_GROUPS,
+        DEFAULT_MAX_OPEN_SPLITS, DEFAULT_MAX_PIECES, DEFAULT_MAX_REMEMBERED,
     };
 }
 

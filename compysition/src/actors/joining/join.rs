@@ -51,6 +51,10 @@ pub const DEFAULT_MAX_REMEMBERED: usize = 10_000;
 pub trait Mergeable: Payload + Sized {
     /// One payload from the parts, in inbox declaration order, named by their inboxes.
     fn merge(root: &str, parts: Vec<(&'static str, Self)>) -> Result<Self, EventError>;
+
+    /// One payload from a sequence of parts, in order (what an aggregator sends): XML roots
+    /// under `root`, a JSON array.
+    fn gather(root: &str, parts: Vec<Self>) -> Result<Self, EventError>;
 }
 
 impl Mergeable for Json {
@@ -61,17 +65,26 @@ impl Mergeable for Json {
             .collect();
         Ok(Json::new(serde_json::Value::Object(object)))
     }
+
+    fn gather(_root: &str, parts: Vec<Self>) -> Result<Self, EventError> {
+        let items = parts.into_iter().map(Json::into_value).collect();
+        Ok(Json::new(serde_json::Value::Array(items)))
+    }
 }
 
 #[cfg(feature = "xml")]
 impl Mergeable for crate::xml::Xml {
     fn merge(root: &str, parts: Vec<(&'static str, Self)>) -> Result<Self, EventError> {
-        let length: usize = parts.iter().map(|(_, xml)| xml.as_bytes().len()).sum();
+        Self::gather(root, parts.into_iter().map(|(_, xml)| xml).collect())
+    }
+
+    fn gather(root: &str, parts: Vec<Self>) -> Result<Self, EventError> {
+        let length: usize = parts.iter().map(|xml| xml.as_bytes().len()).sum();
         let mut document = String::with_capacity(length + 2 * root.len() + 5);
         document.push('<');
         document.push_str(root);
         document.push('>');
-        for (_, xml) in &parts {
+        for xml in &parts {
             document.push_str(xml.root_element());
         }
         document.push_str("</");
