@@ -135,6 +135,9 @@ pub trait Retryable: crate::actor::Actor {
     type Input: Payload;
 }
 
+/// Copies an event for one more attempt.
+pub(crate) type CopyEvent<T> = fn(&Event<T>) -> Event<T>;
+
 /// A policy with the means to copy the events it retries, as the actor's context keeps it.
 pub(crate) struct RetrySettings {
     pub(crate) policy: RetryPolicy,
@@ -144,7 +147,7 @@ pub(crate) struct RetrySettings {
 
 impl RetrySettings {
     pub(crate) fn new<T: Payload + Clone>(policy: RetryPolicy) -> Arc<Self> {
-        let copy: fn(&Event<T>) -> Event<T> = Clone::clone;
+        let copy: CopyEvent<T> = Clone::clone;
         Arc::new(RetrySettings {
             policy,
             copy: Box::new(copy),
@@ -152,10 +155,8 @@ impl RetrySettings {
     }
 
     /// The copy function, if `T` is the payload the policy was set for.
-    pub(crate) fn copier<T: 'static>(&self) -> Option<fn(&Event<T>) -> Event<T>> {
-        self.copy
-            .downcast_ref::<fn(&Event<T>) -> Event<T>>()
-            .copied()
+    pub(crate) fn copier<T: 'static>(&self) -> Option<CopyEvent<T>> {
+        self.copy.downcast_ref::<CopyEvent<T>>().copied()
     }
 }
 
@@ -244,8 +245,8 @@ mod tests {
     fn flaky(
         succeed_on: u32,
         seen: Arc<Mutex<Vec<String>>>,
-    ) -> impl crate::actor::Actor<Inboxes = Inbox<String>, Outboxes = crate::port::Outbox<String>>
-           + Retryable<Input = String> {
+    ) -> impl Retryable<Input = String, Inboxes = Inbox<String>, Outboxes = crate::port::Outbox<String>>
+    {
         from_fn(move |event: Event<String>| {
             let seen = Arc::clone(&seen);
             async move {

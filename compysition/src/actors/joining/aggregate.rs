@@ -139,6 +139,10 @@ impl<T> Aggregator<T> {
     }
 }
 
+/// What filing a piece came to: the whole split event when it was the last piece, or the
+/// piece refused with why.
+type Filed<T> = Result<Option<Vec<Event<T>>>, (Event<T>, EventError)>;
+
 /// The pieces of one split event.
 struct Pieces<T> {
     parts: Vec<Option<Event<T>>>,
@@ -188,11 +192,7 @@ fn place<T>(event: &Event<T>, max_pieces: usize) -> Result<(usize, usize), Event
 
 impl<T: Mergeable> Aggregator<T> {
     /// Files a piece; the complete group when it was the last.
-    fn add_piece(
-        &self,
-        state: &mut State<T>,
-        event: Event<T>,
-    ) -> Result<Option<Vec<Event<T>>>, (Event<T>, EventError)> {
+    fn add_piece(&self, state: &mut State<T>, event: Event<T>) -> Filed<T> {
         let (index, count) = match place(&event, self.max_pieces) {
             Ok(place) => place,
             Err(error) => return Err((event, error)),
