@@ -8,7 +8,7 @@
 //! #[actor(inboxes(price: Xml, stock: Xml, shipping: Xml))]
 //! pub struct Quote;
 //!
-//! join = Join::<QuoteInboxes>::xml("quote")?;
+//! join = Join::<QuoteInboxes, Xml>::xml("quote")?;
 //! pricing -> join.price;  stock -> join.stock;  shipping -> join.shipping;
 //! ```
 //!
@@ -119,8 +119,8 @@ impl Mergeable for crate::xml::Xml {
 /// #[actor(inboxes(price: Xml, stock: Xml))]
 /// pub struct Quote;
 ///
-/// let join = Join::<QuoteInboxes>::xml("quote")?;
-/// let by_name = Join::<QuoteJsonInboxes>::json()?;
+/// let join = Join::<QuoteInboxes, Xml>::xml("quote")?;
+/// let by_name = Join::<QuoteJsonInboxes, Json>::json()?;
 ///
 /// #[actor(inboxes(price: Json, stock: Json))]
 /// pub struct QuoteJson;
