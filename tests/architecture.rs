@@ -27,6 +27,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("pool", CORE),
     ("port", CORE),
     ("reply", CORE),
+    ("retry", CORE),
     ("timestamp", CORE),
     ("topology", CORE),
     // The DSL's compile-time checks, on the core (reached through `__private`).
@@ -55,6 +56,7 @@ const CORE: &[&str] = &[
     "pool",
     "port",
     "reply",
+    "retry",
     "timestamp",
     "topology",
     "wiring",

@@ -16,7 +16,7 @@ use std::num::NonZeroUsize;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::task::Poll;
 use std::time::Duration;
 
@@ -29,6 +29,9 @@ use crate::error::EventError;
 use crate::event::Event;
 use crate::payload::{AnyPayload, ErrorEvent, Payload};
 use crate::port::{backpressure, ErrorOutbox, Inbox, InboxSet, Outbox, OutboxSet};
+use crate::retry::{
+    RetryPolicy, RetrySettings, Retryable, ATTEMPT_ATTRIBUTE, RETRY_SHARE_OF_SHUTDOWN,
+};
 
 /// A unit of work in a topology.
 ///
@@ -125,6 +128,22 @@ pub struct Context {
     /// The slots of the error inbox's loop ([`Context::serve_errors`]), counted apart so that
     /// errors coming back round a cycle are taken while the other handlers wait downstream.
     error_slots: Slots,
+    /// The retry policy set with [`ActorExt::retry`], if any.
+    retry: Option<Arc<RetrySettings>>,
+    /// Attributes every event must carry before a handler sees it ([`ActorExt::require`]).
+    required: Arc<[Arc<str>]>,
+    /// Which settings an outer [`Configured`] layer already made, so that an inner one (written
+    /// earlier) does not undo them: the last option written wins.
+    overridden: Overridden,
+    /// When a retry first saw the topology stopping: backoffs after it fit in its deadline.
+    stop_seen: OnceLock<tokio::time::Instant>,
+}
+
+/// Settings an [`ActorExt`] layer has made on the context.
+#[derive(Clone, Copy, Default)]
+struct Overridden {
+    concurrency: bool,
+    retry: bool,
 }
 
 /// Handler slots shared by some `serve` loops of one actor. All of them run in the actor's
@@ -154,6 +173,10 @@ impl Context {
             shutdown_timeout: crate::director::DEFAULT_SHUTDOWN_TIMEOUT,
             slots: Slots::default(),
             error_slots: Slots::default(),
+            retry: None,
+            required: Arc::from([]),
+            overridden: Overridden::default(),
+            stop_seen: OnceLock::new(),
         }
     }
 
@@ -227,13 +250,131 @@ impl Context {
     /// no new events: backpressure reaches the sender at once. A handler that returns `Err` or
     /// panics sends the event's envelope with the error to the error outbox (a panic becomes a
     /// `500`); the loop goes on with the next event.
+    ///
+    /// An event without every attribute the actor [requires](ActorExt::require) goes to the
+    /// error outbox as a `Malformed` error naming the missing ones, and its handler never runs.
     pub async fn serve<T, H, F>(&self, inbox: Inbox<T>, handler: H)
     where
         T: Send,
         H: Fn(Event<T>) -> F,
         F: Future<Output = Result<(), EventError>> + Send,
     {
-        self.serve_in(&self.slots, inbox, handler).await
+        if self.required.is_empty() {
+            return self.serve_in(&self.slots, inbox, handler).await;
+        }
+        let checked = |event: Event<T>| {
+            let work = self.check_required(&event).map(|()| handler(event));
+            async move { work?.await }
+        };
+        self.serve_in(&self.slots, inbox, checked).await
+    }
+
+    /// The attributes every event must carry before a handler sees it (empty unless set with
+    /// [`ActorExt::require`]).
+    pub fn required_attributes(&self) -> &[Arc<str>] {
+        &self.required
+    }
+
+    /// `Ok` when `event` carries every [required attribute](ActorExt::require), otherwise a
+    /// `Malformed` error naming each missing one. [`serve`](Self::serve) checks this itself; an
+    /// actor with a receive loop of its own calls it.
+    pub fn check_required<T>(&self, event: &Event<T>) -> Result<(), EventError> {
+        let missing: Vec<&str> = self
+            .required
+            .iter()
+            .map(|name| &**name)
+            .filter(|name| event.attribute(name).is_none())
+            .collect();
+        match missing.as_slice() {
+            [] => Ok(()),
+            [one] => Err(EventError::malformed(format!(
+                "actor `{}` requires the attribute `{one}`, which the event lacks",
+                self.name
+            ))),
+            several => Err(EventError::malformed(format!(
+                "actor `{}` requires the attributes {}, which the event lacks",
+                self.name,
+                several
+                    .iter()
+                    .map(|name| format!("`{name}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The retry policy set with [`ActorExt::retry`], if any.
+    pub fn retry_policy(&self) -> Option<&RetryPolicy> {
+        self.retry.as_deref().map(|settings| &settings.policy)
+    }
+
+    /// Runs `handler` on `event`, and again on failure as the actor's
+    /// [retry policy](ActorExt::retry) allows: each attempt on its own copy of the event, with
+    /// the attribute [`attempt`](ATTEMPT_ATTRIBUTE) set to its number. The first success is
+    /// returned, or the last failure. Without a policy (or for another payload than the one it
+    /// was set for) the handler runs once and the event is left as it is.
+    ///
+    /// `#[actor]` functions and [`from_fn`] run their handler through this; the caller sends
+    /// what it returns, once.
+    pub async fn retrying<T, R, H, F>(&self, event: Event<T>, handler: H) -> Result<R, EventError>
+    where
+        T: 'static,
+        H: Fn(Event<T>) -> F,
+        F: Future<Output = Result<R, EventError>>,
+    {
+        let Some((settings, copy)) = self
+            .retry
+            .as_deref()
+            .and_then(|settings| Some((settings, settings.copier::<T>()?)))
+        else {
+            return handler(event).await;
+        };
+        let attempts = settings.policy.max_attempts();
+        let mut original = Some(event);
+        let mut attempt = 1;
+        loop {
+            let mut this = match &original {
+                Some(event) if attempt < attempts => copy(event),
+                _ => match original.take() {
+                    Some(event) => event,
+                    // The last attempt took the original; the loop returns after it.
+                    None => return Err(EventError::internal("retry without an event")),
+                },
+            };
+            this.set_attribute(ATTEMPT_ATTRIBUTE, attempt.to_string());
+            let failure = match handler(this).await {
+                Ok(done) => return Ok(done),
+                Err(failure) if attempt >= attempts => return Err(failure),
+                Err(failure) => failure,
+            };
+            let wait = settings.policy.delay(attempt);
+            tracing::debug!(actor = %self.name, attempt, error = %failure, ?wait, "attempt failed; retrying");
+            if !self.back_off(wait).await {
+                tracing::debug!(actor = %self.name, attempt, "stopping: no more retries");
+                return Err(failure);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Waits `wait` before a retry; `false` when the topology is stopping and the wait would
+    /// end past the share of the shutdown timeout that retries may use.
+    async fn back_off(&self, wait: Duration) -> bool {
+        let until = tokio::time::Instant::now() + wait;
+        if !self.is_stopping() {
+            tokio::select! {
+                biased;
+                () = tokio::time::sleep_until(until) => return true,
+                () = self.stopped() => {}
+            }
+        }
+        let seen = *self.stop_seen.get_or_init(tokio::time::Instant::now);
+        let budget = self.shutdown_timeout.mul_f64(RETRY_SHARE_OF_SHUTDOWN);
+        if until > seen + budget {
+            return false;
+        }
+        tokio::time::sleep_until(until).await;
+        true
     }
 
     /// [`serve`](Self::serve) for the actor's error inbox: the same limit, counted on its own.
@@ -399,22 +540,88 @@ pub(crate) fn panic_message(panic: &(dyn Any + Send)) -> String {
     }
 }
 
-/// Options every actor takes, whatever its kind.
+/// Options every actor takes, whatever its kind. When one is written twice
+/// (`.with_concurrency(4).ordered()`), the last one wins; required attributes add up.
 pub trait ActorExt: Actor {
     /// Handle up to `n` events at once (`1` means ordered).
     fn with_concurrency(self, n: usize) -> Configured<Self> {
-        Configured {
-            actor: self,
-            concurrency: Concurrency::limit(n),
-        }
+        Configured::new(
+            self,
+            Settings {
+                concurrency: Some(Concurrency::limit(n)),
+                ..Settings::default()
+            },
+        )
     }
 
     /// Handle one event at a time, in arrival order.
     fn ordered(self) -> Configured<Self> {
-        Configured {
-            actor: self,
-            concurrency: Concurrency::Ordered,
-        }
+        Configured::new(
+            self,
+            Settings {
+                concurrency: Some(Concurrency::Ordered),
+                ..Settings::default()
+            },
+        )
+    }
+
+    /// Try a failed event again as `policy` says (see [`crate::retry`]): each attempt sees its
+    /// number in the attribute `attempt`, only the last failure goes to the error outbox, and
+    /// the event is sent on once, after the attempt that succeeds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use compysition::prelude::*;
+    /// use compysition::retry::RetryPolicy;
+    ///
+    /// #[actor]
+    /// async fn call_service(event: Event<String>) -> Result<Event<String>, EventError> {
+    ///     let attempt = event.attribute("attempt").unwrap_or("1");
+    ///     # let _ = attempt;
+    ///     Ok(event)
+    /// }
+    ///
+    /// let patient = call_service.retry(
+    ///     RetryPolicy::attempts(3).backoff(Duration::from_millis(100), Duration::from_secs(5)).jitter(),
+    /// );
+    /// # let _ = patient;
+    /// ```
+    fn retry(self, policy: RetryPolicy) -> Configured<Self>
+    where
+        Self: Retryable,
+        <Self as Retryable>::Input: Clone,
+    {
+        Configured::new(
+            self,
+            Settings {
+                retry: Some(RetrySettings::new::<<Self as Retryable>::Input>(policy)),
+                ..Settings::default()
+            },
+        )
+    }
+
+    /// Refuse events that lack any of `attributes` before a handler sees them: they go to the
+    /// error outbox as `Malformed` (a `400` over HTTP), the message naming every missing one.
+    ///
+    /// ```
+    /// use compysition::prelude::*;
+    /// use compysition::actors::Stdout;
+    ///
+    /// let desk = Stdout::new().require(["order_id", "lane"]);
+    /// # let _ = desk;
+    /// ```
+    fn require<I, S>(self, attributes: I) -> Configured<Self>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<Arc<str>>,
+    {
+        Configured::new(
+            self,
+            Settings {
+                required: attributes.into_iter().map(Into::into).collect(),
+                ..Settings::default()
+            },
+        )
     }
 }
 
@@ -423,7 +630,48 @@ impl<A: Actor> ActorExt for A {}
 /// An actor with options set by [`ActorExt`].
 pub struct Configured<A> {
     actor: A,
-    concurrency: Concurrency,
+    settings: Settings,
+}
+
+/// What one [`ActorExt`] call set.
+#[derive(Default)]
+struct Settings {
+    concurrency: Option<Concurrency>,
+    retry: Option<Arc<RetrySettings>>,
+    required: Vec<Arc<str>>,
+}
+
+impl<A> Configured<A> {
+    fn new(actor: A, settings: Settings) -> Self {
+        Configured { actor, settings }
+    }
+}
+
+impl Settings {
+    /// Makes these settings on `ctx`, except where a layer outside (written later) made them.
+    fn apply(self, ctx: &mut Context) {
+        if let Some(concurrency) = self.concurrency {
+            if !ctx.overridden.concurrency {
+                ctx.concurrency = concurrency;
+                ctx.overridden.concurrency = true;
+            }
+        }
+        if let Some(retry) = self.retry {
+            if !ctx.overridden.retry {
+                ctx.retry = Some(retry);
+                ctx.overridden.retry = true;
+            }
+        }
+        if !self.required.is_empty() {
+            let mut required: Vec<Arc<str>> = ctx.required.to_vec();
+            for name in self.required {
+                if !required.contains(&name) {
+                    required.push(name);
+                }
+            }
+            ctx.required = required.into();
+        }
+    }
 }
 
 impl<A: Actor> Actor for Configured<A> {
@@ -437,12 +685,16 @@ impl<A: Actor> Actor for Configured<A> {
         inboxes: Self::Inboxes,
         outboxes: Self::Outboxes,
     ) -> impl Future<Output = ()> + Send {
-        ctx.concurrency = self.concurrency;
+        self.settings.apply(&mut ctx);
         self.actor.run(ctx, inboxes, outboxes)
     }
 }
 
 impl<A: TakesErrors> TakesErrors for Configured<A> {}
+
+impl<A: Retryable> Retryable for Configured<A> {
+    type Input = A::Input;
+}
 
 /// An actor made from an async function taking one event and returning one.
 ///
@@ -486,12 +738,23 @@ where
     async fn run(self, ctx: Context, inbox: Inbox<In>, outbox: Outbox<Out>) {
         let handler = &self.handler;
         let outbox = &outbox;
+        let ctx = &ctx;
         ctx.serve(inbox, |event| async move {
-            outbox.send(handler(event).await?).await;
+            outbox.send(ctx.retrying(event, handler).await?).await;
             Ok(())
         })
         .await
     }
+}
+
+impl<In, Out, F, Fut> Retryable for FromFn<F, In, Out>
+where
+    In: Payload,
+    Out: Payload,
+    F: Fn(Event<In>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Event<Out>, EventError>> + Send,
+{
+    type Input = In;
 }
 
 /// A boxed future, for actors that need to name one.

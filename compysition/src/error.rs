@@ -187,6 +187,11 @@ impl EventError {
         Self::new(ErrorKind::Unavailable, message)
     }
 
+    /// More events than the flow takes at this rate or at once.
+    pub fn too_many_requests(message: impl Into<Arc<str>>) -> Self {
+        Self::new(ErrorKind::TooManyRequests, message)
+    }
+
     /// The flow, or a service it called, did not answer in time.
     pub fn timeout(message: impl Into<Arc<str>>) -> Self {
         Self::new(ErrorKind::Timeout, message)

@@ -36,7 +36,7 @@ fn seed() -> u64 {
 }
 
 /// The next 64 random bits of this thread (wyrand: fast, and every seed gives the full period).
-fn next_random() -> u64 {
+pub(crate) fn next_random() -> u64 {
     RANDOM.with(|state| {
         let next = state.get().wrapping_add(0xa076_1d64_78bd_642f);
         state.set(next);

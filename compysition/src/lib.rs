@@ -44,6 +44,7 @@ mod payload;
 pub mod pool;
 mod port;
 pub mod reply;
+pub mod retry;
 mod timestamp;
 mod topology;
 mod wiring;
@@ -292,12 +293,14 @@ pub mod __private {
     pub use crate::actor::{Actor, Context, TakesErrors};
     pub use crate::actors::routing::{Route, RouteSet};
     pub use crate::director::{Director, IntoInPort, IntoOutPort};
+    pub use crate::error::EventError;
     pub use crate::event::Event;
     pub use crate::payload::Payload;
     pub use crate::port::{
         ActorRef, InPort, Inbox, InboxSet, OutPort, Outbox, OutboxSet, PortBundle, PortMismatch,
         PortSpec, SingleInbox, SingleOutbox,
     };
+    pub use crate::retry::Retryable;
     pub use crate::topology::Topology;
     pub use crate::wiring::{
         check_answer_path, check_fed, check_handlers, check_output, AnswererProbe, Answering,

@@ -784,6 +784,15 @@ pub(crate) fn shorten_type_name(full: &str) -> String {
     out
 }
 
+/// An outbox feeding one inbox of `capacity`, for unit tests of actors run outside a topology.
+#[cfg(test)]
+pub(crate) fn test_channel<T: Send + 'static>(capacity: usize) -> (Outbox<T>, Inbox<T>) {
+    let (sender, receiver) = mpsc::channel(capacity);
+    let mut outbox = Outbox::new("test".into());
+    outbox.push_direct(sender, "test".into());
+    (outbox, Inbox::new(receiver))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

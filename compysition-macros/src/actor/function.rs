@@ -18,7 +18,8 @@
 //! | `Result<Option<Event<T>>, E>`             | the event, or nothing         | error outbox   |
 //!
 //! (`E: Into<EventError>`.) The function runs under `Context::serve`: up to the actor's
-//! concurrency at once, a panic becoming an error event.
+//! concurrency at once, a panic becoming an error event. A fallible one runs through
+//! `Context::retrying` and implements `Retryable`, so `.retry(policy)` applies to it.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -98,6 +99,15 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
     let (docs, handler) = handler(&function);
     let output = returns.payload();
     let send = send(signature, &returns);
+    // Only a handler that can fail is worth retrying (`ActorExt::retry`).
+    let retryable =
+        matches!(returns, Returns::Fallible(_) | Returns::FallibleOptional(_)).then(|| {
+            quote! {
+                impl ::compysition::__private::Retryable for #name {
+                    type Input = #input;
+                }
+            }
+        });
     Ok(quote! {
         #(#docs)*
         #[allow(non_camel_case_types)]
@@ -119,6 +129,7 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
                 outbox: ::compysition::__private::Outbox<#output>,
             ) {
                 let outbox = &outbox;
+                let ctx = &ctx;
                 ctx.serve(inbox, |event: ::compysition::__private::Event<#input>| async move {
                     #send
                     ::core::result::Result::Ok(())
@@ -126,6 +137,8 @@ pub fn expand(function: ItemFn) -> syn::Result<TokenStream> {
                 .await
             }
         }
+
+        #retryable
     })
 }
 
@@ -217,11 +230,19 @@ fn send(signature: &Signature, returns: &Returns) -> TokenStream {
                 outbox.send(event).await;
             }
         },
+        // A fallible handler runs through `Context::retrying`, which tries it again as the
+        // actor's retry policy says; what it returns is sent once, after the last attempt.
         Returns::Fallible(_) => quote_spanned! {output_span=>
-            outbox.send(#call?).await;
+            let sent = ctx.retrying(event, |event| async move {
+                ::core::result::Result::Ok::<_, ::compysition::__private::EventError>(#call?)
+            });
+            outbox.send(sent.await?).await;
         },
         Returns::FallibleOptional(_) => quote_spanned! {output_span=>
-            if let ::core::option::Option::Some(event) = #call? {
+            let sent = ctx.retrying(event, |event| async move {
+                ::core::result::Result::Ok::<_, ::compysition::__private::EventError>(#call?)
+            });
+            if let ::core::option::Option::Some(event) = sent.await? {
                 outbox.send(event).await;
             }
         },

@@ -12,6 +12,11 @@
 //! - **Routing** (`routing/`): [`Router`], the content-based router, sends each event on the
 //!   routes (named outboxes, declared with `routes!`) whose filters it matches; its filters and
 //!   route sets are at [`crate::routing`].
+//! - **Joining** (`joining/`), which bring events together: [`Join`] merges one event per
+//!   inbox with the same `meta_id`; [`Splitter`] and [`Aggregator`] take one apart and put it
+//!   back (or batch events).
+//! - **Flow control** (`flow/`), which pace the events behind them: [`RateLimiter`] (a token
+//!   bucket) and [`FlowController`] (at most so many in flight, released by completions).
 //! - **Sinks** (`sinks/`), where events end, each also a target for errors (`!->`): [`Stdout`]
 //!   prints them, [`EventLogger`] logs them through `tracing` (and passes them on), [`Null`]
 //!   drops them.
@@ -29,11 +34,15 @@
 
 // The role folders are private: `actors::Name` is the one path to every actor (the routing
 // items that are not actors are public at `crate::routing`).
+mod flow;
+mod joining;
 pub(crate) mod routing;
 mod sinks;
 mod sources;
 mod transforms;
 
+pub use flow::{FlowController, FlowStats, RateLimiter};
+pub use joining::{Aggregator, Join, JoinStats, Mergeable, Splitter, SPLIT_COUNT, SPLIT_INDEX};
 pub use routing::Router;
 pub use sinks::{EventLogger, Null, Stdout};
 pub use sources::{CronSchedule, EventGenerator, ParseCronError};
@@ -44,6 +53,11 @@ pub use transforms::{Data, MapAttribute, SetAttribute, Template};
 /// for wiring (`NullInboxRefs<T>`, what `handle.inboxes()` returns). A flow seldom names them;
 /// they are here so that documentation and compile errors can.
 pub mod ports {
+    pub use super::flow::{
+        FlowControllerInboxRefs, FlowControllerInboxes, FlowControllerOutboxRefs,
+        FlowControllerOutboxes,
+    };
+    pub use super::joining::JoinInboxes;
     pub use super::sinks::{
         EventLoggerInboxRefs, EventLoggerInboxes, EventLoggerOutboxRefs, EventLoggerOutboxes,
         NullInboxRefs, NullInboxes, NullOutboxRefs, NullOutboxes, StdoutInboxRefs, StdoutInboxes,
@@ -58,6 +72,16 @@ pub mod ports {
         MapAttributeInboxes, MapAttributeOutboxRefs, MapAttributeOutboxes, SetAttributeInboxRefs,
         SetAttributeInboxes, SetAttributeOutboxRefs, SetAttributeOutboxes, TemplateInboxRefs,
         TemplateInboxes, TemplateOutboxRefs, TemplateOutboxes,
+    };
+}
+
+/// The default limits of the built-in actors above, each changed by a builder method of its
+/// actor (`Join::timeout`, …).
+pub mod limits {
+    pub use super::flow::{DEFAULT_BURST, DEFAULT_LEASE_TIMEOUT, DEFAULT_MAX_IN_FLIGHT, MIN_RATE};
+    pub use super::joining::{
+        DEFAULT_AGGREGATE_TIMEOUT, DEFAULT_JOIN_TIMEOUT, DEFAULT_MAX_OPEN_GROUPS,
+        DEFAULT_MAX_OPEN_SPLITS, DEFAULT_MAX_PIECES, DEFAULT_MAX_REMEMBERED,
     };
 }
 

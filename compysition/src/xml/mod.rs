@@ -62,6 +62,7 @@ use crate::json::Json;
 use crate::payload::Convert;
 
 pub use limits::XmlLimits;
+pub(crate) use parse::is_name;
 pub use parse::MAX_DEPTH;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
 #[cfg(feature = "xslt")]
@@ -131,6 +132,14 @@ impl Xml {
         std::str::from_utf8(&self.document).unwrap_or_default()
     }
 
+    /// The root element, from its start tag to its end tag: the document without the XML
+    /// declaration, DOCTYPE, comments and processing instructions around it.
+    pub fn root_element(&self) -> &str {
+        let text = self.as_str();
+        let (start, end) = root_span(text.as_bytes());
+        text.get(start..end).unwrap_or(text)
+    }
+
     /// The document's bytes, shared (no copy).
     pub fn to_bytes(&self) -> Bytes {
         self.document.clone()
@@ -150,6 +159,38 @@ impl Xml {
     /// form (a key that is not an XML name, an array directly inside an array, ...).
     pub fn from_json(json: &serde_json::Value) -> Result<Xml, EventError> {
         json_to_xml(json)
+    }
+}
+
+/// Where the root element of a well-formed document starts and ends (byte offsets).
+fn root_span(document: &[u8]) -> (usize, usize) {
+    use quick_xml::events::Event as XmlEvent;
+    let mut reader = quick_xml::Reader::from_reader(document);
+    let mut depth = 0usize;
+    let mut start = 0usize;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(0);
+        let after = |reader: &quick_xml::Reader<&[u8]>| {
+            usize::try_from(reader.buffer_position()).unwrap_or(document.len())
+        };
+        match reader.read_event() {
+            Ok(XmlEvent::Start(_)) => {
+                if depth == 0 {
+                    start = before;
+                }
+                depth += 1;
+            }
+            Ok(XmlEvent::Empty(_)) if depth == 0 => return (before, after(&reader)),
+            Ok(XmlEvent::End(_)) => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return (start, after(&reader));
+                }
+            }
+            // A checked document has a root; these only end a document that is not one.
+            Ok(XmlEvent::Eof) | Err(_) => return (0, document.len()),
+            Ok(_) => {}
+        }
     }
 }
 
