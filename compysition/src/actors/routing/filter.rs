@@ -277,6 +277,21 @@ impl PayloadText for Xml {
     }
 }
 
+/// The body as it came or will go: text, bytes or a document's own text; JSON compact.
+#[cfg(feature = "http")]
+impl PayloadText for crate::http::Body {
+    fn text(&self) -> Cow<'_, [u8]> {
+        use crate::http::Body;
+        match self {
+            Body::Text(text) => Cow::Borrowed(text.as_bytes()),
+            Body::Bytes(bytes) => Cow::Borrowed(bytes),
+            Body::Unparsed(unparsed) => Cow::Borrowed(unparsed.bytes()),
+            Body::Xml(xml) => Cow::Borrowed(xml.as_bytes()),
+            Body::Json(_) | Body::Empty => Cow::Owned(self.to_bytes().to_vec()),
+        }
+    }
+}
+
 struct ServiceMatches(Regex);
 
 impl<T: Payload> Test<T> for ServiceMatches {
@@ -624,6 +639,19 @@ mod tests {
     fn payload_text_of_json_is_compact() -> TestResult {
         let event = Event::new(Json::new(json!({"lane": "bulk"})));
         assert!(Filter::payload(r#""lane":"bulk""#)?.matches(&event)?);
+        Ok(())
+    }
+
+    #[cfg(feature = "http")]
+    #[test]
+    fn an_http_body_is_searched_as_it_arrived() -> TestResult {
+        use crate::http::{Body, Unparsed};
+        let unparsed = Unparsed::json(crate::payload::Bytes::from_static(br#"{"lane":"bulk"}"#));
+        let event = Event::new(Body::Unparsed(unparsed));
+        assert!(Filter::payload(r#""lane":"bulk""#)?.matches(&event)?);
+        let event = Event::new(Body::Text("express order".into()));
+        assert!(Filter::payload("^express")?.matches(&event)?);
+        assert!(!Filter::payload("^bulk")?.matches(&event)?);
         Ok(())
     }
 
