@@ -133,3 +133,39 @@ async fn an_event_without_required_attributes_is_refused_before_the_handler() {
         ["actor `pricing` requires the attributes `order_id`, `lane`, which the event lacks"]
     );
 }
+
+/// A line, marked as checked.
+#[actor]
+fn check_line(event: Event<Xml>) -> Result<Event<Xml>, EventError> {
+    let checked = event
+        .data
+        .as_str()
+        .replacen("<line", "<line checked=\"yes\"", 1);
+    let checked = Xml::parse(checked.as_bytes())?;
+    Ok(event.with_data(checked))
+}
+
+#[tokio::test]
+async fn an_xml_order_split_by_xpath_is_put_back_under_its_root_in_order() {
+    let (sink, mut kept) = collect::<Xml>();
+    let order = Xml::parse(
+        br#"<order id="9"><line n="1"/><note/><line n="2">two</line><line n="3"><sku>x</sku></line></order>"#,
+    )
+    .expect("well-formed");
+    let topology = topology! {
+        source = EventGenerator::once(order);
+        split  = Splitter::xpath("/order/line").expect("compiles");
+        check  = check_line;
+        whole  = Aggregator::xml("checked").expect("a root name").by_split();
+        sink   = sink;
+
+        source -> split -> check -> whole -> sink;
+    };
+    topology.run().await.expect("runs");
+    let joined = kept.payloads().await;
+    assert_eq!(joined.len(), 1);
+    assert_eq!(
+        joined[0].as_str(),
+        r#"<checked><line checked="yes" n="1"/><line checked="yes" n="2">two</line><line checked="yes" n="3"><sku>x</sku></line></checked>"#
+    );
+}

@@ -41,6 +41,8 @@
 //! arrays (they come back as the item), empty strings and objects (they come back `null`).
 
 #[cfg(feature = "xslt")]
+mod children;
+#[cfg(feature = "xslt")]
 mod ffi;
 mod limits;
 mod parse;

@@ -1,7 +1,7 @@
 //! Joining: actors that bring events together, or take one apart and put it back.
 //!
 //! - [`Join`] waits for one event per inbox with the same `meta_id` and merges them.
-//! - [`Splitter`] makes one event per item of a JSON array; [`Aggregator`] puts pieces back
+//! - [`Splitter`] makes one event per item of a JSON array or per element an XPath selects; [`Aggregator`] puts pieces back
 //!   together, or batches events by count and time.
 
 mod aggregate;
