@@ -485,3 +485,47 @@ async fn connections_trickling_their_bodies_do_not_keep_a_client_out() {
     drop(held);
     served.topology.stop().await.expect("a clean stop");
 }
+
+/// An HTTP/2 frame header: length, type, flags, stream.
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let length = u32::try_from(payload.len())
+        .expect("a small frame")
+        .to_be_bytes();
+    let mut frame = vec![length[1], length[2], length[3], kind, flags];
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_peer_that_stops_answering_pings_is_dropped_with_its_request() {
+    let server = server()
+        .http2_ping(Duration::from_millis(200), Duration::from_millis(300))
+        .timeout(Duration::from_secs(30));
+    let served = slow_and_stuck_at(server, Duration::from_secs(1));
+    let mut stream = TcpStream::connect(served.addr).await.expect("accepted");
+    // The preface, empty SETTINGS, and GET /stuck (HPACK: :method GET, :scheme http, :path
+    // literal with indexed name, :authority literal with indexed name) ending its stream.
+    let mut opening = PREFACE.to_vec();
+    opening.extend(frame(0x4, 0, 0, &[]));
+    let mut headers = vec![0x82, 0x86, 0x44, 6];
+    headers.extend_from_slice(b"/stuck");
+    headers.extend_from_slice(&[0x41, 1, b'x']);
+    opening.extend(frame(0x1, 0x5, 1, &headers));
+    stream.write_all(&opening).await.expect("written");
+    assert!(eventually(Duration::from_secs(5), || served.stats.requests() == 1).await);
+    // It never answers the server's PINGs (nor anything else): the server closes.
+    let closed = tokio::time::timeout(Duration::from_secs(5), until_closed(&mut stream)).await;
+    assert!(
+        closed.is_ok(),
+        "a peer that answers no PING is still connected"
+    );
+    assert!(
+        eventually(Duration::from_secs(2), || served.stats.open_connections()
+            == 0)
+        .await,
+        "{:?}",
+        served.stats
+    );
+    let _ = served.topology.stop().await;
+}

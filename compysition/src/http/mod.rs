@@ -36,6 +36,9 @@ pub use body::{Body, Unparsed};
 pub use context::HttpContext;
 pub use method_router::{MethodOutPorts, MethodOutboxes};
 pub use routes::Route;
-pub use server::{HttpOutboxes, DEFAULT_BODY_LIMIT, DEFAULT_TIMEOUT, REQUEST_ID};
+pub use server::{
+    HttpOutboxes, DEFAULT_BODY_LIMIT, DEFAULT_HEADER_LIMIT, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_PING_INTERVAL, DEFAULT_PING_TIMEOUT, DEFAULT_TIMEOUT, REQUEST_ID,
+};
 pub use stats::HttpStats;
 pub use status::{Allow, Challenge, HttpStatus};

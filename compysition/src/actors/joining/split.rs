@@ -82,7 +82,8 @@ impl Actor for Splitter<Json> {
     async fn run(self, ctx: Context, inbox: Inbox<Json>, outbox: Outbox<Json>) {
         // Without the `xslt` feature a pointer is the only way to split.
         #[allow(irrefutable_let_patterns)]
-        let How::Pointer(pointer) = &self.how else {
+        let How::Pointer(pointer) = &self.how
+        else {
             unreachable!("a JSON splitter is made with a pointer")
         };
         let outbox = &outbox;

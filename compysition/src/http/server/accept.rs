@@ -276,15 +276,14 @@ fn builder(
         .timer(TokioTimer::new())
         .max_concurrent_streams(http2::MAX_CONCURRENT_STREAMS)
         .max_header_list_size(u32::try_from(config.header_limit).unwrap_or(u32::MAX))
-        .keep_alive_interval(Some(http2::PING_INTERVAL))
-        .keep_alive_timeout(http2::PING_TIMEOUT);
+        .keep_alive_interval(Some(config.ping_interval))
+        .keep_alive_timeout(config.ping_timeout);
     builder
 }
 
 #[cfg(feature = "http2")]
 mod http2 {
     use std::future::Future;
-    use std::time::Duration;
 
     use tracing::instrument::WithSubscriber;
     use tracing::Instrument;
@@ -292,10 +291,6 @@ mod http2 {
     /// Streams one HTTP/2 client may have open at once: each is a request in the flow, so this
     /// bounds what one connection can put into it, as keep-alive does for HTTP/1.1.
     pub(super) const MAX_CONCURRENT_STREAMS: u32 = 128;
-    /// How often an HTTP/2 peer is sent a PING to see that it is still there.
-    pub(super) const PING_INTERVAL: Duration = Duration::from_secs(20);
-    /// How long a PING may go unanswered before the connection is dropped.
-    pub(super) const PING_TIMEOUT: Duration = Duration::from_secs(20);
 
     /// Runs each HTTP/2 stream as a task of its own, in the connection's span and with the
     /// topology's log dispatch, so its log records carry the same context as HTTP/1.1 ones.

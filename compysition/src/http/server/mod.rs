@@ -48,6 +48,10 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a connection may stay open without a request in flight, by default.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// How often an HTTP/2 peer is sent a PING by default, to see that it is still there.
+pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(20);
+/// How long a PING may go unanswered by default before the connection is dropped.
+pub const DEFAULT_PING_TIMEOUT: Duration = Duration::from_secs(20);
 /// The most bytes of headers one request may send by default (nginx takes about half).
 pub const DEFAULT_HEADER_LIMIT: usize = 64 * 1024;
 /// hyper's smallest read buffer for HTTP/1.1, which bounds the header limit from below.
@@ -167,6 +171,11 @@ struct Config {
     header_timeout: Duration,
     idle_timeout: Duration,
     header_limit: usize,
+    // Used by HTTP/2 only.
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    ping_interval: Duration,
+    #[cfg_attr(not(feature = "http2"), allow(dead_code))]
+    ping_timeout: Duration,
     /// `None`: sized to the process's file limit when the server starts.
     connection_limit: Option<usize>,
     /// `None`: derived from the request timeout and the topology's shutdown timeout.
@@ -199,6 +208,8 @@ impl HttpServer {
                 header_timeout: DEFAULT_HEADER_TIMEOUT,
                 idle_timeout: DEFAULT_IDLE_TIMEOUT,
                 header_limit: DEFAULT_HEADER_LIMIT,
+                ping_interval: DEFAULT_PING_INTERVAL,
+                ping_timeout: DEFAULT_PING_TIMEOUT,
                 connection_limit: None,
                 drain_timeout: None,
                 xml_limits: None,
@@ -253,6 +264,15 @@ impl<O: HttpOutboxes> HttpServer<O> {
     /// HTTP/2 peers are also sent PINGs, and a peer that does not answer one is dropped.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.config.idle_timeout = timeout;
+        self
+    }
+
+    /// How often HTTP/2 peers are sent a PING (default 20 s) and how long one may go unanswered
+    /// before the connection is dropped (default 20 s), requests in flight or not: a peer that
+    /// vanished without closing its connection frees its seat.
+    pub fn http2_ping(mut self, interval: Duration, timeout: Duration) -> Self {
+        self.config.ping_interval = interval;
+        self.config.ping_timeout = timeout;
         self
     }
 
