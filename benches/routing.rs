@@ -8,17 +8,23 @@
 //!
 //! Prints `RESULT routing_join events_per_sec=<n> baseline_values_per_sec=<n> ratio=<r>`.
 
+#[path = "support/median.rs"]
+mod median;
+#[path = "support/plain.rs"]
+mod plain;
+
 use std::time::Instant;
 
 use compysition::actors::{Join, Router};
 use compysition::prelude::*;
 use compysition::routing::Filter;
 use compysition::{actor, routes, topology, Xml};
-use tokio::sync::{mpsc, oneshot};
+use median::median;
+use plain::baseline_plain;
+use tokio::sync::oneshot;
 
 const EVENTS: u64 = 20_000;
 const ROUNDS: usize = 5;
-const STAGES: usize = 5;
 
 routes! {
     /// The four lanes of the bench's router.
@@ -125,57 +131,6 @@ async fn ours(count: u64) -> f64 {
     let end = done_rx.await.expect("sink reports");
     running.wait().await.expect("drains");
     count as f64 / end.duration_since(start).as_secs_f64()
-}
-
-/// The chain a user would write without the framework: plain values, five tasks, `mpsc(1024)`.
-async fn baseline_plain(count: u64) -> f64 {
-    const PLAIN_CAPACITY: usize = 1024;
-    let (done_tx, done_rx) = oneshot::channel();
-    let (first_tx, mut rx) = mpsc::channel::<u64>(PLAIN_CAPACITY);
-    let mut tasks = Vec::new();
-    for _ in 0..STAGES {
-        let (tx, next_rx) = mpsc::channel::<u64>(PLAIN_CAPACITY);
-        let mut input = std::mem::replace(&mut rx, next_rx);
-        tasks.push(tokio::spawn(async move {
-            while let Some(value) = input.recv().await {
-                if tx.send(value).await.is_err() {
-                    break;
-                }
-            }
-        }));
-    }
-    let mut last = rx;
-    tasks.push(tokio::spawn(async move {
-        let mut seen = 0;
-        let mut done = Some(done_tx);
-        while let Some(value) = last.recv().await {
-            std::hint::black_box(value);
-            seen += 1;
-            if seen == count {
-                if let Some(done) = done.take() {
-                    let _ = done.send(Instant::now());
-                }
-            }
-        }
-    }));
-    let start = Instant::now();
-    tasks.push(tokio::spawn(async move {
-        for n in 0..count {
-            if first_tx.send(n).await.is_err() {
-                break;
-            }
-        }
-    }));
-    let end = done_rx.await.expect("sink reports");
-    for task in tasks {
-        let _ = task.await;
-    }
-    count as f64 / end.duration_since(start).as_secs_f64()
-}
-
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values[values.len() / 2]
 }
 
 fn main() {
