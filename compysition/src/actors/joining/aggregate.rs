@@ -22,7 +22,9 @@ use tokio::time::Instant;
 use super::join::Mergeable;
 use super::split::{SPLIT_COUNT, SPLIT_INDEX};
 use crate::actor::{Actor, Context};
-use crate::error::{Error, EventError};
+#[cfg(feature = "xml")]
+use crate::error::Error;
+use crate::error::EventError;
 use crate::event::Event;
 use crate::json::Json;
 use crate::port::{Inbox, Outbox};
