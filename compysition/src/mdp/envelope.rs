@@ -37,6 +37,21 @@ use crate::event::{Attributes, Event};
 use crate::id::EventId;
 
 /// The first octets of every envelope frame: `CPY` and the layout's version, `1`.
+///
+/// An envelope frame is the first body frame of an enveloped request or reply: these four
+/// octets, then a UTF-8 JSON object, at most [`MAX_ENVELOPE_SIZE`] octets in all. The body
+/// frames follow it unchanged.
+///
+/// ```text
+/// request:  CPY1{"id":"<origin event id>","meta_id":"…","service":"…","attributes":{"k":"v"},"traceparent":"…"}
+/// reply:    CPY1{"attributes":{"k":"v"}}
+/// failed:   CPY1{"attributes":{…},"error":{"kind":"unprocessable","message":"…","code":"…"}}
+/// ```
+///
+/// `service` and `traceparent` may be absent; `kind` is an [`ErrorKind::name`] (one this
+/// version does not know is read as `internal`); a failed reply has no body frame after the
+/// envelope. Fields a reader does not know are ignored. Enveloped requests are sent to the
+/// service name followed by [`ENVELOPE_SERVICE_SUFFIX`], so that plain peers never see one.
 pub const ENVELOPE_MAGIC: &[u8] = b"CPY1";
 
 /// The largest envelope frame, magic included, sent or accepted: 64 KiB. Attributes are

@@ -26,6 +26,11 @@
 //! on reading and heartbeating meanwhile, so that a slow flow does not look like a dead worker
 //! to the broker.
 //!
+//! With `envelope(true)` the worker registers its connections a second time under the
+//! enveloped service name (see [`ENVELOPE_MAGIC`](crate::mdp::ENVELOPE_MAGIC)): requests there
+//! carry the client event's envelope, and a request the flow fails is answered with its error
+//! rather than abandoned, since an enveloped reply can say "failed".
+//!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
 
@@ -47,7 +52,7 @@ use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
 use crate::actor::{Actor, Context, TakesErrors};
-use crate::error::{Error, Result};
+use crate::error::{Error, EventError, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
@@ -625,7 +630,7 @@ impl<'a> Connection<'a> {
 
     /// The event for a request's body: on an enveloped connection, what the envelope (the
     /// first frame) carries and the frames after it; a malformed error when it is not valid.
-    fn request_event(&self, body: &[Bytes]) -> Result<Event<Frames>, crate::EventError> {
+    fn request_event(&self, body: &[Bytes]) -> Result<Event<Frames>, EventError> {
         let service = Arc::clone(&self.worker.service_name);
         if !self.enveloped {
             return Ok(Event::new(Frames::from(body)).with_service(service));
@@ -667,7 +672,7 @@ impl<'a> Connection<'a> {
                 let error = match failed.error() {
                     Some(error) => error,
                     None => {
-                        unexplained = crate::EventError::internal("the flow failed the request");
+                        unexplained = EventError::internal("the flow failed the request");
                         &unexplained
                     }
                 };
