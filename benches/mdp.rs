@@ -42,7 +42,17 @@
 //! Each of the first two RESULT lines is followed (on Linux) by the CPU time, user and system,
 //! the whole process (clients included, on both sides) spent per round trip, medians again, and
 //! the ratio of the two: it moves far less than a rate when other processes load the machine. A
-//! last line gives the latency-bound case for context: one client, one request in flight.
+//! line gives the latency-bound case for context: one client, one request in flight.
+//!
+//! The last RESULT line measures what the envelope costs: two `MdpClient` flows over one broker
+//! and one `MdpWorker` with `envelope(true)` (`CLIENTS` connections for each of its names), one
+//! client with the envelope off (`baseline_rps`), one with it on; each keeps `CLIENTS` requests
+//! in flight, the same event (a meta id and two attributes) over and over, and the two take
+//! turns as above, so the ratio is enveloped over plain round trips per second:
+//!
+//! ```text
+//! RESULT mdp_envelope rps=<n> baseline_rps=<n> ratio=<r> clients=8
+//! ```
 
 #[path = "support/cpu.rs"]
 mod cpu;
@@ -52,8 +62,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use compysition::actors::{MdpBroker, MdpWorker};
-use compysition::Director;
+use compysition::actors::{MdpBroker, MdpClient, MdpWorker};
+use compysition::mdp::Frames;
+use compysition::{Actor, Context, Director, Event, Inbox, Outbox};
 use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
 
 /// Requests in flight at once, one per client socket.
@@ -72,8 +83,20 @@ fn request() -> ZmqMessage {
     .expect("frames")
 }
 
+/// Something that can be loaded for a round: round trips per second, and CPU microseconds per
+/// round trip where Linux tells it.
+trait Load {
+    async fn round(&mut self, length: Duration) -> (f64, Option<f64>);
+}
+
 /// Client sockets connected to one endpoint, kept from round to round.
 struct Clients(Vec<DealerSocket>);
+
+impl Load for Clients {
+    async fn round(&mut self, length: Duration) -> (f64, Option<f64>) {
+        Clients::round(self, length).await
+    }
+}
 
 impl Clients {
     async fn connect(endpoint: &str, count: usize) -> Self {
@@ -202,7 +225,7 @@ struct Comparison {
 }
 
 /// Alternating rounds of the baseline and the broker; medians of rps and of the ratios.
-async fn compare(baseline: &mut Clients, brokered: &mut Clients) -> Comparison {
+async fn compare(baseline: &mut impl Load, brokered: &mut impl Load) -> Comparison {
     baseline.round(ROUND / 2).await;
     brokered.round(ROUND / 2).await;
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -233,6 +256,154 @@ fn report_cpu(comparison: &Comparison, label: &str) {
             theirs / ours
         );
     }
+}
+
+/// A source and sink in one: keeps `CLIENTS` events in flight through the `MdpClient` it is
+/// wired to while its gate is open, each reply sending the next request; with the gate shut
+/// replies are parked, and sent again when it opens.
+struct Driver {
+    gate: tokio::sync::watch::Receiver<bool>,
+    done: Arc<std::sync::atomic::AtomicU64>,
+}
+
+fn bench_event() -> Event<Frames> {
+    let mut event = Event::new(Frames::single(Bytes::from_static(BODY)))
+        .with_service("echo")
+        .with_attribute("tenant", "acme")
+        .with_attribute("channel", "bench");
+    event.set_meta_id("bench-request");
+    event
+}
+
+impl Actor for Driver {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = Outbox<Frames>;
+
+    async fn run(mut self, ctx: Context, mut inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
+        let mut parked = CLIENTS;
+        loop {
+            tokio::select! {
+                () = ctx.stopped() => return,
+                reply = inbox.recv() => {
+                    if reply.is_none() {
+                        return;
+                    }
+                    self.done.fetch_add(1, Ordering::Relaxed);
+                    if *self.gate.borrow() {
+                        outbox.send(bench_event()).await;
+                    } else {
+                        parked += 1;
+                    }
+                }
+                changed = self.gate.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    if *self.gate.borrow_and_update() {
+                        for _ in 0..std::mem::take(&mut parked) {
+                            outbox.send(bench_event()).await;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A client process's flow, `Driver` → `MdpClient` → `Driver`, run in rounds.
+struct ClientFlow {
+    gate: tokio::sync::watch::Sender<bool>,
+    done: Arc<std::sync::atomic::AtomicU64>,
+    director: Director,
+}
+
+impl ClientFlow {
+    fn start(endpoint: &str, envelope: bool) -> Self {
+        let (gate, gate_rx) = tokio::sync::watch::channel(false);
+        let done = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let client = MdpClient::connect(endpoint)
+            .expect("valid endpoint")
+            .envelope(envelope);
+        let mut director = Director::new();
+        let driver = Driver {
+            gate: gate_rx,
+            done: Arc::clone(&done),
+        };
+        let driver = director.register_actor("driver", driver);
+        let client = director.register_actor("client", client);
+        director.connect_queue(&driver, &client);
+        director.connect_queue(&client, &driver);
+        director.start().expect("client flow starts");
+        ClientFlow {
+            gate,
+            done,
+            director,
+        }
+    }
+}
+
+impl Load for ClientFlow {
+    async fn round(&mut self, length: Duration) -> (f64, Option<f64>) {
+        let cpu_before = cpu::process_cpu_time();
+        let before = self.done.load(Ordering::Relaxed);
+        let started = Instant::now();
+        self.gate.send_replace(true);
+        tokio::time::sleep(length).await;
+        self.gate.send_replace(false);
+        let done = self.done.load(Ordering::Relaxed) - before;
+        let elapsed = started.elapsed();
+        // Let the requests in flight come back (and park) before the other side's round.
+        while self.done.load(Ordering::Relaxed) - before < done + CLIENTS as u64 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            if started.elapsed() > length * 10 {
+                break;
+            }
+        }
+        let cpu = cpu_before
+            .zip(cpu::process_cpu_time())
+            .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / done.max(1) as f64);
+        (done as f64 / elapsed.as_secs_f64(), cpu)
+    }
+}
+
+/// The envelope on against off, through one broker and one worker that takes both.
+async fn envelope_cost() {
+    let broker = MdpBroker::bind("tcp://127.0.0.1:0").expect("a free port");
+    let endpoint = broker.endpoint().to_string();
+    let stats = broker.stats();
+    let (stop_broker, stopped) = tokio::sync::oneshot::channel::<()>();
+    let broker = tokio::spawn(broker.run_until(async {
+        let _ = stopped.await;
+    }));
+    let mut workers = Director::new();
+    let worker = MdpWorker::connect(&endpoint, "echo")
+        .expect("valid worker")
+        .connections(CLIENTS)
+        .envelope(true);
+    let worker = workers.register_actor("worker", worker);
+    workers.connect_queue(&worker, &worker);
+    workers.start().expect("worker starts");
+    while stats.snapshot().workers < 2 * CLIENTS as u64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let mut plain = ClientFlow::start(&endpoint, false);
+    let mut enveloped = ClientFlow::start(&endpoint, true);
+    let result = compare(&mut plain, &mut enveloped).await;
+    println!(
+        "RESULT mdp_envelope rps={:.0} baseline_rps={:.0} ratio={:.2} clients={CLIENTS}",
+        result.rps, result.baseline_rps, result.ratio
+    );
+    if let Some((ours, theirs)) = result.cpu {
+        println!(
+            "envelope: CPU per round trip {ours:.1} µs with it, {theirs:.1} µs without (ratio {:.2})",
+            theirs / ours
+        );
+    }
+    plain.director.stop().await.expect("flow stops");
+    enveloped.director.stop().await.expect("flow stops");
+    workers.stop().await.expect("worker stops");
+    let _ = stop_broker.send(());
+    let _ = broker.await;
 }
 
 fn main() {
@@ -282,5 +453,6 @@ fn main() {
         drop(brokered_clients);
         brokered.stop().await;
         echo_task.abort();
+        envelope_cost().await;
     });
 }

@@ -89,11 +89,40 @@ impl ErrorKind {
         }
     }
 
-    /// The kind named by [`label`](Self::label) (what crosses a process edge as text).
+    /// The kind named by [`label`](Self::label).
     pub fn from_label(label: &str) -> Option<ErrorKind> {
         ErrorKind::ALL
             .into_iter()
             .find(|kind| kind.label() == label)
+    }
+
+    /// The kind's stable name, what crosses a process edge: `malformed`, `not_found`, … (the
+    /// variant in snake case). Unlike the [`label`](Self::label), which is for people and may
+    /// be reworded, a name never changes once released.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ErrorKind::Malformed => "malformed",
+            ErrorKind::Unauthorized => "unauthorized",
+            ErrorKind::Forbidden => "forbidden",
+            ErrorKind::NotFound => "not_found",
+            ErrorKind::MethodNotAllowed => "method_not_allowed",
+            ErrorKind::RequestTimeout => "request_timeout",
+            ErrorKind::Conflict => "conflict",
+            ErrorKind::Gone => "gone",
+            ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
+            ErrorKind::Unprocessable => "unprocessable",
+            ErrorKind::TooManyRequests => "too_many_requests",
+            ErrorKind::Internal => "internal",
+            ErrorKind::Unavailable => "unavailable",
+            ErrorKind::Timeout => "timeout",
+        }
+    }
+
+    /// The kind of a stable [`name`](Self::name); `None` for a name this version does not
+    /// know (a peer's newer kind, say: callers decide what it becomes).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|kind| kind.name() == name)
     }
 }
 
@@ -448,6 +477,21 @@ mod tests {
             assert_eq!(ErrorKind::from_label(kind.label()), Some(kind));
         }
         assert_eq!(ErrorKind::from_label("nonsense"), None);
+    }
+
+    #[test]
+    fn every_kind_has_a_distinct_snake_case_name() {
+        let mut seen = std::collections::HashSet::new();
+        for kind in ErrorKind::ALL {
+            let name = kind.name();
+            assert!(seen.insert(name), "{name} twice");
+            assert!(
+                name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{name}"
+            );
+            assert_eq!(ErrorKind::from_name(name), Some(kind));
+        }
+        assert_eq!(ErrorKind::from_name("not found"), None);
     }
 
     #[test]

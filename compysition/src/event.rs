@@ -1,7 +1,8 @@
 //! The event envelope that travels between actors.
 //!
 //! An [`Event<T>`] is a payload (`data`) inside an envelope: a unique id (which also carries the
-//! creation time), a business correlation id (`meta_id`), a routing name (`service`), string
+//! creation time), a business correlation id (`meta_id`), the id of the event it continues when
+//! it came from another process (`origin_id`), a routing name (`service`), string
 //! attributes, typed [`Extensions`] (protocol state such as the HTTP request an event came
 //! from), a [`ReplySlot`] when a request waits for the event to come back, and an optional error.
 //!
@@ -53,6 +54,7 @@ pub struct Event<T> {
 #[derive(Clone, Default)]
 struct Envelope {
     meta_id: Option<Arc<str>>,
+    origin: Option<EventId>,
     service: Option<Arc<str>>,
     attributes: Attributes,
     extensions: Extensions,
@@ -63,6 +65,7 @@ struct Envelope {
 /// Nothing set: what an event without an envelope reads as.
 static EMPTY: Envelope = Envelope {
     meta_id: None,
+    origin: None,
     service: None,
     attributes: BTreeMap::new(),
     extensions: Extensions::new(),
@@ -97,6 +100,19 @@ impl<T> Event<T> {
     /// Sets the business correlation id.
     pub fn set_meta_id(&mut self, meta_id: impl Into<Arc<str>>) {
         self.envelope_mut().meta_id = Some(meta_id.into());
+    }
+
+    /// The id of the event the flow began with, in whichever process that was: a request that
+    /// arrived from another process (an enveloped Majordomo request, say) continues an event
+    /// made there, and keeps that event's id here, while its own [`id`](Self::id) is new and
+    /// unique to this process. An event made here is its own origin.
+    pub fn origin_id(&self) -> EventId {
+        self.envelope().origin.unwrap_or(self.id)
+    }
+
+    /// Records the id of the event, in another process, that this one continues.
+    pub fn set_origin_id(&mut self, origin: EventId) {
+        self.envelope_mut().origin = Some(origin);
     }
 
     /// The routing name: the HTTP path's service, the MDP service, ...
@@ -145,6 +161,15 @@ impl<T> Event<T> {
     pub fn with_attribute(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.set_attribute(name, value);
         self
+    }
+
+    /// Replaces all attributes at once (with those an answer from another process brought,
+    /// say), returning the previous ones.
+    pub fn replace_attributes(&mut self, attributes: Attributes) -> Attributes {
+        if attributes.is_empty() && self.envelope().attributes.is_empty() {
+            return attributes;
+        }
+        std::mem::replace(&mut self.envelope_mut().attributes, attributes)
     }
 
     /// Removes an attribute.
@@ -303,6 +328,9 @@ impl<T: fmt::Debug> fmt::Debug for Event<T> {
             .field("meta_id", &self.meta_id())
             .field("service", &envelope.service)
             .field("attributes", &envelope.attributes);
+        if let Some(origin) = &envelope.origin {
+            s.field("origin_id", origin);
+        }
         if !envelope.extensions.is_empty() {
             s.field("extensions", &envelope.extensions);
         }
@@ -377,6 +405,25 @@ mod tests {
         assert_eq!(mapped.meta_id(), "req-1");
         assert_eq!(mapped.attribute("k"), Some("v"));
         assert_eq!(mapped.data, "1");
+    }
+
+    #[test]
+    fn an_event_is_its_own_origin_until_told_otherwise() {
+        let mut event = Event::new(());
+        assert_eq!(event.origin_id(), event.id());
+        let elsewhere = EventId::new();
+        event.set_origin_id(elsewhere);
+        assert_eq!(event.origin_id(), elsewhere);
+        assert_ne!(event.id(), elsewhere);
+    }
+
+    #[test]
+    fn attributes_are_replaced_at_once() {
+        let mut event = Event::new(()).with_attribute("a", "1");
+        let new = Attributes::from([("b".to_string(), "2".to_string())]);
+        let old = event.replace_attributes(new.clone());
+        assert_eq!(old.get("a").map(String::as_str), Some("1"));
+        assert_eq!(event.attributes(), &new);
     }
 
     #[test]

@@ -42,6 +42,7 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_SIZE};
+use super::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
 use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, Malformed};
@@ -89,6 +90,8 @@ pub struct MdpClient {
     discovery_interval: Duration,
     max_message: usize,
     backoff: (Duration, Duration),
+    envelope: bool,
+    envelope_stats: std::sync::Arc<EnvelopeStats>,
 }
 
 impl MdpClient {
@@ -120,7 +123,31 @@ impl MdpClient {
             discovery_interval: DEFAULT_HEARTBEAT_INTERVAL,
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
+            envelope: false,
+            envelope_stats: std::sync::Arc::default(),
         }
+    }
+
+    /// Whether the event's envelope travels with the request (default off): its meta id, id
+    /// (as the remote event's [`origin_id`](Event::origin_id)), service, attributes and
+    /// `traceparent` go in an envelope frame before the body, and the reply's envelope brings
+    /// back the attributes the remote flow left and, when it failed the request, its error,
+    /// which goes to the error outbox with the kind it had there (a `422` raised remotely is a
+    /// `422` here).
+    ///
+    /// Enveloped requests go to the service name followed by
+    /// [`ENVELOPE_SERVICE_SUFFIX`](crate::mdp::ENVELOPE_SERVICE_SUFFIX), which only an
+    /// [`MdpWorker`](crate::actors::MdpWorker) with `envelope(true)` registers: a plain 7/MDP
+    /// worker is never sent a frame it does not understand, and with none but plain workers the
+    /// request fails as `503` (nobody serves the enveloped name).
+    pub fn envelope(mut self, on: bool) -> Self {
+        self.envelope = on;
+        self
+    }
+
+    /// The counters of the envelopes of replies (malformed ones refused).
+    pub fn envelope_stats(&self) -> std::sync::Arc<EnvelopeStats> {
+        std::sync::Arc::clone(&self.envelope_stats)
     }
 
     /// Put before the event's service to name the MDP service.
@@ -178,16 +205,75 @@ impl MdpClient {
 
     fn service_for<T>(&self, event: &Event<T>) -> Result<Bytes, EventError> {
         let middle = event.service().unwrap_or_default();
-        let mut name = String::with_capacity(self.prefix.len() + middle.len() + self.postfix.len());
+        let mut name = String::with_capacity(
+            self.prefix.len() + middle.len() + self.postfix.len() + ENVELOPE_SERVICE_SUFFIX.len(),
+        );
         name.push_str(&self.prefix);
         name.push_str(middle);
         name.push_str(&self.postfix);
+        if self.envelope {
+            name.push_str(ENVELOPE_SERVICE_SUFFIX);
+        }
         if valid_service_name(name.as_bytes()) {
             Ok(Bytes::from(name))
         } else {
             Err(EventError::malformed(format!(
                 "`{name}` cannot be an MDP service name (1 to 255 bytes of printable text)"
             )))
+        }
+    }
+}
+
+/// A request that failed: the event as it was sent, and why.
+type Failed = (Event<Frames>, EventError);
+
+impl MdpClient {
+    /// One event's request: the event with the reply, or with the error for the error outbox.
+    async fn request(
+        &self,
+        exchange: &Exchange<'_>,
+        mut event: Event<Frames>,
+    ) -> Result<Event<Frames>, Failed> {
+        let service = match self.service_for(&event) {
+            Ok(service) => service,
+            Err(error) => return Err((event, error)),
+        };
+        if !self.envelope {
+            return match exchange.call(&service, &event.data, self.retries).await {
+                Ok(reply) => Ok(event.with_data(reply)),
+                Err(error) => Err((event, error)),
+            };
+        }
+        let frame = match envelope::encode_request(&event) {
+            Ok(frame) => frame,
+            Err(error) => return Err((event, error)),
+        };
+        let enveloped = Exchange {
+            envelope: Some(&frame),
+            ..*exchange
+        };
+        let reply = match enveloped.call(&service, &event.data, self.retries).await {
+            Ok(reply) => reply,
+            Err(error) => return Err((event, error)),
+        };
+        let read = match envelope::decode_reply(reply.get(0)) {
+            Ok(read) => read,
+            Err(malformed) => {
+                self.envelope_stats.count_malformed();
+                let name = String::from_utf8_lossy(&service);
+                let error = EventError::unavailable(format!(
+                    "MDP service `{name}` answered with a bad envelope: {}",
+                    malformed.message()
+                ));
+                return Err((event, error));
+            }
+        };
+        event.replace_attributes(read.attributes);
+        match read.error {
+            Some(error) => Err((event, error)),
+            None => {
+                Ok(event.with_data(Frames::from(reply.as_slice().get(1..).unwrap_or_default())))
+            }
         }
     }
 }
@@ -205,20 +291,14 @@ impl Actor for MdpClient {
             timeout: self.timeout,
             max_message: self.max_message,
             backoff: self.backoff,
+            envelope: None,
         };
         let serving = ctx.serve(inbox, |event| {
             let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
             async move {
-                let service = match client.service_for(&event) {
-                    Ok(service) => service,
-                    Err(error) => {
-                        ctx.fail(event, error).await;
-                        return Ok(());
-                    }
-                };
-                match exchange.call(&service, &event.data, client.retries).await {
-                    Ok(reply) => outbox.send(event.with_data(reply)).await,
-                    Err(error) => ctx.fail(event, error).await,
+                match client.request(exchange, event).await {
+                    Ok(answered) => outbox.send(answered).await,
+                    Err((event, error)) => ctx.fail(event, error).await,
                 }
                 Ok(())
             }
@@ -290,6 +370,8 @@ struct Exchange<'a> {
     max_message: usize,
     /// The first and the longest pause between connections (see [`Backoff`]).
     backoff: (Duration, Duration),
+    /// The envelope frame that goes before the body, when the request has one.
+    envelope: Option<&'a [u8]>,
 }
 
 /// The pauses of one request between connections to a broker that is away: exponential, with
@@ -345,13 +427,22 @@ impl Exchange<'_> {
         backoff: &mut Backoff,
     ) -> Result<Frames, Failure> {
         let deadline = Instant::now() + self.timeout;
-        let head = protocol::client_request_head(service);
+        let plain = protocol::client_request_head(service);
+        let enveloped;
+        let head: &[&[u8]] = match self.envelope {
+            // The envelope is the first body frame: it goes out with the head, uncopied.
+            Some(frame) => {
+                enveloped = [plain[0], plain[1], plain[2], frame];
+                &enveloped
+            }
+            None => &plain,
+        };
         for _ in 0..self.pool.len() {
             let Some((broker, socket)) = self.pool.take(self.directory) else {
                 break;
             };
             match self
-                .exchange(broker, socket, &head, service, body, deadline)
+                .exchange(broker, socket, head, service, body, deadline)
                 .await
             {
                 Outcome::Reply(reply) => return Ok(reply),
@@ -362,7 +453,7 @@ impl Exchange<'_> {
             }
         }
         loop {
-            let why = match self.on_new_connection(&head, service, body, deadline).await {
+            let why = match self.on_new_connection(head, service, body, deadline).await {
                 Err(Failure::Unreachable(why)) => why,
                 other => return other,
             };
@@ -458,6 +549,7 @@ impl Exchange<'_> {
             Failure::Timeout => {
                 let probe = Exchange {
                     timeout: self.timeout.min(Duration::from_secs(1)),
+                    envelope: None,
                     ..*self
                 };
                 let mmi = Bytes::from_static(b"mmi.service");
@@ -552,6 +644,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_message: 1024,
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
+            envelope: None,
         }
     }
 

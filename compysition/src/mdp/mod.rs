@@ -17,6 +17,11 @@
 //! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
+//! Between compysition peers that opt in, an envelope frame before the body carries the
+//! event's meta id, origin id, service, attributes and trace context with the request, and its
+//! attributes and error with the reply ([`ENVELOPE_MAGIC`] describes the layout, and how plain
+//! 7/MDP peers are kept from ever seeing it).
+//!
 //! Every socket is our own ZMTP 3 (the crate's `zmtp` module): a ROUTER for the broker and
 //! the registration service, a DEALER for clients, workers and the registration dialogue. It
 //! bounds every frame before memory is set aside for it — the `zeromq` crate reserves whatever
@@ -25,12 +30,14 @@
 //! `ipc`); NULL security only.
 
 // Listed bottom up; a module imports only those above it, so the graph has no cycle:
-// `defaults` and `limits` (what the settings start at and are bounded by), `frames` and
-// `protocol` (bodies, MDP messages), `registration` (the discovery dialogue and the broker
-// directory), then the pieces `broker`, `client`, `worker`.
+// `defaults` and `limits` (what the settings start at and are bounded by), `envelope` (what of
+// an event travels between compysition peers), `frames` and `protocol` (bodies, MDP messages),
+// `registration` (the discovery dialogue and the broker directory), then the pieces `broker`,
+// `client`, `worker`.
 mod defaults;
 mod limits;
 
+mod envelope;
 mod frames;
 pub mod protocol;
 
@@ -43,5 +50,9 @@ pub(crate) mod worker;
 pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
 pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
+pub use envelope::{
+    EnvelopeStats, ENVELOPE_MAGIC, ENVELOPE_SERVICE_SUFFIX, MAX_ENVELOPE_SIZE,
+    TRACEPARENT_ATTRIBUTE,
+};
 pub use frames::Frames;
 pub use registration::REGISTRATION_HEADER;

@@ -26,6 +26,11 @@
 //! on reading and heartbeating meanwhile, so that a slow flow does not look like a dead worker
 //! to the broker.
 //!
+//! With `envelope(true)` the worker registers its connections a second time under the
+//! enveloped service name (see [`ENVELOPE_MAGIC`](crate::mdp::ENVELOPE_MAGIC)): requests there
+//! carry the client event's envelope, and a request the flow fails is answered with its error
+//! rather than abandoned, since an enveloped reply can say "failed".
+//!
 //! On a graceful stop the worker takes no new request, answers those it emitted (or lets them
 //! time out), says DISCONNECT and then drops its outbox so the flow behind it can drain.
 
@@ -41,12 +46,13 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
+use super::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
 use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
 use crate::actor::{Actor, Context, TakesErrors};
-use crate::error::{Error, Result};
+use crate::error::{Error, EventError, Result};
 use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
@@ -76,6 +82,9 @@ pub struct MdpWorker {
     reconnect_delay: Duration,
     reply_timeout: Duration,
     max_message: usize,
+    /// The name enveloped requests come to, when the worker takes them.
+    enveloped_service: Option<Bytes>,
+    envelope_stats: Arc<EnvelopeStats>,
 }
 
 impl MdpWorker {
@@ -117,7 +126,53 @@ impl MdpWorker {
             reconnect_delay: Duration::from_millis(500),
             reply_timeout: Duration::from_secs(30),
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
+            enveloped_service: None,
+            envelope_stats: Arc::default(),
         })
+    }
+
+    /// Whether the worker also takes enveloped requests, those of an
+    /// [`MdpClient`](crate::actors::MdpClient) with `envelope(true)` (default off).
+    ///
+    /// It then registers as many connections again under the service name followed by
+    /// [`ENVELOPE_SERVICE_SUFFIX`](crate::mdp::ENVELOPE_SERVICE_SUFFIX), where only enveloped
+    /// requests come, beside its plain registrations, which go on serving plain 7/MDP clients
+    /// unchanged. An enveloped request's event carries the client's meta id, service and
+    /// attributes, and the client event's id as its [`origin_id`](Event::origin_id); its reply
+    /// carries the attributes the flow left and, when the flow fails it (routes it to this
+    /// worker's error inbox), the error's kind, message and code, so that the client fails its
+    /// event with that error. A request whose envelope is missing or malformed is answered at
+    /// once with a malformed error, and counted ([`MdpWorker::envelope_stats`]).
+    ///
+    /// A service name of more than 250 bytes leaves no room for the suffix: the worker then
+    /// takes plain requests only, and says so in its log.
+    pub fn envelope(mut self, on: bool) -> Self {
+        self.enveloped_service = on.then(|| {
+            let mut name = self.service_name.to_string();
+            name.push_str(ENVELOPE_SERVICE_SUFFIX);
+            Bytes::from(name)
+        });
+        self
+    }
+
+    /// The counters of the envelopes of requests (malformed ones refused).
+    pub fn envelope_stats(&self) -> Arc<EnvelopeStats> {
+        Arc::clone(&self.envelope_stats)
+    }
+
+    /// The names the connections register, each for as many connections as
+    /// [`MdpWorker::connections`] sets: the plain one, and the enveloped one when it is on and
+    /// a valid name.
+    fn registrations(&self) -> Vec<(Bytes, bool)> {
+        let mut names = vec![(self.service.clone(), false)];
+        match &self.enveloped_service {
+            Some(name) if valid_service_name(name) => names.push((name.clone(), true)),
+            Some(_) => {
+                tracing::error!(service = %self.service_name, "MDP worker service name too long for the envelope suffix; taking plain requests only");
+            }
+            None => {}
+        }
+        names
     }
 
     /// How many broker connections (and so requests in flight) the worker has (default 1).
@@ -157,9 +212,9 @@ impl MdpWorker {
     }
 }
 
-/// The flow's answer to a request, routed to the connection that received it: the reply
-/// body, or `None` when the flow failed the request.
-type Answer = (EventId, Option<Frames>);
+/// The flow's answer to a request, routed to the connection that received it: the event with
+/// the reply body, or the failed event the flow routed to the error inbox.
+type Answer = (EventId, Result<Event<Frames>, Event<AnyPayload>>);
 
 /// Which connection waits for which event.
 type Pending = Mutex<HashMap<EventId, usize>>;
@@ -172,10 +227,17 @@ impl Actor for MdpWorker {
     async fn run(self, mut ctx: Context, mut inbox: Inbox<Frames>, outbox: Outbox<Frames>) {
         let mut errors = ctx.take_error_inbox();
         let directory = BrokerDirectory::new(self.brokers.clone(), self.heartbeat);
-        let pending: Pending = Mutex::new(HashMap::with_capacity(self.connections));
-        let mut answer_senders = Vec::with_capacity(self.connections);
-        let mut answer_receivers = Vec::with_capacity(self.connections);
-        for _ in 0..self.connections {
+        // Every name the worker registers has `connections` connections, numbered on.
+        let registrations: Vec<(Bytes, bool)> = self
+            .registrations()
+            .into_iter()
+            .flat_map(|name| std::iter::repeat_n(name, self.connections))
+            .collect();
+        let total = registrations.len();
+        let pending: Pending = Mutex::new(HashMap::with_capacity(total));
+        let mut answer_senders = Vec::with_capacity(total);
+        let mut answer_receivers = Vec::with_capacity(total);
+        for _ in 0..total {
             // Unbounded, yet never holds more than one answer: only the answer to a connection's
             // current request is routed to it (the pending entry is removed on the way).
             let (sender, receiver) = mpsc::unbounded_channel();
@@ -189,11 +251,15 @@ impl Actor for MdpWorker {
             let outbox = outbox;
             let connections = answer_receivers
                 .into_iter()
+                .zip(registrations)
                 .enumerate()
-                .map(|(index, answers)| {
+                .map(|(index, (answers, (service, enveloped)))| {
                     Connection {
                         worker,
                         index,
+                        total,
+                        service,
+                        enveloped,
                         ctx,
                         outbox: &outbox,
                         directory,
@@ -229,11 +295,11 @@ impl Actor for MdpWorker {
             loop {
                 tokio::select! {
                     event = inbox.recv() => match event {
-                        Some(event) => route((event.id(), Some(event.data))),
+                        Some(event) => route((event.id(), Ok(event))),
                         None => break,
                     },
                     failed = recv_error(&mut errors) => match failed {
-                        Some(failed) => route((failed.id(), None)),
+                        Some(failed) => route((failed.id(), Err(failed))),
                         None => errors = None,
                     },
                 }
@@ -263,10 +329,27 @@ async fn hand_over(handing: &mut Option<SendEvent<'_, Frames>>) {
     }
 }
 
+/// A REPLY for `client` whose body is the envelope `frame` and then `body`.
+fn send_enveloped(
+    dealer: &mut Dealer,
+    client: &[u8],
+    frame: &[u8],
+    body: &[Bytes],
+) -> std::io::Result<()> {
+    let [delimiter, header, command, client, empty] = protocol::worker_reply_head(client);
+    dealer.send(&[delimiter, header, command, client, empty, frame], body)
+}
+
 /// One logical connection to a broker, re-established whenever it is lost.
 struct Connection<'a> {
     worker: &'a MdpWorker,
     index: usize,
+    /// How many connections the worker has, over all the names it registers.
+    total: usize,
+    /// The name this connection registers.
+    service: Bytes,
+    /// Whether its requests come with an envelope (it registers the enveloped name).
+    enveloped: bool,
     ctx: &'a Context,
     outbox: &'a Outbox<Frames>,
     directory: &'a BrokerDirectory,
@@ -302,6 +385,8 @@ struct Job {
     event: EventId,
     client: Bytes,
     deadline: Instant,
+    /// The request came with an envelope: so does its reply.
+    enveloped: bool,
 }
 
 /// One session with a broker: the connection and what the session keeps between the things
@@ -388,7 +473,7 @@ impl<'a> Connection<'a> {
                 SessionEnd::Stopped => return,
                 SessionEnd::Rebalance => attempt = self.index,
                 SessionEnd::Reconnect => {
-                    attempt += self.worker.connections;
+                    attempt += self.total;
                     tokio::select! {
                         () = tokio::time::sleep(self.worker.reconnect_delay) => {}
                         () = self.ctx.stopped() => return,
@@ -443,7 +528,7 @@ impl<'a> Connection<'a> {
             }
         };
         dealer
-            .send(&protocol::worker_ready(&worker.service), &[])
+            .send(&protocol::worker_ready(&self.service), &[])
             .ok()?;
         tracing::debug!(%broker, service = %worker.service_name, "MDP worker registered");
         let ctx = self.ctx;
@@ -507,7 +592,18 @@ impl<'a> Connection<'a> {
     /// Emits a request as an event for the flow and arms the reply deadline.
     fn start_job(&self, session: &mut Session<'a>, client: &Bytes, body: &[Bytes]) {
         let worker = self.worker;
-        let event = Event::new(Frames::from(body)).with_service(Arc::clone(&worker.service_name));
+        let event = match self.request_event(body) {
+            Ok(event) => event,
+            Err(malformed) => {
+                worker.envelope_stats.count_malformed();
+                tracing::debug!(reason = %malformed, "MDP worker refused a request with a bad envelope");
+                let refusal = envelope::encode_reply(&Default::default(), Some(&malformed));
+                // A connection that cannot be written fails its next read, which reconnects.
+                let _ = send_enveloped(&mut session.dealer, client, &refusal, &[]);
+                session.said = true;
+                return;
+            }
+        };
         let id = event.id();
         self.pending
             .lock()
@@ -522,6 +618,7 @@ impl<'a> Connection<'a> {
             event: id,
             client: client.clone(),
             deadline: due,
+            enveloped: self.enveloped,
         });
         let outbox: &'a Outbox<Frames> = self.outbox;
         let mut send = outbox.send(event);
@@ -531,6 +628,20 @@ impl<'a> Connection<'a> {
         }
     }
 
+    /// The event for a request's body: on an enveloped connection, what the envelope (the
+    /// first frame) carries and the frames after it; a malformed error when it is not valid.
+    fn request_event(&self, body: &[Bytes]) -> Result<Event<Frames>, EventError> {
+        let service = Arc::clone(&self.worker.service_name);
+        if !self.enveloped {
+            return Ok(Event::new(Frames::from(body)).with_service(service));
+        }
+        let read = envelope::decode_request(body.first())?;
+        let rest = body.get(1..).unwrap_or_default();
+        let mut event = Event::new(Frames::from(rest)).with_service(service);
+        read.apply(&mut event);
+        Ok(event)
+    }
+
     /// The flow's answer (`None` only once the actor ends, which never happens while its
     /// connections run), sent to the broker when it is for the current request. `None`: the
     /// session goes on.
@@ -538,16 +649,38 @@ impl<'a> Connection<'a> {
         let (id, reply) = answer?;
         // An answer for another request comes after that one timed out: dropped.
         let current = session.job.take_if(|job| job.event == id)?;
-        let Some(body) = reply else {
-            tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
-            return Some(self.restart(session));
+        let client = &current.client;
+        let sent = match (reply, current.enveloped) {
+            (Ok(event), false) => {
+                let head = protocol::worker_reply_head(client);
+                session
+                    .dealer
+                    .send(&head, protocol::body_frames(&event.data))
+            }
+            (Err(_), false) => {
+                // MDP cannot say "failed": the broker would wait for a reply forever.
+                tracing::debug!(event = %id, "flow failed an MDP request; re-registering");
+                return Some(self.restart(session));
+            }
+            (Ok(event), true) => {
+                let frame = envelope::encode_reply(event.attributes(), None);
+                let body = protocol::body_frames(&event.data);
+                send_enveloped(&mut session.dealer, client, &frame, body)
+            }
+            (Err(failed), true) => {
+                let unexplained;
+                let error = match failed.error() {
+                    Some(error) => error,
+                    None => {
+                        unexplained = EventError::internal("the flow failed the request");
+                        &unexplained
+                    }
+                };
+                let frame = envelope::encode_reply(failed.attributes(), Some(error));
+                send_enveloped(&mut session.dealer, client, &frame, &[])
+            }
         };
-        let head = protocol::worker_reply_head(&current.client);
-        if session
-            .dealer
-            .send(&head, protocol::body_frames(&body))
-            .is_err()
-        {
+        if sent.is_err() {
             return Some(SessionEnd::Reconnect);
         }
         session.said = true;
