@@ -52,6 +52,7 @@ use crate::event::Event;
 use crate::id::random_u64;
 use crate::port::{Inbox, Outbox};
 use crate::zmtp::dealer::Dealer;
+use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::transport::check_connect_endpoint;
 
 /// The first pause before a try connects again to a broker that refused or dropped its
@@ -89,6 +90,7 @@ pub struct MdpClient {
     discovery_interval: Duration,
     max_message: usize,
     backoff: (Duration, Duration),
+    mechanism: Mechanism,
 }
 
 impl MdpClient {
@@ -120,6 +122,7 @@ impl MdpClient {
             discovery_interval: DEFAULT_HEARTBEAT_INTERVAL,
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
+            mechanism: Mechanism::Null,
         }
     }
 
@@ -176,6 +179,15 @@ impl MdpClient {
         self
     }
 
+    /// Speaks CURVE to the broker (RFC 25/26) with `config`: this client's key pair and the
+    /// broker's public key; the broker's allow-list must hold this client's public key. NULL
+    /// (no security) unless set.
+    #[cfg(feature = "curve")]
+    pub fn curve(mut self, config: crate::curve::CurveClient) -> Self {
+        self.mechanism = Mechanism::from(config);
+        self
+    }
+
     fn service_for<T>(&self, event: &Event<T>) -> Result<Bytes, EventError> {
         let middle = event.service().unwrap_or_default();
         let mut name = String::with_capacity(self.prefix.len() + middle.len() + self.postfix.len());
@@ -205,6 +217,7 @@ impl Actor for MdpClient {
             timeout: self.timeout,
             max_message: self.max_message,
             backoff: self.backoff,
+            mechanism: &self.mechanism,
         };
         let serving = ctx.serve(inbox, |event| {
             let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
@@ -290,6 +303,7 @@ struct Exchange<'a> {
     max_message: usize,
     /// The first and the longest pause between connections (see [`Backoff`]).
     backoff: (Duration, Duration),
+    mechanism: &'a Mechanism,
 }
 
 /// The pauses of one request between connections to a broker that is away: exponential, with
@@ -398,7 +412,7 @@ impl Exchange<'_> {
             }
         };
         let within = deadline.saturating_duration_since(Instant::now());
-        let socket = Dealer::connect(&broker, within, self.max_message)
+        let socket = Dealer::connect_with(&broker, within, self.max_message, self.mechanism)
             .await
             .map_err(Failure::Unreachable)?;
         match self
@@ -496,7 +510,6 @@ mod tests {
     use super::*;
     use crate::zmtp::frame::{encode, LONG};
     use crate::zmtp::handshake::handshake;
-    use crate::zmtp::mechanism::Mechanism;
     use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
     use crate::zmtp::stream::{Chunk, FrameReader, ReadOutcome};
 
@@ -544,6 +557,8 @@ mod tests {
         (router, directory)
     }
 
+    static NULL: Mechanism = Mechanism::Null;
+
     /// An exchange over `directory` and `pool` that waits 5 s and takes replies up to 1 KiB.
     fn test_exchange<'a>(directory: &'a BrokerDirectory, pool: &'a SocketPool) -> Exchange<'a> {
         Exchange {
@@ -552,6 +567,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             max_message: 1024,
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
+            mechanism: &NULL,
         }
     }
 
@@ -602,7 +618,7 @@ mod tests {
     /// Accepts a connection, shakes hands as a ROUTER and starts reading it.
     async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStream, FrameReader) {
         let (mut stream, _) = listener.accept().await.expect("accepted");
-        let (_, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER")
+        let (_, leftover, _) = handshake(&mut stream, &Mechanism::Null, "ROUTER")
             .await
             .expect("a handshake");
         (stream, FrameReader::new(leftover, 1024))

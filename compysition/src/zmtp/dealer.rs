@@ -19,9 +19,9 @@ use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 
 use super::command::answer_to;
-use super::frame::encode;
 use super::handshake::handshake;
 use super::mechanism::Mechanism;
+use super::security::Encoder;
 use super::stream::{write_now, Chunk, FrameReader, ReadOutcome};
 use super::transport::tcp_address;
 
@@ -38,6 +38,8 @@ pub(crate) struct Dealer {
     chunk: Option<Chunk>,
     /// What is sent and not yet taken by the kernel.
     out: BytesMut,
+    /// How messages go on the wire (in clear, or in CURVE boxes).
+    encoder: Encoder,
 }
 
 impl Dealer {
@@ -48,12 +50,22 @@ impl Dealer {
         within: Duration,
         max_message: usize,
     ) -> Result<Dealer, String> {
+        Dealer::connect_with(endpoint, within, max_message, &Mechanism::Null).await
+    }
+
+    /// [`Dealer::connect`] with the security `mechanism`.
+    pub(crate) async fn connect_with(
+        endpoint: &str,
+        within: Duration,
+        max_message: usize,
+        mechanism: &Mechanism,
+    ) -> Result<Dealer, String> {
         let address = tcp_address(endpoint).map_err(|error| error.to_string())?;
         let connecting = async {
             let mut stream = TcpStream::connect(address)
                 .await
                 .map_err(|error| format!("cannot connect to {endpoint}: {error}"))?;
-            let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "DEALER")
+            let (peer, leftover, session) = handshake(&mut stream, mechanism, "DEALER")
                 .await
                 .map_err(|violation| match violation {
                     Some(violation) => format!("{endpoint} refused: {violation}"),
@@ -65,11 +77,13 @@ impl Dealer {
                     String::from_utf8_lossy(&peer.socket_type)
                 ));
             }
+            let (encoder, decoder) = session.split(max_message);
             Ok(Dealer {
                 stream,
-                reader: FrameReader::new(leftover, max_message),
+                reader: FrameReader::new(leftover, max_message).decoding(decoder, max_message),
                 chunk: None,
                 out: BytesMut::new(),
+                encoder,
             })
         };
         tokio::time::timeout(within, connecting)
@@ -81,7 +95,7 @@ impl Dealer {
     /// the kernel takes it now; what is left goes out while [`Dealer::recv`] waits. An error
     /// means the connection is broken.
     pub(crate) fn send(&mut self, head: &[&[u8]], tail: &[Bytes]) -> io::Result<()> {
-        encode(&mut self.out, head, tail);
+        self.encoder.message(&mut self.out, head, tail);
         write_now(&self.stream, &mut self.out).map(|_| ())
     }
 
@@ -112,13 +126,14 @@ impl Dealer {
             }
             if let Some(chunk) = self.chunk.as_mut() {
                 let out = &mut self.out;
+                let encoder = &mut self.encoder;
                 let mut frames = Vec::new();
                 let answer_command = |command: &[u8]| {
                     if out.len() > PONG_BACKLOG {
                         return;
                     }
                     if let Some(answer) = answer_to(command) {
-                        out.extend_from_slice(&answer);
+                        encoder.command(out, &answer);
                     }
                 };
                 if chunk.next_message(&mut frames, answer_command) {
