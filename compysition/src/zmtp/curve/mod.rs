@@ -88,3 +88,113 @@ impl CurveClient {
         &self.keys
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::zmtp::dealer::Dealer;
+    use crate::zmtp::mechanism::Mechanism;
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
+
+    const WITHIN: Duration = Duration::from_secs(5);
+
+    fn router(server: CurveServer) -> (Router, String, Arc<RouterStats>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
+        let stats = Arc::new(RouterStats::default());
+        let router = Router::new(listener, RouterLimits::new(1 << 16), Arc::clone(&stats))
+            .expect("router")
+            .secured(Mechanism::from(server));
+        (router, endpoint, stats)
+    }
+
+    /// Drives `router` until `until` is done; the messages that arrived meanwhile, each one
+    /// answered with its own frames.
+    async fn echoing<T>(
+        router: &mut Router,
+        until: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<Vec<Bytes>>) {
+        tokio::pin!(until);
+        let mut arrived = Vec::new();
+        loop {
+            tokio::select! {
+                output = &mut until => return (output, arrived),
+                () = router.arrived() => {
+                    while let Some((inbound, peers)) = router.take() {
+                        if let Inbound::Message { peer, frames } = inbound {
+                            let peer = peer.clone();
+                            let frames = frames.to_vec();
+                            peers.send(&peer, &[], &frames);
+                            arrived.push(frames);
+                        }
+                    }
+                    router.flush();
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_allowed_client_and_our_server_exchange_boxed_messages() {
+        let server_keys = KeyPair::generate();
+        let client_keys = KeyPair::generate();
+        let allow = AllowList::new().with(*client_keys.public());
+        let (mut router, endpoint, _) = router(CurveServer::new(server_keys.clone(), allow));
+        let client = Mechanism::from(CurveClient::new(client_keys, *server_keys.public()));
+        let talking = async {
+            let mut dealer = Dealer::connect_with(&endpoint, WITHIN, 1 << 16, &client)
+                .await
+                .expect("the handshake completes");
+            let big = Bytes::from(vec![9u8; 1000]);
+            dealer
+                .send(&[b"", b"hello"], std::slice::from_ref(&big))
+                .expect("sent");
+            let first = dealer.recv().await.expect("echoed");
+            dealer.send(&[b"again"], &[]).expect("sent");
+            (first, dealer.recv().await.expect("echoed"))
+        };
+        let ((first, second), arrived) = echoing(&mut router, talking).await;
+        assert_eq!(first, [&b""[..], b"hello", &[9u8; 1000][..]]);
+        assert_eq!(second, ["again"]);
+        assert_eq!(arrived.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_client_key_not_on_the_list_and_a_wrong_server_key_are_refused() {
+        let server_keys = KeyPair::generate();
+        let allowed = KeyPair::generate();
+        let allow = AllowList::new().with(*allowed.public());
+        let (mut router, endpoint, stats) = router(CurveServer::new(server_keys.clone(), allow));
+        let stranger =
+            Mechanism::from(CurveClient::new(KeyPair::generate(), *server_keys.public()));
+        let (refused, arrived) = echoing(
+            &mut router,
+            Dealer::connect_with(&endpoint, WITHIN, 1 << 16, &stranger),
+        )
+        .await;
+        let error = refused.err().expect("refused");
+        assert!(error.contains("refused our CURVE key"), "{error}");
+        let wrong_server =
+            Mechanism::from(CurveClient::new(allowed, *KeyPair::generate().public()));
+        let (refused, _) = echoing(
+            &mut router,
+            Dealer::connect_with(&endpoint, WITHIN, 1 << 16, &wrong_server),
+        )
+        .await;
+        assert!(
+            refused.is_err(),
+            "a client with the wrong server key gets nowhere"
+        );
+        let plain = echoing(&mut router, Dealer::connect(&endpoint, WITHIN, 1 << 16)).await;
+        assert!(plain.0.is_err(), "a NULL peer is refused by a CURVE server");
+        assert!(arrived.is_empty());
+        // The refused stranger's and the NULL peer's handshakes are counted as they end.
+        assert!(stats.refused.load(Ordering::Relaxed) >= 2);
+    }
+}
