@@ -213,10 +213,53 @@ async fn a_plaintext_peer_is_refused_by_a_curve_broker() {
         .timeout(Duration::from_millis(300))
         .retries(0);
     let mut flow = ClientFlow::start(plain);
-    let failed = flow.ask("echo", Frames::single("in clear".to_string())).await;
+    let failed = flow
+        .ask("echo", Frames::single("in clear".to_string()))
+        .await;
     assert!(failed.is_err(), "no reply for a plaintext client");
     assert!(stats.snapshot().refused_connections >= 1);
     assert_eq!(stats.snapshot().requests, 0);
     flow.director.stop().await.expect("the client flow stops");
+    broker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_client_broker_and_worker_serve_many_requests_over_curve() {
+    let server = KeyPair::generate();
+    let (client, worker) = (KeyPair::generate(), KeyPair::generate());
+    let allow = AllowList::from_iter([*client.public(), *worker.public()]);
+    let public = *server.public();
+    let broker = RunningBroker::start_with(|broker| broker.curve(CurveServer::new(server, allow)));
+    let stats = broker.stats.clone();
+    let worker = MdpWorker::connect(&broker.endpoint, "echo")
+        .expect("valid worker")
+        .heartbeat(HEARTBEAT, LIVENESS)
+        .connections(4)
+        .curve(CurveClient::new(worker, public));
+    let mut worker = echo_worker(worker);
+    assert!(
+        eventually(WAIT, || stats.snapshot().workers == 4).await,
+        "the worker's connections registered"
+    );
+    let client = MdpClient::connect(&broker.endpoint)
+        .expect("valid endpoint")
+        .timeout(WAIT)
+        .retries(0)
+        .curve(CurveClient::new(client, public));
+    let mut flow = ClientFlow::start(client);
+    let started = std::time::Instant::now();
+    for _ in 0..20 {
+        assert_eq!(flow.ask_at_once("echo", 8).await.len(), 8);
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(stats.snapshot().replies, 160);
+    assert_eq!(stats.snapshot().refused_connections, 0);
+    // Far under a heartbeat or a timeout each: nothing waits for a timer.
+    assert!(
+        elapsed < Duration::from_secs(5),
+        "{elapsed:?} for 160 requests"
+    );
+    flow.director.stop().await.expect("the client flow stops");
+    worker.stop().await.expect("the worker stops");
     broker.stop().await;
 }

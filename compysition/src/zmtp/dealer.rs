@@ -327,3 +327,69 @@ mod tests {
         assert!(error.to_string().contains("over the size limit"), "{error}");
     }
 }
+
+#[cfg(all(test, feature = "curve"))]
+mod curve_tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::zmtp::curve::{AllowList, CurveClient, CurveServer, KeyPair};
+    use crate::zmtp::frame::put_header;
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
+
+    #[tokio::test]
+    async fn a_garbage_message_after_a_real_handshake_closes_the_connection_and_is_counted() {
+        let server_keys = KeyPair::generate();
+        let client_keys = KeyPair::generate();
+        let allow = AllowList::new().with(*client_keys.public());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
+        let stats = Arc::new(RouterStats::default());
+        let mut router = Router::new(listener, RouterLimits::new(1024), Arc::clone(&stats))
+            .expect("router")
+            .secured(Mechanism::from(CurveServer::new(
+                server_keys.clone(),
+                allow,
+            )));
+        let client = Mechanism::from(CurveClient::new(client_keys, *server_keys.public()));
+        // The garbage goes once the genuine message is in: both in one read would be refused
+        // together.
+        let (arrived, go) = tokio::sync::oneshot::channel::<()>();
+        let mut arrived = Some(arrived);
+        let connecting = tokio::spawn(async move {
+            let mut dealer = Dealer::connect_with(&endpoint, Duration::from_secs(5), 1024, &client)
+                .await
+                .expect("the handshake completes");
+            dealer.send(&[b"genuine"], &[]).expect("sent");
+            go.await.expect("the router took the genuine message");
+            // A MESSAGE with a fresh nonce and a box of noise: what a man in the middle sends.
+            let mut garbage = b"\x07MESSAGE".to_vec();
+            garbage.extend_from_slice(&u64::MAX.to_be_bytes());
+            garbage.extend_from_slice(&[0x5A; 40]);
+            put_header(&mut dealer.out, 0, garbage.len());
+            dealer.out.extend_from_slice(&garbage);
+            write_now(&dealer.stream, &mut dealer.out).expect("written");
+            dealer.recv().await
+        });
+        let mut messages = Vec::new();
+        let gone = loop {
+            router.arrived().await;
+            match router.take() {
+                Some((Inbound::Message { frames, .. }, _)) => {
+                    messages.push(frames.to_vec());
+                    if let Some(arrived) = arrived.take() {
+                        let _ = arrived.send(());
+                    }
+                }
+                Some((Inbound::Gone(peer), _)) => break peer,
+                None => {}
+            }
+        };
+        assert!(!gone.is_empty());
+        assert_eq!(messages, [["genuine"]]);
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
+        let outcome = connecting.await.expect("the dealer ran");
+        assert!(outcome.is_err(), "the connection is closed");
+    }
+}
