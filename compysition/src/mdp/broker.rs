@@ -296,7 +296,7 @@ impl MdpBroker {
     /// can neither register as a worker nor send a request; a NULL peer is refused at its
     /// greeting. NULL (no security) unless set.
     #[cfg(feature = "curve")]
-    pub fn curve(mut self, config: crate::curve::CurveServer) -> Self {
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveServer) -> Self {
         self.mechanism = Mechanism::from(config);
         self
     }

@@ -183,7 +183,7 @@ impl MdpClient {
     /// broker's public key; the broker's allow-list must hold this client's public key. NULL
     /// (no security) unless set.
     #[cfg(feature = "curve")]
-    pub fn curve(mut self, config: crate::curve::CurveClient) -> Self {
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveClient) -> Self {
         self.mechanism = Mechanism::from(config);
         self
     }

@@ -163,7 +163,7 @@ impl MdpWorker {
     /// broker's public key; the broker's allow-list must hold this worker's public key, or it
     /// cannot register. NULL (no security) unless set.
     #[cfg(feature = "curve")]
-    pub fn curve(mut self, config: crate::curve::CurveClient) -> Self {
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveClient) -> Self {
         self.mechanism = Mechanism::from(config);
         self
     }

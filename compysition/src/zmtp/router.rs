@@ -32,9 +32,9 @@
 //! largest holder rather than the latest to grow keeps a peer that sends a little from paying
 //! for one that sends a lot. What the router counts is in [`RouterStats`].
 //!
-//! It speaks NULL security, takes DEALER/REQ/ROUTER peers with peer-chosen or generated
-//! identities (a zero octet and a counter, as libzmq does), and answers with PONG the ZMTP 3.1
-//! PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
+//! It speaks NULL security or, set with [`Router::secured`], CURVE; takes DEALER/REQ/ROUTER
+//! peers with peer-chosen or generated identities (a zero octet and a counter, as libzmq does),
+//! and answers with PONG the ZMTP 3.1 PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;

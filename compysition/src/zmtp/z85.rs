@@ -15,7 +15,7 @@ fn digit(character: u8) -> Option<u32> {
 
 /// `data` in Z85; `None` unless its length is a multiple of 4.
 pub(crate) fn encode(data: &[u8]) -> Option<String> {
-    if data.len() % 4 != 0 {
+    if !data.len().is_multiple_of(4) {
         return None;
     }
     let mut text = String::with_capacity(data.len() / 4 * 5);
@@ -35,7 +35,7 @@ pub(crate) fn encode(data: &[u8]) -> Option<String> {
 /// is in the alphabet and every group fits in 4 octets.
 pub(crate) fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.as_bytes();
-    if text.len() % 5 != 0 {
+    if !text.len().is_multiple_of(5) {
         return None;
     }
     let mut data = Vec::with_capacity(text.len() / 5 * 4);
