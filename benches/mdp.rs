@@ -44,7 +44,7 @@
 //! the ratio of the two: it moves far less than a rate when other processes load the machine. A
 //! line gives the latency-bound case for context: one client, one request in flight.
 //!
-//! The last RESULT line measures what the envelope costs: two `MdpClient` flows over one broker
+//! One RESULT line measures what the envelope costs: two `MdpClient` flows over one broker
 //! and one `MdpWorker` with `envelope(true)` (`CLIENTS` connections for each of its names), one
 //! client with the envelope off (`baseline_rps`), one with it on; each keeps `CLIENTS` requests
 //! in flight, the same event (a meta id and two attributes) over and over, and the two take
@@ -53,9 +53,20 @@
 //! ```text
 //! RESULT mdp_envelope rps=<n> baseline_rps=<n> ratio=<r> clients=8
 //! ```
+//!
+//! The last RESULT line is the cost of CURVE security: our own `MdpClient` (`CLIENTS` requests
+//! at a time), broker and `MdpWorker` (`connections(CLIENTS)`), once with CURVE on every
+//! connection and once with NULL, rounds alternating as above; `ratio` is CURVE's rate over
+//! NULL's (the `zeromq` crate's clients above cannot speak CURVE):
+//!
+//! ```text
+//! RESULT mdp_curve rps=<n> null_rps=<n> ratio=<r> clients=8, our client, broker and worker
+//! ```
 
 #[path = "support/cpu.rs"]
 mod cpu;
+#[path = "../tests/mdp_peers/harness.rs"]
+mod harness;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -63,6 +74,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use compysition::actors::{MdpBroker, MdpClient, MdpWorker};
+use compysition::curve::{AllowList, CurveClient, CurveServer, KeyPair};
 use compysition::mdp::Frames;
 use compysition::{Actor, Context, Director, Event, Inbox, Outbox};
 use zeromq::{DealerSocket, RouterSocket, Socket, SocketRecv, SocketSend, ZmqMessage};
@@ -406,6 +418,88 @@ async fn envelope_cost() {
     let _ = broker.await;
 }
 
+/// Our client, broker and worker, with CURVE on every connection or with NULL.
+struct Secured {
+    broker: harness::RunningBroker,
+    worker: Director,
+    flow: harness::ClientFlow,
+}
+
+impl Secured {
+    async fn start(curve: bool) -> Self {
+        let server = KeyPair::generate();
+        let (client, worker) = (KeyPair::generate(), KeyPair::generate());
+        let allow = AllowList::new()
+            .with(*client.public())
+            .with(*worker.public());
+        let public = *server.public();
+        // Default heartbeats on both sides, as a user would run them.
+        let broker = MdpBroker::bind("tcp://127.0.0.1:0").expect("a free port");
+        let broker = harness::RunningBroker::run(match curve {
+            true => broker.curve(CurveServer::new(server, allow)),
+            false => broker,
+        });
+        let mut mdp_worker = MdpWorker::connect(&broker.endpoint, "echo")
+            .expect("valid worker")
+            .connections(CLIENTS);
+        let mut mdp_client = MdpClient::connect(&broker.endpoint).expect("valid endpoint");
+        if curve {
+            mdp_worker = mdp_worker.curve(CurveClient::new(worker, public));
+            mdp_client = mdp_client.curve(CurveClient::new(client, public));
+        }
+        let worker = harness::echo_worker(mdp_worker);
+        while broker.stats.snapshot().workers < CLIENTS as u64 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let flow = harness::ClientFlow::start(mdp_client);
+        Secured {
+            broker,
+            worker,
+            flow,
+        }
+    }
+
+    /// Requests answered per second over `length`, `CLIENTS` at a time.
+    async fn round(&mut self, length: Duration) -> f64 {
+        let started = Instant::now();
+        let mut done = 0;
+        while started.elapsed() < length {
+            done += self.flow.ask_at_once("echo", CLIENTS).await.len();
+        }
+        done as f64 / started.elapsed().as_secs_f64()
+    }
+
+    async fn stop(mut self) {
+        self.flow.director.stop().await.expect("the client stops");
+        self.worker.stop().await.expect("the worker stops");
+        self.broker.stop().await;
+    }
+}
+
+/// CURVE against NULL, alternating rounds as [`compare`] does.
+async fn curve_against_null() {
+    let mut null = Secured::start(false).await;
+    let mut curve = Secured::start(true).await;
+    null.round(ROUND / 2).await;
+    curve.round(ROUND / 2).await;
+    let (mut plain, mut boxed, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let base = null.round(ROUND).await;
+        let secured = curve.round(ROUND).await;
+        plain.push(base);
+        boxed.push(secured);
+        ratios.push(secured / base);
+    }
+    println!(
+        "RESULT mdp_curve rps={:.0} null_rps={:.0} ratio={:.2} clients={CLIENTS}, our client, broker and worker",
+        median(&mut boxed),
+        median(&mut plain),
+        median(&mut ratios)
+    );
+    null.stop().await;
+    curve.stop().await;
+}
+
 fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -454,5 +548,6 @@ fn main() {
         brokered.stop().await;
         echo_task.abort();
         envelope_cost().await;
+        curve_against_null().await;
     });
 }

@@ -55,6 +55,17 @@ pub mod xml;
 #[cfg_attr(not(feature = "mdp"), allow(dead_code))]
 pub(crate) mod zmtp;
 
+/// CURVE security for the ZeroMQ sockets (RFC 25/26): keys, key files and the allow-list of a
+/// listening socket. A socket takes a [`CurveServer`](curve::CurveServer) (the broker) or a
+/// [`CurveClient`](curve::CurveClient) (clients, workers) through its builder, e.g.
+/// [`MdpBroker::curve`](crate::actors::MdpBroker::curve).
+#[cfg(feature = "curve")]
+pub mod curve {
+    pub use crate::zmtp::curve::{
+        AllowList, CurveClient, CurveServer, KeyPair, PublicKey, SecretKey,
+    };
+}
+
 // The names a flow is written with. Everything else has one home of its own: port plumbing in
 // `ports`, the reply slot in `reply`, log records in `logging`, pictures in `graph`, each
 // protocol in its module, every actor in `actors`.

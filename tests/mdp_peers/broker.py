@@ -1,6 +1,8 @@
 """An independent 7/MDP broker with 8/MMI, on one ROUTER socket.
 
 Usage: broker.py --heartbeat-ms 250 --liveness 3 --expiry-ms 5000 [--zmtp-heartbeat-ms 20]
+                 [--curve-key DIR/broker.key_secret]
+--curve-key: a CURVE server with that pyzmq certificate (see mdp.curve).
 Prints {"listening": "tcp://127.0.0.1:PORT"}, then serves until stdin closes. For each line on
 stdin it prints {"readies": N}, how many READY commands it has taken so far.
 """
@@ -11,7 +13,7 @@ import sys
 import zmq
 
 from mdp import (CLIENT, DISCONNECT, HEARTBEAT, READY, REPLY, REQUEST, WORKER, arguments,
-                 new_context, now, plain_socket, say)
+                 curve, new_context, now, plain_socket, say)
 
 
 class Broker:
@@ -105,6 +107,7 @@ def main():
     heartbeat = int(options["heartbeat_ms"]) / 1000.0
     context = new_context()
     socket = plain_socket(context, zmq.ROUTER, int(options["zmtp_heartbeat_ms"]))
+    curve(socket, options)
     port = socket.bind_to_random_port("tcp://127.0.0.1")
     broker = Broker(socket, heartbeat, int(options["liveness"]), int(options["expiry_ms"]) / 1000.0)
     poller = zmq.Poller()

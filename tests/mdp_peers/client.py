@@ -2,6 +2,7 @@
 (poll with a timeout; on timeout close the socket, open a new one and send again).
 
 Usage: client.py --connect ENDPOINT --timeout-ms 2000 --retries 2 [--zmtp-heartbeat-ms 20]
+                 [--curve-key DIR/client.key_secret --curve-server DIR/broker.key]
 Reads one request per stdin line, {"service": NAME, "body": [hex frames]}, and answers each with
 {"reply": [hex frames]} (the body of the reply) or {"error": "timeout"}.
 """
@@ -11,7 +12,8 @@ import sys
 
 import zmq
 
-from mdp import CLIENT, arguments, frames_from_hex, frames_to_hex, new_context, plain_socket, say
+from mdp import (CLIENT, arguments, curve, frames_from_hex, frames_to_hex, new_context, plain_socket,
+                 say)
 
 
 def main():
@@ -30,6 +32,7 @@ def main():
         for _ in range(retries + 1):
             if socket is None:
                 socket = plain_socket(context, zmq.REQ, zmtp_heartbeat)
+                curve(socket, options)
                 socket.connect(endpoint)
             socket.send_multipart([CLIENT, service, *body])
             if socket.poll(timeout, zmq.POLLIN):

@@ -56,6 +56,24 @@ def plain_socket(context, kind, zmtp_heartbeat_ms=0):
     return socket
 
 
+def curve(socket, options):
+    """CURVE security on `socket`, before it binds or connects, when the options name key files
+    (pyzmq certificates, as zmq.auth.create_certificates writes them): --curve-key is the
+    socket's own NAME.key_secret; --curve-server the server's NAME.key, for a client. A socket
+    with a key and no server key is a CURVE server (it accepts any client key: no ZAP handler
+    runs, libzmq's default)."""
+    key = options.get("curve_key")
+    if not key:
+        return
+    import zmq.auth
+    socket.curve_publickey, socket.curve_secretkey = zmq.auth.load_certificate(key)
+    server = options.get("curve_server")
+    if server:
+        socket.curve_serverkey = zmq.auth.load_certificate(server)[0]
+    else:
+        socket.curve_server = True
+
+
 def arguments(argv, defaults):
     """`--name value` pairs over defaults (no argparse magic: the tests pass every flag)."""
     values = dict(defaults)

@@ -2,6 +2,7 @@
 
 Usage: worker.py --connect ENDPOINT --service NAME --heartbeat-ms 250 --liveness 3
                  [--delay-ms 0] [--silent 0] [--quiet 0]
+                 [--curve-key DIR/worker.key_secret --curve-server DIR/broker.key]
 Prints {"ready": NAME} each time it registers, {"request": [hex frames]} for each request
 (unless --quiet 1), and runs until stdin closes; then it says DISCONNECT and leaves.
 
@@ -16,8 +17,8 @@ import time
 
 import zmq
 
-from mdp import (DISCONNECT, HEARTBEAT, READY, REPLY, REQUEST, WORKER, arguments, frames_to_hex,
-                 new_context, now, plain_socket, say)
+from mdp import (DISCONNECT, HEARTBEAT, READY, REPLY, REQUEST, WORKER, arguments, curve,
+                 frames_to_hex, new_context, now, plain_socket, say)
 
 
 def main():
@@ -35,6 +36,7 @@ def main():
     running = True
     while running:
         socket = plain_socket(context, zmq.DEALER)
+        curve(socket, options)
         socket.connect(endpoint)
         poller.register(socket, zmq.POLLIN)
         socket.send_multipart([b"", WORKER, READY, service])

@@ -68,6 +68,7 @@ use crate::error::{Error, Result};
 use crate::zmtp::limits::{
     DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_UNFINISHED,
 };
+use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::router::{Inbound, Peers, Router, RouterLimits, RouterStats, Sent};
 use crate::zmtp::transport::{bind_tcp, check_connect_endpoint};
 
@@ -103,6 +104,7 @@ pub struct MdpBroker {
     options: BrokerOptions,
     stats: Arc<BrokerStats>,
     announce: Option<Announcer>,
+    mechanism: Mechanism,
 }
 
 /// How many requests may wait over all services, by default.
@@ -163,6 +165,7 @@ impl MdpBroker {
             },
             stats: Arc::new(BrokerStats::default()),
             announce: None,
+            mechanism: Mechanism::Null,
         })
     }
 
@@ -287,6 +290,17 @@ impl MdpBroker {
         Ok(self)
     }
 
+    /// Speaks CURVE (RFC 25/26) with `config`: the broker's key pair and the allow-list of
+    /// the client and worker public keys it accepts. A peer whose key is not on the list is
+    /// refused in the handshake (an ERROR command; counted in the refused connections), so it
+    /// can neither register as a worker nor send a request; a NULL peer is refused at its
+    /// greeting. NULL (no security) unless set.
+    #[cfg(feature = "curve")]
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveServer) -> Self {
+        self.mechanism = Mechanism::from(config);
+        self
+    }
+
     /// The broker's counters, readable while it runs.
     pub fn stats(&self) -> Arc<BrokerStats> {
         Arc::clone(&self.stats)
@@ -301,11 +315,12 @@ impl MdpBroker {
             max_unfinished: self.options.max_unfinished,
         };
         let socket = Arc::clone(&self.stats.socket);
-        let mut router =
-            Router::new(self.listener, limits, socket).map_err(|source| Error::Bind {
+        let mut router = Router::new(self.listener, limits, socket)
+            .map_err(|source| Error::Bind {
                 address: self.endpoint.clone(),
                 source,
-            })?;
+            })?
+            .secured(self.mechanism);
         tracing::info!(endpoint = %self.endpoint, "MDP broker listening");
         let mut broker = BrokerState {
             services: HashMap::new(),

@@ -53,6 +53,7 @@ use crate::event::Event;
 use crate::id::random_u64;
 use crate::port::{Inbox, Outbox};
 use crate::zmtp::dealer::Dealer;
+use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::transport::check_connect_endpoint;
 
 /// The first pause before a try connects again to a broker that refused or dropped its
@@ -92,6 +93,7 @@ pub struct MdpClient {
     backoff: (Duration, Duration),
     envelope: bool,
     envelope_stats: std::sync::Arc<EnvelopeStats>,
+    mechanism: Mechanism,
 }
 
 impl MdpClient {
@@ -125,6 +127,7 @@ impl MdpClient {
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
             envelope: false,
             envelope_stats: std::sync::Arc::default(),
+            mechanism: Mechanism::Null,
         }
     }
 
@@ -200,6 +203,15 @@ impl MdpClient {
     /// as unreachable); nothing is set aside for a length that is only announced.
     pub fn max_message_size(mut self, octets: usize) -> Self {
         self.max_message = limits::message_size(octets);
+        self
+    }
+
+    /// Speaks CURVE to the broker (RFC 25/26) with `config`: this client's key pair and the
+    /// broker's public key; the broker's allow-list must hold this client's public key. NULL
+    /// (no security) unless set.
+    #[cfg(feature = "curve")]
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveClient) -> Self {
+        self.mechanism = Mechanism::from(config);
         self
     }
 
@@ -292,6 +304,7 @@ impl Actor for MdpClient {
             max_message: self.max_message,
             backoff: self.backoff,
             envelope: None,
+            mechanism: &self.mechanism,
         };
         let serving = ctx.serve(inbox, |event| {
             let (exchange, outbox, ctx, client) = (&exchange, &outbox, &ctx, &self);
@@ -372,6 +385,7 @@ struct Exchange<'a> {
     backoff: (Duration, Duration),
     /// The envelope frame that goes before the body, when the request has one.
     envelope: Option<&'a [u8]>,
+    mechanism: &'a Mechanism,
 }
 
 /// The pauses of one request between connections to a broker that is away: exponential, with
@@ -489,7 +503,7 @@ impl Exchange<'_> {
             }
         };
         let within = deadline.saturating_duration_since(Instant::now());
-        let socket = Dealer::connect(&broker, within, self.max_message)
+        let socket = Dealer::connect_with(&broker, within, self.max_message, self.mechanism)
             .await
             .map_err(Failure::Unreachable)?;
         match self
@@ -588,7 +602,6 @@ mod tests {
     use super::*;
     use crate::zmtp::frame::{encode, LONG};
     use crate::zmtp::handshake::handshake;
-    use crate::zmtp::mechanism::Mechanism;
     use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
     use crate::zmtp::stream::{Chunk, FrameReader, ReadOutcome};
 
@@ -636,6 +649,8 @@ mod tests {
         (router, directory)
     }
 
+    static NULL: Mechanism = Mechanism::Null;
+
     /// An exchange over `directory` and `pool` that waits 5 s and takes replies up to 1 KiB.
     fn test_exchange<'a>(directory: &'a BrokerDirectory, pool: &'a SocketPool) -> Exchange<'a> {
         Exchange {
@@ -645,6 +660,7 @@ mod tests {
             max_message: 1024,
             backoff: (DEFAULT_RECONNECT_BACKOFF, DEFAULT_MAX_RECONNECT_BACKOFF),
             envelope: None,
+            mechanism: &NULL,
         }
     }
 
@@ -695,7 +711,7 @@ mod tests {
     /// Accepts a connection, shakes hands as a ROUTER and starts reading it.
     async fn accept(listener: &tokio::net::TcpListener) -> (tokio::net::TcpStream, FrameReader) {
         let (mut stream, _) = listener.accept().await.expect("accepted");
-        let (_, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER")
+        let (_, leftover, _) = handshake(&mut stream, &Mechanism::Null, "ROUTER")
             .await
             .expect("a handshake");
         (stream, FrameReader::new(leftover, 1024))

@@ -27,7 +27,8 @@
 //! bounds every frame before memory is set aside for it — the `zeromq` crate reserves whatever
 //! length a peer announces, which lets 20 octets abort a process — and keeps a request's path
 //! free of the crate's per-message task hop. Endpoints are `tcp://host:port` (no `inproc` or
-//! `ipc`); NULL security only.
+//! `ipc`); NULL security, or CURVE with the `curve` feature (`curve` on the broker, client and
+//! worker builders, configured with `compysition::curve`).
 
 // Listed bottom up; a module imports only those above it, so the graph has no cycle:
 // `defaults` and `limits` (what the settings start at and are bounded by), `envelope` (what of

@@ -58,6 +58,7 @@ use crate::id::EventId;
 use crate::payload::AnyPayload;
 use crate::port::{Inbox, Outbox, SendEvent};
 use crate::zmtp::dealer::Dealer;
+use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::transport::check_connect_endpoint;
 
 /// A Majordomo worker for one service.
@@ -85,6 +86,7 @@ pub struct MdpWorker {
     /// The name enveloped requests come to, when the worker takes them.
     enveloped_service: Option<Bytes>,
     envelope_stats: Arc<EnvelopeStats>,
+    mechanism: Mechanism,
 }
 
 impl MdpWorker {
@@ -128,6 +130,7 @@ impl MdpWorker {
             max_message: DEFAULT_MAX_MESSAGE_SIZE,
             enveloped_service: None,
             envelope_stats: Arc::default(),
+            mechanism: Mechanism::Null,
         })
     }
 
@@ -208,6 +211,15 @@ impl MdpWorker {
     /// How long the flow may take to answer a request (default 30 s, at most a year).
     pub fn reply_timeout(mut self, timeout: Duration) -> Self {
         self.reply_timeout = limits::duration(timeout);
+        self
+    }
+
+    /// Speaks CURVE to the broker (RFC 25/26) with `config`: this worker's key pair and the
+    /// broker's public key; the broker's allow-list must hold this worker's public key, or it
+    /// cannot register. NULL (no security) unless set.
+    #[cfg(feature = "curve")]
+    pub fn curve(mut self, config: crate::zmtp::curve::CurveClient) -> Self {
+        self.mechanism = Mechanism::from(config);
         self
     }
 }
@@ -520,7 +532,14 @@ impl<'a> Connection<'a> {
     async fn register(&self, broker: &str) -> Option<Session<'a>> {
         let worker = self.worker;
         let liveness = worker.heartbeat * worker.liveness;
-        let mut dealer = match Dealer::connect(broker, liveness, worker.max_message).await {
+        let mut dealer = match Dealer::connect_with(
+            broker,
+            liveness,
+            worker.max_message,
+            &worker.mechanism,
+        )
+        .await
+        {
             Ok(dealer) => dealer,
             Err(error) => {
                 tracing::warn!(%error, service = %worker.service_name, "MDP worker cannot reach its broker");

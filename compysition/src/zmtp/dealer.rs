@@ -19,9 +19,9 @@ use bytes::{Bytes, BytesMut};
 use tokio::net::TcpStream;
 
 use super::command::answer_to;
-use super::frame::encode;
 use super::handshake::handshake;
 use super::mechanism::Mechanism;
+use super::security::Encoder;
 use super::stream::{write_now, Chunk, FrameReader, ReadOutcome};
 use super::transport::tcp_address;
 
@@ -38,6 +38,8 @@ pub(crate) struct Dealer {
     chunk: Option<Chunk>,
     /// What is sent and not yet taken by the kernel.
     out: BytesMut,
+    /// How messages go on the wire (in clear, or in CURVE boxes).
+    encoder: Encoder,
 }
 
 impl Dealer {
@@ -48,12 +50,22 @@ impl Dealer {
         within: Duration,
         max_message: usize,
     ) -> Result<Dealer, String> {
+        Dealer::connect_with(endpoint, within, max_message, &Mechanism::Null).await
+    }
+
+    /// [`Dealer::connect`] with the security `mechanism`.
+    pub(crate) async fn connect_with(
+        endpoint: &str,
+        within: Duration,
+        max_message: usize,
+        mechanism: &Mechanism,
+    ) -> Result<Dealer, String> {
         let address = tcp_address(endpoint).map_err(|error| error.to_string())?;
         let connecting = async {
             let mut stream = TcpStream::connect(address)
                 .await
                 .map_err(|error| format!("cannot connect to {endpoint}: {error}"))?;
-            let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "DEALER")
+            let (peer, leftover, session) = handshake(&mut stream, mechanism, "DEALER")
                 .await
                 .map_err(|violation| match violation {
                     Some(violation) => format!("{endpoint} refused: {violation}"),
@@ -65,11 +77,13 @@ impl Dealer {
                     String::from_utf8_lossy(&peer.socket_type)
                 ));
             }
+            let (encoder, decoder) = session.split(max_message);
             Ok(Dealer {
                 stream,
-                reader: FrameReader::new(leftover, max_message),
+                reader: FrameReader::new(leftover, max_message).decoding(decoder, max_message),
                 chunk: None,
                 out: BytesMut::new(),
+                encoder,
             })
         };
         tokio::time::timeout(within, connecting)
@@ -81,7 +95,7 @@ impl Dealer {
     /// the kernel takes it now; what is left goes out while [`Dealer::recv`] waits. An error
     /// means the connection is broken.
     pub(crate) fn send(&mut self, head: &[&[u8]], tail: &[Bytes]) -> io::Result<()> {
-        encode(&mut self.out, head, tail);
+        self.encoder.message(&mut self.out, head, tail);
         write_now(&self.stream, &mut self.out).map(|_| ())
     }
 
@@ -112,13 +126,14 @@ impl Dealer {
             }
             if let Some(chunk) = self.chunk.as_mut() {
                 let out = &mut self.out;
+                let encoder = &mut self.encoder;
                 let mut frames = Vec::new();
                 let answer_command = |command: &[u8]| {
                     if out.len() > PONG_BACKLOG {
                         return;
                     }
                     if let Some(answer) = answer_to(command) {
-                        out.extend_from_slice(&answer);
+                        encoder.command(out, &answer);
                     }
                 };
                 if chunk.next_message(&mut frames, answer_command) {
@@ -310,5 +325,71 @@ mod tests {
         let error = outcome.expect_err("the connection is closed");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
         assert!(error.to_string().contains("over the size limit"), "{error}");
+    }
+}
+
+#[cfg(all(test, feature = "curve"))]
+mod curve_tests {
+    use std::sync::atomic::Ordering;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::zmtp::curve::{AllowList, CurveClient, CurveServer, KeyPair};
+    use crate::zmtp::frame::put_header;
+    use crate::zmtp::router::{Inbound, Router, RouterLimits, RouterStats};
+
+    #[tokio::test]
+    async fn a_garbage_message_after_a_real_handshake_closes_the_connection_and_is_counted() {
+        let server_keys = KeyPair::generate();
+        let client_keys = KeyPair::generate();
+        let allow = AllowList::new().with(*client_keys.public());
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binds");
+        let endpoint = format!("tcp://{}", listener.local_addr().expect("bound"));
+        let stats = Arc::new(RouterStats::default());
+        let mut router = Router::new(listener, RouterLimits::new(1024), Arc::clone(&stats))
+            .expect("router")
+            .secured(Mechanism::from(CurveServer::new(
+                server_keys.clone(),
+                allow,
+            )));
+        let client = Mechanism::from(CurveClient::new(client_keys, *server_keys.public()));
+        // The garbage goes once the genuine message is in: both in one read would be refused
+        // together.
+        let (arrived, go) = tokio::sync::oneshot::channel::<()>();
+        let mut arrived = Some(arrived);
+        let connecting = tokio::spawn(async move {
+            let mut dealer = Dealer::connect_with(&endpoint, Duration::from_secs(5), 1024, &client)
+                .await
+                .expect("the handshake completes");
+            dealer.send(&[b"genuine"], &[]).expect("sent");
+            go.await.expect("the router took the genuine message");
+            // A MESSAGE with a fresh nonce and a box of noise: what a man in the middle sends.
+            let mut garbage = b"\x07MESSAGE".to_vec();
+            garbage.extend_from_slice(&u64::MAX.to_be_bytes());
+            garbage.extend_from_slice(&[0x5A; 40]);
+            put_header(&mut dealer.out, 0, garbage.len());
+            dealer.out.extend_from_slice(&garbage);
+            write_now(&dealer.stream, &mut dealer.out).expect("written");
+            dealer.recv().await
+        });
+        let mut messages = Vec::new();
+        let gone = loop {
+            router.arrived().await;
+            match router.take() {
+                Some((Inbound::Message { frames, .. }, _)) => {
+                    messages.push(frames.to_vec());
+                    if let Some(arrived) = arrived.take() {
+                        let _ = arrived.send(());
+                    }
+                }
+                Some((Inbound::Gone(peer), _)) => break peer,
+                None => {}
+            }
+        };
+        assert!(!gone.is_empty());
+        assert_eq!(messages, [["genuine"]]);
+        assert_eq!(stats.refused.load(Ordering::Relaxed), 1);
+        let outcome = connecting.await.expect("the dealer ran");
+        assert!(outcome.is_err(), "the connection is closed");
     }
 }

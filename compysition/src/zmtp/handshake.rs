@@ -8,10 +8,13 @@ use bytes::{Buf, BytesMut};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+#[cfg(feature = "curve")]
+use super::curve;
 use super::greeting::{check_greeting, greeting, GREETING_LEN};
 use super::mechanism::Mechanism;
 use super::metadata::PeerMetadata;
 use super::null;
+use super::security::Session;
 use super::stream::fill;
 use super::violation::{HandshakeError, Violation};
 
@@ -19,21 +22,37 @@ use super::violation::{HandshakeError, Violation};
 const MAX_IDENTITY: usize = 255;
 
 /// The handshake of a connection with `mechanism`, as a socket of type `socket_type`. Returns
-/// what the peer told about itself and what it sent after its handshake.
+/// what the peer told about itself, what it sent after its handshake, and the [`Session`]
+/// that encodes and decodes what follows.
 pub(crate) async fn handshake(
     stream: &mut TcpStream,
     mechanism: &Mechanism,
     socket_type: &str,
-) -> Result<(PeerMetadata, BytesMut), HandshakeError> {
+) -> Result<(PeerMetadata, BytesMut, Session), HandshakeError> {
     stream.set_nodelay(true).map_err(|_| None)?;
     let mut buffer = exchange_greetings(stream, mechanism).await?;
-    let peer = match mechanism {
-        Mechanism::Null => null::exchange(stream, &mut buffer, socket_type).await?,
+    let (peer, session) = match mechanism {
+        Mechanism::Null => (
+            null::exchange(stream, &mut buffer, socket_type).await?,
+            Session::Plain,
+        ),
+        #[cfg(feature = "curve")]
+        Mechanism::CurveServer(config) => {
+            let (peer, established) =
+                curve::server(stream, &mut buffer, socket_type, config).await?;
+            (peer, Session::Curve(Box::new(established)))
+        }
+        #[cfg(feature = "curve")]
+        Mechanism::CurveClient(config) => {
+            let (peer, established) =
+                curve::client(stream, &mut buffer, socket_type, config).await?;
+            (peer, Session::Curve(Box::new(established)))
+        }
     };
     if peer.identity.len() > MAX_IDENTITY {
         return Err(Some(Violation::BadIdentity));
     }
-    Ok((peer, buffer))
+    Ok((peer, buffer, session))
 }
 
 /// Sends our greeting and checks theirs; returns what arrived after it.

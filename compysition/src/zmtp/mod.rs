@@ -19,10 +19,11 @@
 //! - framing: [`frame`] (the frame header codec, messages as frames), [`command`] (commands,
 //!   PING/PONG), [`scanner`] (finds complete messages, checking each header as it arrives),
 //!   [`stream`] (reads a connection into chunks of complete messages, writes what is queued);
-//! - the handshake: [`greeting`], then the step of the security [`mechanism`] — NULL only
-//!   ([`null`], which exchanges READY and its [`metadata`]); CURVE will be another variant of
-//!   [`Mechanism`](mechanism::Mechanism) with a module beside `null`, dispatched to by
-//!   [`handshake`];
+//! - the handshake: [`greeting`], then the step of the security [`mechanism`] — NULL
+//!   ([`null`], which exchanges READY and its [`metadata`]) or, with the `curve` feature,
+//!   CURVE (`curve`: keys, the allow-list, the handshake, the MESSAGE boxes; `z85` for the
+//!   keys' text form), dispatched to by [`handshake`]; what the mechanism does to the
+//!   messages after it is a [`security`] session (frames in clear, or boxed);
 //! - the sockets: [`router`] (listens, any number of peers) and [`dealer`] (one connection);
 //! - [`transport`]: `tcp://host:port` endpoints, binding listeners.
 //!
@@ -35,6 +36,8 @@
 //! ```
 
 pub(crate) mod command;
+#[cfg(feature = "curve")]
+pub(crate) mod curve;
 pub(crate) mod dealer;
 pub(crate) mod frame;
 pub(crate) mod greeting;
@@ -45,6 +48,9 @@ pub(crate) mod metadata;
 pub(crate) mod null;
 pub(crate) mod router;
 pub(crate) mod scanner;
+pub(crate) mod security;
 pub(crate) mod stream;
 pub(crate) mod transport;
 pub(crate) mod violation;
+#[cfg(feature = "curve")]
+pub(crate) mod z85;

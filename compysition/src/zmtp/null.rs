@@ -5,15 +5,13 @@
 //! READY     = command "READY" metadata
 //! ```
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
 use super::command::{command, split_command};
-use super::frame::Header;
-use super::limits::MAX_COMMAND;
 use super::metadata::{self, PeerMetadata, Properties};
-use super::stream::fill;
+use super::stream::read_command;
 use super::violation::{HandshakeError, Violation};
 
 /// Our READY command for a socket of type `socket_type`.
@@ -41,28 +39,15 @@ pub(crate) async fn exchange(
         .write_all(&ready(socket_type))
         .await
         .map_err(|_| None)?;
-    let header = loop {
-        match Header::parse(buffer)? {
-            Some(header) => break header,
-            None => {
-                let more = buffer.len() + 1;
-                fill(stream, buffer, more).await?
-            }
-        }
-    };
-    if !header.is_command() || header.has_more() || header.body > MAX_COMMAND {
-        return Err(Some(Violation::BadReady));
-    }
-    let end = header.len + header.body;
-    fill(stream, buffer, end).await?;
-    let peer = PeerMetadata::from(parse_ready(&buffer[header.len..end])?);
-    buffer.advance(end);
+    let ready = read_command(stream, buffer, Violation::BadReady).await?;
+    let peer = PeerMetadata::from(parse_ready(&ready)?);
     Ok(peer)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zmtp::frame::Header;
     use crate::zmtp::metadata::put_property;
 
     #[test]

@@ -32,9 +32,9 @@
 //! largest holder rather than the latest to grow keeps a peer that sends a little from paying
 //! for one that sends a lot. What the router counts is in [`RouterStats`].
 //!
-//! It speaks NULL security, takes DEALER/REQ/ROUTER peers with peer-chosen or generated
-//! identities (a zero octet and a counter, as libzmq does), and answers with PONG the ZMTP 3.1
-//! PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
+//! It speaks NULL security or, set with [`Router::secured`], CURVE; takes DEALER/REQ/ROUTER
+//! peers with peer-chosen or generated identities (a zero octet and a counter, as libzmq does),
+//! and answers with PONG the ZMTP 3.1 PING of libzmq peers that set `ZMQ_HEARTBEAT_IVL`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
@@ -54,10 +54,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
 
 use super::command::answer_to;
-use super::frame::encode;
 use super::handshake::handshake;
 use super::limits::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_MAX_HANDSHAKES, DEFAULT_MAX_UNFINISHED};
 use super::mechanism::Mechanism;
+use super::security::{Encoder, Session};
 use super::stream::{write_now, Chunk, FrameReader, Holding, ReadOutcome, Unfinished};
 use super::violation::Violation;
 
@@ -178,6 +178,8 @@ struct Peer {
     kill: Arc<Kill>,
     /// What its unfinished message takes.
     holding: Holding,
+    /// How its messages go on the wire (in clear, or in CURVE boxes).
+    encoder: Encoder,
 }
 
 impl Peers {
@@ -190,14 +192,16 @@ impl Peers {
             return Sent::Full;
         }
         let was_idle = connection.out.is_empty() && connection.waiting.is_none();
-        encode(&mut connection.out, head, tail);
+        connection.encoder.message(&mut connection.out, head, tail);
         if was_idle {
             self.dirty.push(connection.identity.clone());
         }
         Sent::Queued
     }
 
-    /// Queues octets already framed (a command), unless the peer's backlog is full.
+    /// Queues octets as they are, past the security mechanism (for tests that send what no
+    /// peer should), unless the peer's backlog is full.
+    #[cfg(test)]
     pub(crate) fn send_raw(&mut self, peer: &[u8], octets: &[u8]) {
         if let Some(connection) = self.connected.get_mut(peer) {
             if connection.out.len() > self.backlog {
@@ -207,6 +211,20 @@ impl Peers {
                 self.dirty.push(connection.identity.clone());
             }
             connection.out.extend_from_slice(octets);
+        }
+    }
+
+    /// Queues a command (framed, as [`command`](super::command::command) makes them), through
+    /// the peer's security mechanism, unless the peer's backlog is full.
+    pub(crate) fn send_command(&mut self, peer: &[u8], framed: &[u8]) {
+        if let Some(connection) = self.connected.get_mut(peer) {
+            if connection.out.len() > self.backlog {
+                return;
+            }
+            if connection.out.is_empty() && connection.waiting.is_none() {
+                self.dirty.push(connection.identity.clone());
+            }
+            connection.encoder.command(&mut connection.out, framed);
         }
     }
 
@@ -285,11 +303,12 @@ impl Future for Reading {
 type Greeting = Abortable<BoxFuture<'static, (u64, Option<Handshaked>)>>;
 
 /// A connection that finished its handshake: the stream, the identity it asked for (empty if
-/// none) and what it sent after its READY.
+/// none), what it sent after its READY, and its security session.
 struct Handshaked {
     stream: TcpStream,
     identity: Bytes,
     leftover: BytesMut,
+    session: Session,
 }
 
 /// What has arrived and waits for [`Router::take`].
@@ -329,6 +348,8 @@ pub(crate) struct Router {
     frames: Vec<Bytes>,
     next_generated: u32,
     stats: Arc<RouterStats>,
+    /// The security mechanism every connection speaks.
+    mechanism: Arc<Mechanism>,
 }
 
 impl Router {
@@ -363,7 +384,14 @@ impl Router {
             frames: Vec::new(),
             next_generated: 0,
             stats,
+            mechanism: Arc::new(Mechanism::Null),
         })
+    }
+
+    /// The router with `mechanism` for every connection from now on (NULL unless set).
+    pub(crate) fn secured(mut self, mechanism: Mechanism) -> Self {
+        self.mechanism = Arc::new(mechanism);
+        self
     }
 
     /// Waits until [`Router::take`] has something. Cancel-safe: nothing is lost when the wait
@@ -433,7 +461,7 @@ impl Router {
                 let peer = &cursor.peer;
                 let answer_command = |command: &[u8]| {
                     if let Some(answer) = answer_to(command) {
-                        peers.send_raw(peer, &answer);
+                        peers.send_command(peer, &answer);
                     }
                 };
                 if cursor.chunk.next_message(&mut self.frames, answer_command) {
@@ -560,7 +588,8 @@ impl Router {
         self.count_pending();
         let refused = Arc::clone(&self.stats.refused);
         let within = self.limits.handshake_timeout;
-        let greeting = async move { (number, greet(stream, within, refused).await) };
+        let mechanism = Arc::clone(&self.mechanism);
+        let greeting = async move { (number, greet(stream, within, refused, &mechanism).await) };
         self.handshakes
             .push(Abortable::new(greeting.boxed(), registration));
     }
@@ -613,6 +642,7 @@ impl Router {
             stream,
             identity,
             leftover,
+            session,
         } = handshaked;
         let identity = if identity.is_empty() {
             self.generate_identity()
@@ -626,6 +656,7 @@ impl Router {
         let stream = Arc::new(stream);
         let kill = Arc::new(Kill::default());
         let share = self.stats.unfinished.share();
+        let (encoder, decoder) = session.split(self.limits.max_message);
         self.peers.connected.insert(
             identity.clone(),
             Peer {
@@ -635,12 +666,14 @@ impl Router {
                 waiting: None,
                 kill: Arc::clone(&kill),
                 holding: share.holding(),
+                encoder,
             },
         );
         self.reads.push(Reading(Some(Reader {
             identity,
             stream,
-            frames: FrameReader::sharing(leftover, self.limits.max_message, share),
+            frames: FrameReader::sharing(leftover, self.limits.max_message, share)
+                .decoding(decoder, self.limits.max_message),
             kill,
         })));
     }
@@ -698,20 +731,22 @@ async fn greet(
     mut stream: TcpStream,
     within: Duration,
     refused: Arc<AtomicU64>,
+    mechanism: &Mechanism,
 ) -> Option<Handshaked> {
     let exchange = async {
-        let (peer, leftover) = handshake(&mut stream, &Mechanism::Null, "ROUTER").await?;
+        let (peer, leftover, session) = handshake(&mut stream, mechanism, "ROUTER").await?;
         if !matches!(&peer.socket_type[..], b"DEALER" | b"REQ" | b"ROUTER") {
             return Err(Some(Violation::IncompatibleSocket));
         }
-        Ok((peer.identity, leftover))
+        Ok((peer.identity, leftover, session))
     };
     let violation = match tokio::time::timeout(within, exchange).await {
-        Ok(Ok((identity, leftover))) => {
+        Ok(Ok((identity, leftover, session))) => {
             return Some(Handshaked {
                 stream,
                 identity,
                 leftover,
+                session,
             })
         }
         Ok(Err(None)) => return None,

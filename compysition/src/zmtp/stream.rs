@@ -24,7 +24,9 @@ use tokio::io::{AsyncReadExt, Interest};
 use tokio::net::TcpStream;
 
 use super::frame::Header;
+use super::limits::MAX_COMMAND;
 use super::scanner::Scanner;
+use super::security::Decoder;
 use super::violation::{HandshakeError, Violation};
 
 /// A read asks the kernel for at least this much, and at most `READ_MAX` at once.
@@ -148,6 +150,8 @@ pub(crate) struct FrameReader {
     share: Option<Share>,
     /// What was last counted there.
     counted: usize,
+    /// What the security mechanism does to the frames read (CURVE opens its boxes).
+    decoder: Decoder,
 }
 
 impl FrameReader {
@@ -159,7 +163,16 @@ impl FrameReader {
             scanner: Scanner::new(max_message),
             share: None,
             counted: 0,
+            decoder: Decoder::Plain,
         }
+    }
+
+    /// The reader with `decoder` for what is read (messages still of at most `max_message`
+    /// octets once decoded).
+    pub(crate) fn decoding(mut self, decoder: Decoder, max_message: usize) -> Self {
+        self.scanner = Scanner::new(decoder.wire_limit(max_message));
+        self.decoder = decoder;
+        self
     }
 
     /// A reader that counts the memory of its unfinished message in `share`.
@@ -177,10 +190,11 @@ impl FrameReader {
         let Some(share) = &self.share else {
             return false;
         };
-        let now = if self.buffer.is_empty() {
+        let held = self.decoder.held();
+        let now = if self.buffer.is_empty() && held == 0 {
             0
         } else {
-            self.buffer.capacity()
+            self.buffer.capacity() + held
         };
         if now == self.counted {
             return false;
@@ -209,8 +223,20 @@ impl FrameReader {
                     Ok(complete) => {
                         let chunk = self.buffer.split_to(complete).freeze();
                         self.scanner.taken(complete);
-                        self.count();
-                        return Poll::Ready(ReadOutcome::Chunk(chunk));
+                        let decoded = self.decoder.decode(chunk);
+                        let over = self.count();
+                        match decoded {
+                            Err(violation) => {
+                                return Poll::Ready(ReadOutcome::Closed(Some(violation)))
+                            }
+                            Ok(Some(chunk)) => return Poll::Ready(ReadOutcome::Chunk(chunk)),
+                            // Boxes of a message not yet complete: read on.
+                            Ok(None) if over => return Poll::Ready(ReadOutcome::OverBudget),
+                            Ok(None) => {
+                                fresh = !self.buffer.is_empty();
+                                continue;
+                            }
+                        }
                     }
                 }
             }
@@ -328,6 +354,32 @@ pub(crate) async fn fill(
         }
     }
     Ok(())
+}
+
+/// Reads the next command of a handshake (at most [`MAX_COMMAND`] octets, no MORE flag) and
+/// returns its body; `wrong` is the violation a frame that is no such command is.
+pub(crate) async fn read_command(
+    stream: &mut TcpStream,
+    buffer: &mut BytesMut,
+    wrong: Violation,
+) -> Result<BytesMut, HandshakeError> {
+    let header = loop {
+        match Header::parse(buffer)? {
+            Some(header) => break header,
+            None => {
+                let more = buffer.len() + 1;
+                fill(stream, buffer, more).await?
+            }
+        }
+    };
+    if !header.is_command() || header.has_more() || header.body > MAX_COMMAND {
+        return Err(Some(wrong));
+    }
+    let end = header.len + header.body;
+    fill(stream, buffer, end).await?;
+    let mut command = buffer.split_to(end);
+    command.advance(header.len);
+    Ok(command)
 }
 
 #[cfg(test)]

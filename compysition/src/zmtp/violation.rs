@@ -32,6 +32,19 @@ pub(crate) enum Violation {
     TooManyFrames,
     /// No handshake within the deadline.
     Slow,
+    /// A CURVE handshake command that is malformed or whose box does not open.
+    #[cfg(feature = "curve")]
+    Handshake,
+    /// A CURVE client whose key is not on the server's allow-list.
+    #[cfg(feature = "curve")]
+    NotAllowed,
+    /// The server refused our key (it answered with ERROR).
+    #[cfg(feature = "curve")]
+    Denied,
+    /// A CURVE MESSAGE that is malformed, does not open (a modified box) or repeats or goes
+    /// back on a nonce.
+    #[cfg(feature = "curve")]
+    Tampered,
 }
 
 impl fmt::Display for Violation {
@@ -39,7 +52,7 @@ impl fmt::Display for Violation {
         match self {
             Violation::NotZmtp => f.write_str("not a ZMTP 3 greeting"),
             Violation::OldVersion(major) => write!(f, "ZMTP version {major} (3 or later needed)"),
-            Violation::Mechanism => f.write_str("security mechanism other than NULL"),
+            Violation::Mechanism => f.write_str("security mechanism other than ours"),
             Violation::BadReady => f.write_str("handshake is not a valid READY command"),
             Violation::IncompatibleSocket => f.write_str("socket type cannot talk to a ROUTER"),
             Violation::BadIdentity => f.write_str("identity taken or reserved"),
@@ -48,6 +61,14 @@ impl fmt::Display for Violation {
             Violation::TooLarge => f.write_str("message over the size limit"),
             Violation::TooManyFrames => f.write_str("message with too many frames"),
             Violation::Slow => f.write_str("no handshake in time"),
+            #[cfg(feature = "curve")]
+            Violation::Handshake => f.write_str("CURVE handshake failed"),
+            #[cfg(feature = "curve")]
+            Violation::NotAllowed => f.write_str("CURVE client key not allowed"),
+            #[cfg(feature = "curve")]
+            Violation::Denied => f.write_str("the server refused our CURVE key"),
+            #[cfg(feature = "curve")]
+            Violation::Tampered => f.write_str("CURVE message tampered with or replayed"),
         }
     }
 }
