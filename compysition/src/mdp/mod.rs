@@ -14,7 +14,7 @@
 //! The actors are at `compysition::actors`, like every actor; this module holds what goes with
 //! them: bodies, statistics, defaults and the wire protocol.
 //!
-//! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
+//! Bodies travel as [`Frames`] (the type of [`crate::zeromq`], re-exported here), which keeps every frame of a multi-frame body (empty frames
 //! included) and converts to and from `Bytes`, `String` and `Json` on edges.
 //!
 //! Every socket is our own ZMTP 3 (the crate's `zmtp` module): a ROUTER for the broker and
@@ -31,7 +31,11 @@
 mod defaults;
 mod limits;
 
-mod frames;
+// Bodies are `Frames`, the ZeroMQ connectors' messages (`crate::zeromq`): one type for a
+// message however it travels, so a body goes from a Majordomo worker to a PUSH socket as it is.
+mod frames {
+    pub(crate) use crate::zeromq::Frames;
+}
 pub mod protocol;
 
 pub(crate) mod registration;
@@ -40,8 +44,8 @@ pub(crate) mod broker;
 pub(crate) mod client;
 pub(crate) mod worker;
 
+pub use crate::zeromq::Frames;
 pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
 pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
-pub use frames::Frames;
 pub use registration::REGISTRATION_HEADER;

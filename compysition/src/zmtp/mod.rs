@@ -1,6 +1,6 @@
 //! ZMTP 3 (ZeroMQ RFC 23, with the PING/PONG of RFC 37) of our own: the transport under the
-//! pieces of the framework that speak ZeroMQ — Majordomo (`mdp`) today, and the PUSH/PULL and
-//! PUB/SUB actors to come. It knows sockets, frames and messages, and nothing of what the
+//! pieces of the framework that speak ZeroMQ — Majordomo (`mdp`) and the PUSH/PULL and PUB/SUB
+//! connectors (`zeromq`). It knows sockets, frames and messages, and nothing of what the
 //! messages mean.
 //!
 //! Why our own rather than the `zeromq` crate: that crate trusts the length a peer announces
@@ -24,6 +24,7 @@
 //!   [`Mechanism`](mechanism::Mechanism) with a module beside `null`, dispatched to by
 //!   [`handshake`];
 //! - the sockets: [`router`] (listens, any number of peers) and [`dealer`] (one connection);
+//!   [`link`], one connection of any socket type, under the PUSH/PULL/PUB/SUB connectors;
 //! - [`transport`]: `tcp://host:port` endpoints, binding listeners.
 //!
 //! ```text
@@ -40,6 +41,7 @@ pub(crate) mod frame;
 pub(crate) mod greeting;
 pub(crate) mod handshake;
 pub(crate) mod limits;
+pub(crate) mod link;
 pub(crate) mod mechanism;
 pub(crate) mod metadata;
 pub(crate) mod null;
