@@ -87,9 +87,10 @@ pub(crate) async fn read_messages(
                 continue;
             }
         };
+        // Counted first: once the flow has it, the count says so.
+        stats.count_received();
         if arrivals.send(event).await.is_err() {
             return; // the actor is gone
         }
-        stats.count_received();
     }
 }

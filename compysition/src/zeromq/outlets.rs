@@ -183,6 +183,8 @@ pub(crate) async fn drive<S>(
 ) -> End {
     let end = std::future::poll_fn(|cx| loop {
         let mut took = false;
+        // Whether the queue was asked until it had nothing: then it wakes us when it has.
+        let mut queue_waits = false;
         while link.unsent() < SEND_BUFFER {
             match queue.poll_recv(cx) {
                 Poll::Ready(Some(message)) => {
@@ -192,14 +194,18 @@ pub(crate) async fn drive<S>(
                         [] => &empty[..],
                         frames => frames,
                     };
+                    // Counted first: once the peer has it, the count says so.
+                    stats.count_sent();
                     if let Err(error) = link.send(frames) {
                         return Poll::Ready(End::Lost(error));
                     }
-                    stats.count_sent();
                     took = true;
                 }
                 Poll::Ready(None) => return Poll::Ready(End::Drained),
-                Poll::Pending => break,
+                Poll::Pending => {
+                    queue_waits = true;
+                    break;
+                }
             }
         }
         if took {
@@ -208,6 +214,9 @@ pub(crate) async fn drive<S>(
         match link.poll_recv(cx) {
             Poll::Ready(Ok(message)) => received(message),
             Poll::Ready(Err(error)) => return Poll::Ready(End::Lost(error)),
+            // The read writes out what is queued first: when that made room while the queue
+            // was not being asked, nothing would wake us for it, so ask the queue again.
+            Poll::Pending if !queue_waits && link.unsent() < SEND_BUFFER => {}
             Poll::Pending => return Poll::Pending,
         }
     });
