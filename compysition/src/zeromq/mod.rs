@@ -20,6 +20,25 @@
 //! `max_message_size`, reserved flags, another socket type or mechanism, no handshake in time)
 //! is closed and counted; nothing a peer announces has memory set aside before it arrives.
 //!
+//! ```no_run
+//! use compysition::actors::{Stdout, ZmqPull, ZmqPush, ZmqSub};
+//! use compysition::prelude::*;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> compysition::Result<()> {
+//! let topology = topology! {
+//!     jobs    = ZmqPull::bind("tcp://*:5557")?;               // any number of PUSH peers
+//!     workers = ZmqPush::connect("tcp://10.0.0.2:5558")?.high_water_mark(100);
+//!     jobs -> workers;
+//!
+//!     quotes  = ZmqSub::connect("tcp://10.0.0.3:5556")?.subscribe("weather.");
+//!     printer = Stdout::new();
+//!     quotes -> printer;
+//! };
+//! topology.run().await
+//! # }
+//! ```
+//!
 //! Two settings have their place here for what is to come: [`Envelope`] (how an event travels
 //! as a message; today its frames as they are) and the security mechanism of the handshakes,
 //! which the connectors take from the `zmtp` handshake (NULL today).
