@@ -192,9 +192,8 @@ async fn a_pyzmq_pub_connecting_to_our_bound_sub_gets_its_subscription() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_sub_filters_by_prefix_itself_when_the_publisher_sends_everything() {
-    // An XPUB with XPUB_VERBOSER still filters; a SUB that also wants `news.` tells it so, and
-    // our own filter is what keeps `sport.` out when a publisher sends a topic it was not
-    // asked for: checked here with a raw PUB that ignores subscriptions.
+    // A publisher that ignores subscriptions (a raw PUB here) sends every topic: our own
+    // filter keeps out what was not asked for.
     let sub = ZmqSub::bind("tcp://127.0.0.1:0")
         .expect("a free port")
         .subscribe("weather.");
@@ -403,5 +402,100 @@ fn bad_addresses_are_errors_when_the_connector_is_built() {
     assert!(
         matches!(error, compysition::Error::Bind { .. }),
         "{error:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_deals_its_messages_to_its_peers_in_turn() {
+    let push = ZmqPush::bind("tcp://127.0.0.1:0").expect("a free port");
+    let stats = push.stats();
+    let first = PythonPeer::spawn("pull", Place::Connect(push.endpoint()), &[]);
+    let second = PythonPeer::spawn("pull", Place::Connect(push.endpoint()), &[]);
+    let (_flow, events) = sink_flow(push, 16);
+    assert!(
+        eventually(|| stats.peers() == 2).await,
+        "both peers connect"
+    );
+    for n in 0..4u8 {
+        events.send(message(&[&[n]])).await.expect("the feed runs");
+    }
+    let mut got: Vec<u8> = Vec::new();
+    for peer in [&first, &second] {
+        let (a, b) = (peer.next_message(), peer.next_message());
+        assert_eq!(a[0][0] % 2, b[0][0] % 2, "every other message to each peer");
+        got.extend([a[0][0], b[0][0]]);
+    }
+    got.sort_unstable();
+    assert_eq!(got, [0, 1, 2, 3]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_sub_subscribes_again_when_its_publisher_restarts_on_the_same_port() {
+    let mut python = PythonPeer::spawn("xpub", ANY_PORT, &[]);
+    let endpoint = python.endpoint.clone();
+    let sub = ZmqSub::connect(&endpoint)
+        .expect("a valid endpoint")
+        .subscribe("weather.")
+        .reconnect_backoff(Duration::from_millis(10), Duration::from_millis(100));
+    let stats = sub.stats();
+    let (_flow, mut events) = source_flow(sub);
+    receive_weather_from(&mut python, &mut events).await;
+    drop(python);
+    assert!(
+        eventually(|| stats.peers() == 0).await,
+        "the lost publisher is noticed"
+    );
+    let mut python = PythonPeer::spawn("xpub", Place::Bind(&endpoint), &[]);
+    receive_weather_from(&mut python, &mut events).await;
+    assert_eq!(stats.connections(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pub_drops_for_a_subscriber_that_reads_nothing_and_never_waits_for_it() {
+    const SIZE: usize = 64 * 1024;
+    const COUNT: usize = 500;
+    let publisher = ZmqPub::bind("tcp://127.0.0.1:0")
+        .expect("a free port")
+        .high_water_mark(1);
+    let stats = publisher.stats();
+    let address = publisher
+        .endpoint()
+        .trim_start_matches("tcp://")
+        .to_string();
+    let (_flow, events) = sink_flow(publisher, 16);
+    // A subscriber to everything (the empty prefix) that never reads.
+    let mut raw = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    let mut wire = raw_handshake("SUB");
+    wire.extend([0x00, 1, 0x01]);
+    raw.write_all(&wire).await.expect("sent");
+    assert!(
+        eventually(|| stats.subscriptions() == 1).await,
+        "subscribed"
+    );
+    let payload = vec![1u8; SIZE];
+    let publishing = async {
+        for n in 0..COUNT {
+            events
+                .send(message(&[n.to_string().as_bytes(), &payload]))
+                .await
+                .expect("the feed runs");
+        }
+    };
+    tokio::time::timeout(WAIT, publishing)
+        .await
+        .expect("a slow subscriber does not hold the publisher up");
+    let handled = || stats.messages_sent() + stats.dropped_messages();
+    assert!(
+        eventually(|| handled() + 1 >= COUNT as u64).await,
+        "every message sent or dropped (one may wait in the queue): {} sent, {} dropped",
+        stats.messages_sent(),
+        stats.dropped_messages()
+    );
+    assert!(stats.dropped_messages() > 0, "some were dropped");
+    assert!(
+        stats.messages_sent() < COUNT as u64,
+        "what a subscriber that reads nothing was given is bounded"
     );
 }

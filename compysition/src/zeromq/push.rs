@@ -4,11 +4,14 @@
 //! Round robin over the peers connected now, each with a queue of its high-water mark. When
 //! every queue is full, or no peer is connected, the actor holds the event and takes no other
 //! from its inbox: the flow behind it waits (its inbox fills, then the actor feeding it waits),
-//! as a ZeroMQ PUSH blocks — nothing queues without bound. On a graceful stop it stops taking
-//! peers and gives those it has [`linger`](ZmqPush::linger) to take what is queued for them.
+//! as a ZeroMQ PUSH blocks — nothing queues without bound. On a graceful stop it drains its
+//! inbox, waiting at most [`linger`](ZmqPush::linger) for a peer to take each event (past it,
+//! events are dropped and counted), and gives its peers as long to take what is queued.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use super::frames::Frames;
 use super::options::{socket_options, Options, Place, PUSH};
@@ -69,6 +72,7 @@ impl Actor for ZmqPush {
             let capacity = self.options.high_water_mark;
             move |link| serve(link, Arc::clone(&outlets), Arc::clone(&stats), capacity)
         };
+        let stats = Arc::clone(&self.stats);
         let socket = match Socket::start(self.place, PUSH, &self.options, self.stats, serve) {
             Ok(socket) => socket,
             Err(error) => {
@@ -76,13 +80,26 @@ impl Actor for ZmqPush {
                 return;
             }
         };
-        let envelope = self.options.envelope;
+        let (envelope, linger) = (self.options.envelope, self.options.linger);
+        // Set once the topology stops: past it, an event no peer takes is dropped (and counted)
+        // rather than held for a peer that may never come.
+        let mut give_up_at = None;
         while let Some(event) = inbox.recv().await {
-            outlets.send_waiting(envelope.seal(event)).await;
+            tokio::select! {
+                () = outlets.send_waiting(envelope.seal(event)) => {}
+                () = stopped_for(&ctx, linger, &mut give_up_at) => stats.count_dropped(),
+            }
         }
         outlets.close();
-        socket.finish(self.options.linger).await;
+        socket.finish(linger).await;
     }
+}
+
+/// Resolves `linger` after the topology began to stop (at once past that).
+async fn stopped_for(ctx: &Context, linger: Duration, give_up_at: &mut Option<Instant>) {
+    ctx.stopped().await;
+    let at = *give_up_at.get_or_insert_with(|| Instant::now() + linger);
+    tokio::time::sleep_until(at).await;
 }
 
 /// One PULL peer: writes its queue out; a PULL sends nothing, so whatever it sends is dropped

@@ -158,9 +158,6 @@ async fn greet(
     within: Duration,
     stats: Arc<ZmqStats>,
 ) -> Option<Link> {
-    if stream.set_nodelay(true).is_err() {
-        return None;
-    }
     match tokio::time::timeout(within, Link::establish(stream, &settings)).await {
         Ok(Ok(link)) => Some(link),
         Ok(Err(None)) => None,

@@ -42,7 +42,8 @@ impl ZmqStats {
     }
 
     /// Messages a PUB dropped for a subscriber whose queue was at its high-water mark, one per
-    /// subscriber (as ZeroMQ does, rather than holding the others up).
+    /// subscriber (as ZeroMQ does, rather than holding the others up); and events a stopping
+    /// PUSH dropped when no peer took them within its linger.
     pub fn dropped_messages(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
