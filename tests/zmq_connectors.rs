@@ -499,3 +499,73 @@ async fn a_pub_drops_for_a_subscriber_that_reads_nothing_and_never_waits_for_it(
         "what a subscriber that reads nothing was given is bounded"
     );
 }
+
+/// A sink that takes one event from its inbox per permit the test adds, and hands it back.
+struct Gate {
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
+    events: mpsc::UnboundedSender<Event<Frames>>,
+}
+
+impl Actor for Gate {
+    type Inboxes = Inbox<Frames>;
+    type Outboxes = ();
+
+    async fn run(self, _ctx: Context, mut inbox: Inbox<Frames>, (): ()) {
+        while let Ok(permit) = self.permits.acquire().await {
+            permit.forget();
+            let Some(event) = inbox.recv().await else {
+                return;
+            };
+            let _ = self.events.send(event);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_pull_takes_turns_between_a_busy_peer_and_a_quiet_one() {
+    const BUSY: usize = 200;
+    let pull = ZmqPull::bind("tcp://127.0.0.1:0")
+        .expect("a free port")
+        .high_water_mark(1);
+    let stats = pull.stats();
+    let endpoint = pull.endpoint().to_string();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let (sent, mut events) = mpsc::unbounded_channel();
+    let mut director = Director::new();
+    let source = director.register_actor("pull", pull);
+    let gate = Gate {
+        permits: std::sync::Arc::clone(&permits),
+        events: sent,
+    };
+    let gate = director.register_actor("gate", gate);
+    director.connect_queue(&source, &gate).capacity(1);
+    director.start().expect("the flow starts");
+    let mut busy = PythonPeer::spawn("push", Place::Connect(&endpoint), &[]);
+    for n in 0..BUSY {
+        busy.send(&[b"busy", n.to_string().as_bytes()]);
+    }
+    // The flow is full: one event in the gate's inbox, one held by the PULL, one in its queue,
+    // and one read by the busy peer's connection, which waits for room with it.
+    const HELD: u64 = 4;
+    assert!(
+        eventually(|| stats.messages_received() == HELD).await,
+        "{} messages taken while the flow was full",
+        stats.messages_received()
+    );
+    let mut quiet = PythonPeer::spawn("push", Place::Connect(&endpoint), &[]);
+    quiet.send(&[b"quiet"]);
+    assert!(
+        eventually(|| stats.messages_received() == HELD + 1).await,
+        "the quiet peer's message is read and waits too"
+    );
+    permits.add_permits(BUSY + 1);
+    let mut order = Vec::new();
+    for _ in 0..=BUSY {
+        order.push(next_event(&mut events).await[0].clone());
+    }
+    let quiet_at = order.iter().position(|first| first == b"quiet");
+    assert!(
+        quiet_at.is_some_and(|at| at <= HELD as usize),
+        "the quiet peer waited its turn only, not for the busy one's {BUSY}: at {quiet_at:?}"
+    );
+}
