@@ -569,3 +569,30 @@ async fn our_pull_takes_turns_between_a_busy_peer_and_a_quiet_one() {
         "the quiet peer waited its turn only, not for the busy one's {BUSY}: at {quiet_at:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_whose_flow_ends_writes_out_what_it_queued_before_it_finishes() {
+    const SIZE: usize = 64 * 1024;
+    const COUNT: usize = 200;
+    let python = PythonPeer::spawn("pull", ANY_PORT, &[]);
+    let push = ZmqPush::connect(&python.endpoint)
+        .expect("a valid endpoint")
+        .linger(WAIT);
+    let stats = push.stats();
+    let (mut flow, events) = sink_flow(push, 16);
+    assert!(eventually(|| stats.peers() == 1).await, "connected");
+    let payload = vec![2u8; SIZE];
+    for n in 0..COUNT {
+        let event = message(&[n.to_string().as_bytes(), &payload]);
+        events.send(event).await.expect("the feed runs");
+    }
+    // The feed ends, so the PUSH's inbox closes with most messages still queued for the peer.
+    drop(events);
+    tokio::time::timeout(WAIT * 2, flow.wait())
+        .await
+        .expect("the flow ends once the peer has taken everything")
+        .expect("the flow ran");
+    for n in 0..COUNT {
+        assert_eq!(python.next_message()[0], n.to_string().into_bytes());
+    }
+}

@@ -17,6 +17,8 @@ use tokio::sync::mpsc;
 
 /// How long a test waits for anything a peer should do at once.
 pub const WAIT: Duration = Duration::from_secs(10);
+/// How often [`eventually`] looks at its condition.
+pub const POLL: Duration = Duration::from_millis(10);
 
 /// A pyzmq peer, killed when dropped.
 pub struct PythonPeer {
@@ -203,14 +205,14 @@ pub fn message(frames: &[&[u8]]) -> Event<Frames> {
     Event::new(Frames::new(frames.iter().map(|frame| frame.to_vec())))
 }
 
-/// Polls `condition` every 10 ms until it holds or [`WAIT`] passes; whether it held.
+/// Polls `condition` every [`POLL`] until it holds or [`WAIT`] passes; whether it held.
 pub async fn eventually(mut condition: impl FnMut() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + WAIT;
     while tokio::time::Instant::now() < deadline {
         if condition() {
             return true;
         }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(POLL).await;
     }
     condition()
 }

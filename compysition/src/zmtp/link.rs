@@ -30,9 +30,6 @@ use super::violation::{HandshakeError, Violation};
 /// How much unwritten output a link may hold and still queue PONGs (as the dealer's
 /// `PONG_BACKLOG`): a peer that sends PINGs and reads nothing must not grow it without end.
 const PONG_BACKLOG: usize = 64 * 1024;
-/// Commands from the peer kept for the caller, at most: past it the oldest is dropped (a peer
-/// flooding commands must not grow the queue; a caller takes them as they come).
-const MAX_QUEUED_COMMANDS: usize = 64;
 
 /// What a link announces and accepts.
 #[derive(Clone, Debug)]
@@ -167,12 +164,9 @@ impl Link {
                 let on_command = |command: &[u8]| match answer_to(command) {
                     Some(answer) if out.len() <= PONG_BACKLOG => out.extend_from_slice(&answer),
                     Some(_) => {}
-                    None => {
-                        if commands.len() == MAX_QUEUED_COMMANDS {
-                            commands.pop_front();
-                        }
-                        commands.push_back(Bytes::copy_from_slice(command));
-                    }
+                    // Bounded by the chunk they came in: the queue is emptied before the next
+                    // chunk is read, so it never holds more than one read's worth.
+                    None => commands.push_back(Bytes::copy_from_slice(command)),
                 };
                 if chunk.next_message(&mut frames, on_command) {
                     return Poll::Ready(Ok(Received::Message(frames)));
