@@ -228,3 +228,62 @@ pub(crate) async fn drive<S>(
         lost => lost,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_robin_skips_full_peers_and_gives_back_what_nobody_takes() {
+        let outlets = Outlets::<()>::new();
+        assert!(
+            outlets.round_robin(Frames::single("lonely")).is_err(),
+            "no peer"
+        );
+        let (_a, mut a) = outlets.join((), 1).expect("open");
+        let (_b, mut b) = outlets.join((), 1).expect("open");
+        assert!(outlets.round_robin(Frames::single("1")).is_ok());
+        assert!(outlets.round_robin(Frames::single("2")).is_ok());
+        let back = outlets
+            .round_robin(Frames::single("3"))
+            .expect_err("both full");
+        assert_eq!(back, Frames::single("3"));
+        let (first, second) = (a.try_recv().expect("one"), b.try_recv().expect("one"));
+        assert_eq!(
+            (first[0].clone(), second[0].clone()),
+            ("1".into(), "2".into())
+        );
+        // A peer whose connection ended (its queue closed) is passed over, even on its turn.
+        drop(a);
+        outlets
+            .round_robin(Frames::single("4"))
+            .expect("b has room");
+        assert_eq!(b.try_recv().expect("b took it")[0], "4");
+    }
+
+    #[test]
+    fn publish_drops_for_a_full_peer_only_and_a_peer_that_leaves_is_gone() {
+        let outlets = Outlets::<bool>::new();
+        let stats = ZmqStats::default();
+        let (slow, _slow_queue) = outlets.join(true, 1).expect("open");
+        let (_fast, mut fast) = outlets.join(true, 4).expect("open");
+        let (_other, mut other) = outlets.join(false, 4).expect("open");
+        for n in 0..3 {
+            outlets.publish(&Frames::single(n.to_string()), |wants| *wants, &stats);
+        }
+        assert_eq!(
+            stats.dropped_messages(),
+            2,
+            "the slow peer kept its first only"
+        );
+        assert_eq!((0..3).filter(|_| fast.try_recv().is_ok()).count(), 3);
+        assert!(other.try_recv().is_err(), "not subscribed, given nothing");
+        drop(slow);
+        assert_eq!(outlets.lock().outlets.len(), 2);
+        outlets.close();
+        assert!(
+            outlets.join(true, 1).is_none(),
+            "no peer joins a closed socket"
+        );
+    }
+}
