@@ -14,8 +14,9 @@
 //! The actors are at `compysition::actors`, like every actor; this module holds what goes with
 //! them: bodies, statistics, defaults and the wire protocol.
 //!
-//! Bodies travel as [`Frames`] (the type of [`crate::zeromq`], re-exported here), which keeps every frame of a multi-frame body (empty frames
-//! included) and converts to and from `Bytes`, `String` and `Json` on edges.
+//! Bodies travel as [`Frames`] (the message of [`crate::zeromq`], re-exported here), which
+//! keeps every frame of a multi-frame body (empty frames included) and converts to and from
+//! `Bytes`, `String` and `Json` on edges.
 //!
 //! Every socket is our own ZMTP 3 (the crate's `zmtp` module): a ROUTER for the broker and
 //! the registration service, a DEALER for clients, workers and the registration dialogue. It
