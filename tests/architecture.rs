@@ -37,9 +37,13 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("xml", &["json", "xml"]),
     ("zmtp", &["zmtp"]),
     ("http", &["json", "xml", "http"]),
-    ("mdp", &["json", "xml", "http", "zmtp", "mdp"]),
+    ("zeromq", &["json", "xml", "http", "zmtp", "zeromq"]),
+    ("mdp", &["json", "xml", "http", "zmtp", "zeromq", "mdp"]),
     // Built-in actors, on everything below them.
-    ("actors", &["json", "xml", "http", "zmtp", "mdp", "actors"]),
+    (
+        "actors",
+        &["json", "xml", "http", "zmtp", "zeromq", "mdp", "actors"],
+    ),
 ];
 
 const CORE: &[&str] = &[

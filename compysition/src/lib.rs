@@ -14,7 +14,7 @@
 //!   by hand.
 //! - [`actors`]: the built-in actors, grouped by role, each under this one path.
 //! - [`reply`]: the slot through which a request/response source gets its answers.
-//! - Protocols and formats, each behind a feature: [`http`], [`xml`], [`mdp`].
+//! - Protocols and formats, each behind a feature: [`http`], [`xml`], [`mdp`], [`zeromq`].
 //!
 //! `ARCHITECTURE.md` in the repository draws the layers: a core that names no protocol, the
 //! protocols and formats on it, the actors on those, and the DSL on top.
@@ -50,7 +50,10 @@ mod topology;
 mod wiring;
 #[cfg(feature = "xml")]
 pub mod xml;
-// Only `mdp` uses it so far: built alone, the sockets it offers have no caller yet.
+#[cfg(feature = "zmq")]
+pub mod zeromq;
+// Built without `mdp` (which brings `zmq`), some of what it offers has no caller: `zeromq` uses
+// links, `mdp` the ROUTER and the DEALER.
 #[cfg(feature = "zmtp")]
 #[cfg_attr(not(feature = "mdp"), allow(dead_code))]
 pub(crate) mod zmtp;

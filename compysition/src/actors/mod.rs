@@ -31,6 +31,7 @@
 //!   `JsonPathAttributeModifier`.
 //! - Majordomo over ZeroMQ (feature `mdp`, in `mdp/`): `MdpBroker`, `MdpClient`, `MdpWorker`,
 //!   `MdpBrokerRegistrationService`.
+//! - ZeroMQ connectors (feature `zmq`, in `zeromq/`): `ZmqPush`, `ZmqPull`, `ZmqPub`, `ZmqSub`.
 
 // The role folders are private: `actors::Name` is the one path to every actor (the routing
 // items that are not actors are public at `crate::routing`).
@@ -103,3 +104,5 @@ pub use crate::mdp::{
     broker::MdpBroker, client::MdpClient, registration::MdpBrokerRegistrationService,
     worker::MdpWorker,
 };
+#[cfg(feature = "zmq")]
+pub use crate::zeromq::{publish::ZmqPub, pull::ZmqPull, push::ZmqPush, subscribe::ZmqSub};

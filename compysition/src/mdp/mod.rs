@@ -14,8 +14,9 @@
 //! The actors are at `compysition::actors`, like every actor; this module holds what goes with
 //! them: bodies, statistics, defaults and the wire protocol.
 //!
-//! Bodies travel as [`Frames`], which keeps every frame of a multi-frame body (empty frames
-//! included) and converts to and from `Bytes`, `String` and `Json` on edges.
+//! Bodies travel as [`Frames`] (the message of [`crate::zeromq`], re-exported here), which
+//! keeps every frame of a multi-frame body (empty frames included) and converts to and from
+//! `Bytes`, `String` and `Json` on edges.
 //!
 //! Between compysition peers that opt in, an envelope frame before the body carries the
 //! event's meta id, origin id, service, attributes and trace context with the request, and its
@@ -39,7 +40,11 @@ mod defaults;
 mod limits;
 
 mod envelope;
-mod frames;
+// Bodies are `Frames`, the ZeroMQ connectors' messages (`crate::zeromq`): one type for a
+// message however it travels, so a body goes from a Majordomo worker to a PUSH socket as it is.
+mod frames {
+    pub(crate) use crate::zeromq::Frames;
+}
 pub mod protocol;
 
 pub(crate) mod registration;
@@ -48,6 +53,7 @@ pub(crate) mod broker;
 pub(crate) mod client;
 pub(crate) mod worker;
 
+pub use crate::zeromq::Frames;
 pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
 pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
@@ -55,5 +61,4 @@ pub use envelope::{
     EnvelopeStats, ENVELOPE_MAGIC, ENVELOPE_SERVICE_SUFFIX, MAX_ENVELOPE_SIZE,
     TRACEPARENT_ATTRIBUTE,
 };
-pub use frames::Frames;
 pub use registration::REGISTRATION_HEADER;

@@ -1,6 +1,6 @@
 //! ZMTP 3 (ZeroMQ RFC 23, with the PING/PONG of RFC 37) of our own: the transport under the
-//! pieces of the framework that speak ZeroMQ — Majordomo (`mdp`) today, and the PUSH/PULL and
-//! PUB/SUB actors to come. It knows sockets, frames and messages, and nothing of what the
+//! pieces of the framework that speak ZeroMQ — Majordomo (`mdp`) and the PUSH/PULL and PUB/SUB
+//! connectors (`zeromq`). It knows sockets, frames and messages, and nothing of what the
 //! messages mean.
 //!
 //! Why our own rather than the `zeromq` crate: that crate trusts the length a peer announces
@@ -25,6 +25,7 @@
 //!   keys' text form), dispatched to by [`handshake`]; what the mechanism does to the
 //!   messages after it is a [`security`] session (frames in clear, or boxed);
 //! - the sockets: [`router`] (listens, any number of peers) and [`dealer`] (one connection);
+//!   [`link`], one connection of any socket type, under the PUSH/PULL/PUB/SUB connectors;
 //! - [`transport`]: `tcp://host:port` endpoints, binding listeners.
 //!
 //! ```text
@@ -43,6 +44,7 @@ pub(crate) mod frame;
 pub(crate) mod greeting;
 pub(crate) mod handshake;
 pub(crate) mod limits;
+pub(crate) mod link;
 pub(crate) mod mechanism;
 pub(crate) mod metadata;
 pub(crate) mod null;

@@ -1,6 +1,8 @@
-//! [`Frames`]: the body of a Majordomo request or reply, as the frames it travels in.
+//! [`Frames`]: a ZeroMQ message, or the body of a Majordomo request or reply, as the frames it
+//! travels in.
 //!
-//! An MDP body is "opaque binary" in one or more ZeroMQ frames. A flow that only forwards a body
+//! A ZeroMQ message is one or more frames, and an MDP body is "opaque binary" in one or more
+//! of them. A flow that only forwards a body
 //! (a broker-to-broker bridge, an echo worker) must give back exactly the frames it got, empty
 //! frames included, so the body is kept as its frames rather than joined into one buffer. Edges
 //! convert it to and from the usual payloads: `Bytes` and `String` join the frames (a one-frame
@@ -13,11 +15,11 @@ use crate::error::EventError;
 use crate::json::Json;
 use crate::payload::{Bytes, Convert};
 
-/// The frames of one MDP message body. Cheap to clone (the frame list is shared and every frame
-/// is a reference-counted [`Bytes`]).
+/// The frames of one ZeroMQ message, or of one MDP message body. Cheap to clone (the frame list
+/// is shared and every frame is a reference-counted [`Bytes`]).
 ///
 /// ```
-/// use compysition::mdp::Frames;
+/// use compysition::zeromq::Frames;
 /// use compysition::{Bytes, Convert};
 ///
 /// let body = Frames::new(["part one", "", "part three"]);
