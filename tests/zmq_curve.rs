@@ -14,9 +14,9 @@ use tokio::sync::mpsc;
 
 const BODIES: &[&[&[u8]]] = &[&[b"sealed"], &[b"two", b"frames"], &[b""]];
 
-/// `PUBLIC:SECRET` in Z85, as the python peer takes a key pair.
-fn z85_pair(keys: &KeyPair) -> String {
-    format!("{}:{}", keys.public().to_z85(), keys.secret().to_z85())
+/// A key pair in Z85, as the python peer takes it.
+fn z85_pair(keys: &KeyPair) -> [String; 2] {
+    [keys.public().to_z85(), keys.secret().to_z85()]
 }
 
 fn sink_flow<A>(sink: A) -> (Director, mpsc::Sender<Event<Frames>>)
@@ -54,11 +54,18 @@ async fn our_curve_push_serves_a_pyzmq_curve_pull() {
         .expect("a free port")
         .curve_server(CurveServer::new(server, allow));
     let stats = push.stats();
-    let keys = z85_pair(&client);
+    let [public, secret] = z85_pair(&client);
     let python = PythonPeer::spawn(
         "pull",
         Place::Connect(push.endpoint()),
-        &["--curve-keys", &keys, "--curve-server-key", &server_public],
+        &[
+            "--curve-public",
+            &public,
+            "--curve-secret",
+            &secret,
+            "--curve-server-key",
+            &server_public,
+        ],
     );
     let (_flow, events) = sink_flow(push);
     for body in BODIES {
@@ -73,9 +80,13 @@ async fn our_curve_push_serves_a_pyzmq_curve_pull() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_curve_pull_is_fed_by_a_pyzmq_curve_push() {
     let (server, client) = (KeyPair::generate(), KeyPair::generate());
-    let server_keys = z85_pair(&server);
+    let [public, secret] = z85_pair(&server);
     let server_public = *server.public();
-    let mut python = PythonPeer::spawn("push", ANY_PORT, &["--curve-keys", &server_keys]);
+    let mut python = PythonPeer::spawn(
+        "push",
+        ANY_PORT,
+        &["--curve-public", &public, "--curve-secret", &secret],
+    );
     let pull = ZmqPull::connect(&python.endpoint)
         .expect("a valid endpoint")
         .curve_client(CurveClient::new(client, server_public));

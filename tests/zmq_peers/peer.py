@@ -4,15 +4,15 @@ object per line, with frames as hex strings.
 
 Usage: peer.py --type push|pull|pub|xpub|sub (--bind ENDPOINT | --connect ENDPOINT)
                [--topic HEX]... [--hwm N] [--paused 1]
-               [--curve-keys PUBLIC:SECRET [--curve-server-key PUBLIC]]
+               [--curve-public Z85 --curve-secret Z85 [--curve-server-key Z85]]
 
 Prints {"listening": endpoint} once bound (port `*` is resolved) or {"connecting": endpoint}.
 - pull, sub: prints {"message": [hex frames]} for each message received; with --paused 1 it
   reads nothing until the line {"read": true} arrives.
 - push, pub, xpub: sends each {"send": [hex frames]} line; prints {"sent": n} after each.
 - xpub: prints {"subscribed": hex} / {"cancelled": hex} for each subscription it receives.
-With --curve-keys (Z85) the socket speaks CURVE: as the server of the handshake, or with
---curve-server-key as a client of that server.
+With --curve-public/--curve-secret (Z85) the socket speaks CURVE: as the server of the
+handshake, or with --curve-server-key as a client of that server.
 Runs until stdin closes.
 """
 
@@ -47,10 +47,9 @@ def main():
     socket.setsockopt(zmq.LINGER, 1000)
     socket.setsockopt(zmq.SNDHWM, int(options["hwm"]))
     socket.setsockopt(zmq.RCVHWM, int(options["hwm"]))
-    if "curve_keys" in options:
-        public, secret = options["curve_keys"].split(":")
-        socket.curve_publickey = public.encode()
-        socket.curve_secretkey = secret.encode()
+    if "curve_public" in options:
+        socket.curve_publickey = options["curve_public"].encode()
+        socket.curve_secretkey = options["curve_secret"].encode()
         if "curve_server_key" in options:
             socket.curve_serverkey = options["curve_server_key"].encode()
         else:

@@ -39,7 +39,11 @@
 mod defaults;
 mod limits;
 
-mod envelope;
+// The envelope is the compysition peers' (`crate::zeromq::envelope`), shared with the ZeroMQ
+// connectors; its constants are public here, where its first use is.
+mod envelope {
+    pub(crate) use crate::zeromq::envelope::*;
+}
 // Bodies are `Frames`, the ZeroMQ connectors' messages (`crate::zeromq`): one type for a
 // message however it travels, so a body goes from a Majordomo worker to a PUSH socket as it is.
 mod frames {
@@ -53,12 +57,12 @@ pub(crate) mod broker;
 pub(crate) mod client;
 pub(crate) mod worker;
 
+pub use crate::zeromq::envelope::{
+    EnvelopeStats, ENVELOPE_MAGIC, ENVELOPE_SERVICE_SUFFIX, MAX_ENVELOPE_SIZE,
+    TRACEPARENT_ATTRIBUTE,
+};
 pub use crate::zeromq::Frames;
 pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
 pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};
 pub use defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
-pub use envelope::{
-    EnvelopeStats, ENVELOPE_MAGIC, ENVELOPE_SERVICE_SUFFIX, MAX_ENVELOPE_SIZE,
-    TRACEPARENT_ATTRIBUTE,
-};
 pub use registration::REGISTRATION_HEADER;

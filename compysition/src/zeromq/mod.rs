@@ -43,6 +43,9 @@
 //! as a message; today its frames as they are) and the security mechanism of the handshakes,
 //! which the connectors take from the `zmtp` handshake (NULL today).
 
+// Replies, remote errors and the envelope counters are the Majordomo pieces' part of it.
+#[cfg_attr(not(feature = "mdp"), allow(dead_code))]
+pub(crate) mod envelope;
 mod frames;
 pub(crate) mod options;
 

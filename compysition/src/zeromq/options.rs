@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use super::envelope;
 use super::frames::Frames;
-use crate::error::Result;
+use crate::error::{EventError, Result};
 use crate::event::Event;
 use crate::retry::RetryPolicy;
 use crate::zmtp::limits::{self, DEFAULT_HANDSHAKE_TIMEOUT, MAX_MESSAGE_SIZE};
@@ -35,33 +36,56 @@ pub const DEFAULT_MAX_PEERS: usize = 1024;
 /// How long a PUSH or PUB that is stopping gives its peers to take what is queued for them.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 
+/// An event that could not be sealed, and why (boxed: the error path is the rare one).
+pub(crate) type Unsealed = Box<(Event<Frames>, EventError)>;
+
 /// How an event travels as a ZeroMQ message.
-///
-/// Today the frames go out as they are, which is what every ZeroMQ peer sends and expects. A
-/// versioned envelope (a frame that carries the event's id and attributes across processes) is
-/// the place for another variant: the connectors seal every event they send with
-/// [`Envelope`] and open every message they receive with it, and nothing else changes.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Envelope {
-    /// The event's frames are the message; a message's frames are the event.
+    /// The event's frames are the message; a message's frames are the event. What every
+    /// ZeroMQ peer sends and expects.
     #[default]
     Plain,
+    /// Between compysition peers: the event's origin id, `meta_id`, service and attributes
+    /// (its trace context among them) travel in one more frame, the message's **last**, so that
+    /// a subscriber's topic prefix still matches the first: the envelope frame of the
+    /// Majordomo pieces ([`ENVELOPE_MAGIC`](crate::mdp::ENVELOPE_MAGIC) and JSON, at most
+    /// [`MAX_ENVELOPE_SIZE`](crate::mdp::MAX_ENVELOPE_SIZE)). Both ends must use it: a
+    /// message without a valid envelope frame is dropped and counted as malformed, and an
+    /// event whose envelope would be too large is dropped and counted on the sending side.
+    Compysition,
 }
 
 impl Envelope {
-    /// The frames on the wire for `event`.
-    pub(crate) fn seal(self, event: Event<Frames>) -> Frames {
+    /// The frames on the wire for `event`, or the event back with why it cannot travel.
+    pub(crate) fn seal(self, event: Event<Frames>) -> std::result::Result<Frames, Unsealed> {
         match self {
-            Envelope::Plain => event.data,
+            Envelope::Plain => Ok(event.data),
+            Envelope::Compysition => match envelope::encode_request(&event) {
+                Ok(frame) => {
+                    let mut frames = event.data.into_vec();
+                    frames.push(frame);
+                    Ok(Frames::from(frames))
+                }
+                Err(error) => Err(Box::new((event, error))),
+            },
         }
     }
 
     /// The event for a message received, or why the message is not one (it is then dropped
     /// and counted as malformed).
-    pub(crate) fn open(self, frames: Vec<Bytes>) -> std::result::Result<Event<Frames>, String> {
+    pub(crate) fn open(self, mut frames: Vec<Bytes>) -> std::result::Result<Event<Frames>, String> {
         match self {
             Envelope::Plain => Ok(Event::new(Frames::from(frames))),
+            Envelope::Compysition => {
+                let last = frames.pop();
+                let read = envelope::decode_request(last.as_ref())
+                    .map_err(|error| error.message().to_owned())?;
+                let mut event = Event::new(Frames::from(frames));
+                read.apply(&mut event);
+                Ok(event)
+            }
         }
     }
 }
@@ -223,7 +247,7 @@ macro_rules! socket_options {
             /// allow-list is refused. Either side of a connection may be the server; a bound
             /// socket usually is. NULL is the default.
             #[cfg(feature = "curve")]
-            pub fn curve_server(mut self, security: $crate::curve::CurveServer) -> Self {
+            pub fn curve_server(mut self, security: $crate::zmtp::curve::CurveServer) -> Self {
                 self.options.mechanism = security.into();
                 self
             }
@@ -231,7 +255,7 @@ macro_rules! socket_options {
             /// CURVE security (RFC 26) as the client side of every handshake, to a server
             /// whose public key is given.
             #[cfg(feature = "curve")]
-            pub fn curve_client(mut self, security: $crate::curve::CurveClient) -> Self {
+            pub fn curve_client(mut self, security: $crate::zmtp::curve::CurveClient) -> Self {
                 self.options.mechanism = security.into();
                 self
             }

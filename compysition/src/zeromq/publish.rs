@@ -127,7 +127,15 @@ impl Actor for ZmqPub {
         };
         let envelope = self.options.envelope;
         while let Some(event) = inbox.recv().await {
-            let message = envelope.seal(event);
+            let message = match envelope.seal(event) {
+                Ok(message) => message,
+                Err(unsealed) => {
+                    let (event, error) = *unsealed;
+                    stats.count_dropped();
+                    ctx.fail(event, error).await;
+                    continue;
+                }
+            };
             outlets.publish(&message, |subscriber| subscriber.wants(&message), &stats);
         }
         outlets.close();

@@ -85,8 +85,17 @@ impl Actor for ZmqPush {
         // rather than held for a peer that may never come.
         let mut give_up_at = None;
         while let Some(event) = inbox.recv().await {
+            let message = match envelope.seal(event) {
+                Ok(message) => message,
+                Err(unsealed) => {
+                    let (event, error) = *unsealed;
+                    stats.count_dropped();
+                    ctx.fail(event, error).await;
+                    continue;
+                }
+            };
             tokio::select! {
-                () = outlets.send_waiting(envelope.seal(event)) => {}
+                () = outlets.send_waiting(message) => {}
                 () = stopped_for(&ctx, linger, &mut give_up_at) => stats.count_dropped(),
             }
         }

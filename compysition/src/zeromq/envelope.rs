@@ -1,5 +1,7 @@
-//! The compysition envelope: what of an event, beyond its body, crosses a Majordomo hop between
-//! compysition peers, so that a flow split over processes behaves as it does in one.
+//! The compysition envelope: what of an event, beyond its body, crosses a process edge between
+//! compysition peers (a Majordomo hop, or a ZeroMQ connector with
+//! [`Envelope::Compysition`](crate::zeromq::Envelope::Compysition)), so that a flow split over
+//! processes behaves as it does in one. Its constants are public at `compysition::mdp`.
 //!
 //! 7/MDP carries a service name and opaque body frames, nothing else. Between an
 //! [`MdpClient`](crate::actors::MdpClient) and an [`MdpWorker`](crate::actors::MdpWorker) that
