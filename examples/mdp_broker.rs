@@ -12,30 +12,14 @@
 //! (announce this broker to an `MdpBrokerRegistrationService`). The first line on stdout says
 //! where it listens (useful with port 0). Ctrl-C or SIGTERM stops it.
 
+#[path = "support/args.rs"]
+mod args;
+
 use std::time::Duration;
 
 use compysition::actors::MdpBroker;
-use compysition::Error;
 
-fn option(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// The value of option `name`, or `default` when it is not given.
-fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> compysition::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match option(args, name) {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|e| Error::Config {
-            setting: name.to_string(),
-            message: format!("`{text}`: {e}"),
-        }),
-    }
-}
+use args::{option, parsed};
 
 fn millis(args: &[String], name: &str, default: u64) -> compysition::Result<Duration> {
     parsed(args, name, default).map(Duration::from_millis)

@@ -11,6 +11,9 @@
 //! `answered=N wrong=N failed=N`; the exit status is 0 only when every request was answered
 //! with its own body.
 
+#[path = "support/args.rs"]
+mod args;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,27 +21,9 @@ use std::time::Duration;
 use compysition::actors::MdpClient;
 use compysition::mdp::Frames;
 use compysition::prelude::*;
-use compysition::{AnyPayload, Error, ErrorEvent};
+use compysition::{AnyPayload, ErrorEvent};
 
-fn option(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// The value of option `name`, or `default` when it is not given.
-fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> compysition::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match option(args, name) {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|e| Error::Config {
-            setting: name.to_string(),
-            message: format!("`{text}`: {e}"),
-        }),
-    }
-}
+use args::{option, parsed};
 
 /// Sends requests `0..count` to `service`, one event each.
 struct Requests {

@@ -10,30 +10,15 @@
 //! (default 2500, same as the broker's), `--liveness N` (default 3). Ctrl-C or SIGTERM stops it
 //! after it has answered what it took.
 
+#[path = "support/args.rs"]
+mod args;
+
 use std::time::Duration;
 
 use compysition::actors::MdpWorker;
-use compysition::{Director, Error};
+use compysition::Director;
 
-fn option(args: &[String], name: &str) -> Option<String> {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
-/// The value of option `name`, or `default` when it is not given.
-fn parsed<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> compysition::Result<T>
-where
-    T::Err: std::fmt::Display,
-{
-    match option(args, name) {
-        None => Ok(default),
-        Some(text) => text.parse().map_err(|e| Error::Config {
-            setting: name.to_string(),
-            message: format!("`{text}`: {e}"),
-        }),
-    }
-}
+use args::{option, parsed};
 
 #[tokio::main]
 async fn main() -> compysition::Result<()> {
