@@ -24,34 +24,6 @@ const BODIES: &[&[&[u8]]] = &[
     &[b"\x00\xff\x01binary"],
 ];
 
-/// A flow `feed -> sink` whose edge holds `capacity` events; the feed's own channel holds one.
-fn sink_flow<A>(sink: A, capacity: usize) -> (Director, mpsc::Sender<Event<Frames>>)
-where
-    A: Actor<Inboxes = Inbox<Frames>, Outboxes = ()>,
-{
-    let mut director = Director::new();
-    let (source, events) = feed(1);
-    let source = director.register_actor("feed", source);
-    let sink = director.register_actor("socket", sink);
-    director.connect_queue(&source, &sink).capacity(capacity);
-    director.start().expect("the flow starts");
-    (director, events)
-}
-
-/// A flow `source -> collect`.
-fn source_flow<A>(source: A) -> (Director, mpsc::UnboundedReceiver<Event<Frames>>)
-where
-    A: Actor<Inboxes = (), Outboxes = Outbox<Frames>>,
-{
-    let mut director = Director::new();
-    let (sink, events) = collect();
-    let source = director.register_actor("socket", source);
-    let sink = director.register_actor("collect", sink);
-    director.connect_queue(&source, &sink);
-    director.start().expect("the flow starts");
-    (director, events)
-}
-
 async fn push_every_body_to(python: &PythonPeer, events: &mpsc::Sender<Event<Frames>>) {
     for body in BODIES {
         events.send(message(body)).await.expect("the feed runs");

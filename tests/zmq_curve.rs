@@ -7,42 +7,13 @@ mod harness;
 
 use compysition::actors::{ZmqPull, ZmqPush};
 use compysition::curve::{AllowList, CurveClient, CurveServer, KeyPair};
-use compysition::prelude::*;
-use compysition::zeromq::Frames;
 use harness::*;
-use tokio::sync::mpsc;
 
 const BODIES: &[&[&[u8]]] = &[&[b"sealed"], &[b"two", b"frames"], &[b""]];
 
 /// A key pair in Z85, as the python peer takes it.
 fn z85_pair(keys: &KeyPair) -> [String; 2] {
     [keys.public().to_z85(), keys.secret().to_z85()]
-}
-
-fn sink_flow<A>(sink: A) -> (Director, mpsc::Sender<Event<Frames>>)
-where
-    A: Actor<Inboxes = Inbox<Frames>, Outboxes = ()>,
-{
-    let mut director = Director::new();
-    let (source, events) = feed(1);
-    let source = director.register_actor("feed", source);
-    let sink = director.register_actor("socket", sink);
-    director.connect_queue(&source, &sink);
-    director.start().expect("the flow starts");
-    (director, events)
-}
-
-fn source_flow<A>(source: A) -> (Director, mpsc::UnboundedReceiver<Event<Frames>>)
-where
-    A: Actor<Inboxes = (), Outboxes = Outbox<Frames>>,
-{
-    let mut director = Director::new();
-    let (sink, events) = collect();
-    let source = director.register_actor("socket", source);
-    let sink = director.register_actor("collect", sink);
-    director.connect_queue(&source, &sink);
-    director.start().expect("the flow starts");
-    (director, events)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,7 +38,7 @@ async fn our_curve_push_serves_a_pyzmq_curve_pull() {
             &server_public,
         ],
     );
-    let (_flow, events) = sink_flow(push);
+    let (_flow, events) = sink_flow(push, 16);
     for body in BODIES {
         events.send(message(body)).await.expect("the feed runs");
     }
@@ -118,11 +89,11 @@ async fn a_key_not_on_the_allow_list_gets_nothing_through() {
     let (_pulling, mut received) = source_flow(pull);
     // A plaintext peer and a peer with a key the server does not allow: both refused.
     let plain = ZmqPush::connect(&endpoint).expect("a valid endpoint");
-    let (_plain_flow, plain_events) = sink_flow(plain);
+    let (_plain_flow, plain_events) = sink_flow(plain, 16);
     let strange = ZmqPush::connect(&endpoint)
         .expect("a valid endpoint")
         .curve_client(CurveClient::new(stranger, server_public));
-    let (_strange_flow, strange_events) = sink_flow(strange);
+    let (_strange_flow, strange_events) = sink_flow(strange, 16);
     let _ = plain_events.try_send(message(&[b"plain"]));
     let _ = strange_events.try_send(message(&[b"strange"]));
     assert!(
@@ -133,7 +104,7 @@ async fn a_key_not_on_the_allow_list_gets_nothing_through() {
     let allowed = ZmqPush::connect(&endpoint)
         .expect("a valid endpoint")
         .curve_client(CurveClient::new(allowed, server_public));
-    let (_allowed_flow, allowed_events) = sink_flow(allowed);
+    let (_allowed_flow, allowed_events) = sink_flow(allowed, 16);
     allowed_events
         .send(message(&[b"allowed"]))
         .await

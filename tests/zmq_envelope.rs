@@ -12,32 +12,6 @@ use compysition::zeromq::{Envelope, Frames};
 use harness::*;
 use tokio::sync::mpsc;
 
-fn sink_flow<A>(sink: A) -> (Director, mpsc::Sender<Event<Frames>>)
-where
-    A: Actor<Inboxes = Inbox<Frames>, Outboxes = ()>,
-{
-    let mut director = Director::new();
-    let (source, events) = feed(1);
-    let source = director.register_actor("feed", source);
-    let sink = director.register_actor("socket", sink);
-    director.connect_queue(&source, &sink);
-    director.start().expect("the flow starts");
-    (director, events)
-}
-
-fn source_flow<A>(source: A) -> (Director, mpsc::UnboundedReceiver<Event<Frames>>)
-where
-    A: Actor<Inboxes = (), Outboxes = Outbox<Frames>>,
-{
-    let mut director = Director::new();
-    let (sink, events) = collect();
-    let source = director.register_actor("socket", source);
-    let sink = director.register_actor("collect", sink);
-    director.connect_queue(&source, &sink);
-    director.start().expect("the flow starts");
-    (director, events)
-}
-
 fn order_event() -> Event<Frames> {
     let mut event = message(&[b"order", b"42"])
         .with_service("orders")
@@ -66,7 +40,7 @@ async fn an_event_keeps_its_envelope_from_push_to_pull() {
         .expect("a valid endpoint")
         .envelope(Envelope::Compysition);
     let (_pulling, mut received) = source_flow(pull);
-    let (_pushing, sending) = sink_flow(push);
+    let (_pushing, sending) = sink_flow(push, 16);
     let sent = order_event();
     let (origin, meta_id) = (sent.id(), sent.meta_id().to_string());
     sending.send(sent).await.expect("the feed runs");
@@ -97,7 +71,7 @@ async fn a_subscriber_s_prefix_still_matches_an_enveloped_message() {
         .subscribe("order")
         .envelope(Envelope::Compysition);
     let (_subscribing, mut received) = source_flow(subscriber);
-    let (_publishing, sending) = sink_flow(publisher);
+    let (_publishing, sending) = sink_flow(publisher, 16);
     assert!(eventually(|| stats.subscriptions() == 1).await);
     sending
         .send(message(&[b"news", b"skipped"]))
