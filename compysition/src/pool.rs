@@ -735,11 +735,18 @@ mod tests {
             release.send(()).expect("a blocked job");
         }
         busy.await.into_iter().for_each(|r| r.expect("job ran"));
-        // One job per worker, all running at once: every worker is past the abandoned job.
+        // Every worker is past the abandoned job.
+        every_worker_passes(&offload, cpus).await;
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+    }
+
+    /// Runs one job per worker, all at once (each waits for the others): when it returns,
+    /// every worker has taken a job queued after whatever was queued before.
+    async fn every_worker_passes(pool: &CpuPool, cpus: usize) {
         let all_workers = Arc::new(std::sync::Barrier::new(cpus));
         let markers = (0..cpus).map(|_| {
             let all_workers = Arc::clone(&all_workers);
-            offload.run(move || {
+            pool.run(move || {
                 all_workers.wait();
                 Ok(())
             })
@@ -747,7 +754,6 @@ mod tests {
         for marker in futures_util::future::join_all(markers).await {
             marker.expect("the pool goes on");
         }
-        assert_eq!(ran.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test]
@@ -903,18 +909,8 @@ mod tests {
             release.send(()).expect("a blocked job");
         }
         busy.await.into_iter().for_each(|r| r.expect("job ran"));
-        // One job per worker, all running at once: every worker is past the timed-out job.
-        let all_workers = Arc::new(std::sync::Barrier::new(cpus));
-        let markers = (0..cpus).map(|_| {
-            let all_workers = Arc::clone(&all_workers);
-            pool.run(move || {
-                all_workers.wait();
-                Ok(())
-            })
-        });
-        for marker in futures_util::future::join_all(markers).await {
-            marker.expect("the pool goes on");
-        }
+        // Every worker is past the timed-out job.
+        every_worker_passes(&pool, cpus).await;
         assert_eq!(ran.load(Ordering::SeqCst), 0);
         // A deadline already past fails without queueing anything.
         let past = pool.run_until(0, Some(deadline), || Ok(())).now_or_never();

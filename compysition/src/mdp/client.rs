@@ -42,8 +42,6 @@ use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_MESSAGE_SIZE};
-use super::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
-use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, Malformed};
 use super::registration::{BrokerDirectory, BrokerSource};
@@ -52,6 +50,8 @@ use crate::error::{EventError, Result};
 use crate::event::Event;
 use crate::id::random_u64;
 use crate::port::{Inbox, Outbox};
+use crate::zeromq::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
+use crate::zeromq::Frames;
 use crate::zmtp::dealer::Dealer;
 use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::transport::check_connect_endpoint;

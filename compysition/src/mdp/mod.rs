@@ -32,23 +32,12 @@
 //! worker builders, configured with `compysition::curve`).
 
 // Listed bottom up; a module imports only those above it, so the graph has no cycle:
-// `defaults` and `limits` (what the settings start at and are bounded by), `envelope` (what of
-// an event travels between compysition peers), `frames` and `protocol` (bodies, MDP messages),
-// `registration` (the discovery dialogue and the broker directory), then the pieces `broker`,
+// `defaults` and `limits` (what the settings start at and are bounded by), `protocol` (MDP
+// messages), `registration` (the discovery dialogue and the broker directory), then the pieces `broker`,
 // `client`, `worker`.
 mod defaults;
 mod limits;
 
-// The envelope is the compysition peers' (`crate::zeromq::envelope`), shared with the ZeroMQ
-// connectors; its constants are public here, where its first use is.
-mod envelope {
-    pub(crate) use crate::zeromq::envelope::*;
-}
-// Bodies are `Frames`, the ZeroMQ connectors' messages (`crate::zeromq`): one type for a
-// message however it travels, so a body goes from a Majordomo worker to a PUSH socket as it is.
-mod frames {
-    pub(crate) use crate::zeromq::Frames;
-}
 pub mod protocol;
 
 pub(crate) mod registration;
@@ -61,6 +50,9 @@ pub use crate::zeromq::envelope::{
     EnvelopeStats, ENVELOPE_MAGIC, ENVELOPE_SERVICE_SUFFIX, MAX_ENVELOPE_SIZE,
     TRACEPARENT_ATTRIBUTE,
 };
+// Bodies are `Frames`, the ZeroMQ connectors' messages: one type for a message however it
+// travels, so a body goes from a Majordomo worker to a PUSH socket as it is. The envelope is
+// shared with the connectors too; its constants are public here, where its first use is.
 pub use crate::zeromq::Frames;
 pub use broker::{BrokerCounters, BrokerStats, DEFAULT_REQUEST_DEADLINE, MAX_DISPATCHES};
 pub use client::{DEFAULT_MAX_RECONNECT_BACKOFF, DEFAULT_RECONNECT_BACKOFF};

@@ -26,7 +26,7 @@ use std::fmt;
 
 use bytes::Bytes;
 
-use super::frames::Frames;
+use crate::zeromq::Frames;
 
 /// The header frame of the client sub-protocol, MDP/Client v0.1.
 pub const CLIENT_HEADER: &[u8] = b"MDPC01";

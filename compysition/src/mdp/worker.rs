@@ -46,8 +46,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::defaults::{DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_LIVENESS, DEFAULT_MAX_MESSAGE_SIZE};
-use super::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
-use super::frames::Frames;
 use super::limits;
 use super::protocol::{self, valid_service_name, WorkerCommand, WorkerOutbound, MMI_PREFIX};
 use super::registration::{BrokerDirectory, BrokerSource};
@@ -57,6 +55,8 @@ use crate::event::Event;
 use crate::id::EventId;
 use crate::payload::AnyPayload;
 use crate::port::{Inbox, Outbox, SendEvent};
+use crate::zeromq::envelope::{self, EnvelopeStats, ENVELOPE_SERVICE_SUFFIX};
+use crate::zeromq::Frames;
 use crate::zmtp::dealer::Dealer;
 use crate::zmtp::mechanism::Mechanism;
 use crate::zmtp::transport::check_connect_endpoint;

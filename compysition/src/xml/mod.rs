@@ -66,6 +66,8 @@ use crate::payload::Convert;
 pub use limits::XmlLimits;
 pub(crate) use parse::is_name;
 pub use parse::MAX_DEPTH;
+#[cfg(feature = "xslt")]
+pub(crate) use xmltodict::escape_attribute;
 pub use xmltodict::{json_to_xml, xml_to_json, ENVELOPE};
 #[cfg(feature = "xslt")]
 pub use xslt::{

@@ -436,6 +436,15 @@ fn scalar_text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
     }
 }
 
+/// Text as a double-quoted attribute value (the XPath splitter writes its stylesheet with it).
+#[cfg_attr(not(feature = "xslt"), allow(dead_code))]
+pub(crate) fn escape_attribute(text: &str) -> String {
+    let mut out = Vec::with_capacity(text.len());
+    escape_into(&mut out, text, true);
+    // Whole characters in, whole characters out: always UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
 /// Escapes text for element content or (with `attribute`) a double-quoted attribute value.
 /// Characters XML cannot carry at all (most control characters) become U+FFFD.
 fn escape_into(out: &mut Vec<u8>, text: &str, attribute: bool) {

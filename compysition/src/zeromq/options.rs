@@ -8,7 +8,9 @@ use bytes::Bytes;
 
 use super::envelope;
 use super::frames::Frames;
-use crate::error::{EventError, Result};
+use super::stats::ZmqStats;
+use crate::actor::Context;
+use crate::error::Result;
 use crate::event::Event;
 use crate::retry::RetryPolicy;
 use crate::zmtp::limits::{self, DEFAULT_HANDSHAKE_TIMEOUT, MAX_MESSAGE_SIZE};
@@ -36,9 +38,6 @@ pub const DEFAULT_MAX_PEERS: usize = 1024;
 /// How long a PUSH or PUB that is stopping gives its peers to take what is queued for them.
 pub const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 
-/// An event that could not be sealed, and why (boxed: the error path is the rare one).
-pub(crate) type Unsealed = Box<(Event<Frames>, EventError)>;
-
 /// How an event travels as a ZeroMQ message.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -58,17 +57,27 @@ pub enum Envelope {
 }
 
 impl Envelope {
-    /// The frames on the wire for `event`, or the event back with why it cannot travel.
-    pub(crate) fn seal(self, event: Event<Frames>) -> std::result::Result<Frames, Unsealed> {
+    /// The frames on the wire for `event`. One that cannot travel (its envelope would be over
+    /// the limit) is counted as dropped and goes to the actor's error outbox instead.
+    pub(crate) async fn seal(
+        self,
+        event: Event<Frames>,
+        ctx: &Context,
+        stats: &ZmqStats,
+    ) -> Option<Frames> {
         match self {
-            Envelope::Plain => Ok(event.data),
+            Envelope::Plain => Some(event.data),
             Envelope::Compysition => match envelope::encode_request(&event) {
                 Ok(frame) => {
                     let mut frames = event.data.into_vec();
                     frames.push(frame);
-                    Ok(Frames::from(frames))
+                    Some(Frames::from(frames))
                 }
-                Err(error) => Err(Box::new((event, error))),
+                Err(error) => {
+                    stats.count_dropped();
+                    ctx.fail(event, error).await;
+                    None
+                }
             },
         }
     }

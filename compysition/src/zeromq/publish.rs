@@ -127,14 +127,8 @@ impl Actor for ZmqPub {
         };
         let envelope = self.options.envelope;
         while let Some(event) = inbox.recv().await {
-            let message = match envelope.seal(event) {
-                Ok(message) => message,
-                Err(unsealed) => {
-                    let (event, error) = *unsealed;
-                    stats.count_dropped();
-                    ctx.fail(event, error).await;
-                    continue;
-                }
+            let Some(message) = envelope.seal(event, &ctx, &stats).await else {
+                continue;
             };
             outlets.publish(&message, |subscriber| subscriber.wants(&message), &stats);
         }

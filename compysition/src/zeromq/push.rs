@@ -85,14 +85,8 @@ impl Actor for ZmqPush {
         // rather than held for a peer that may never come.
         let mut give_up_at = None;
         while let Some(event) = inbox.recv().await {
-            let message = match envelope.seal(event) {
-                Ok(message) => message,
-                Err(unsealed) => {
-                    let (event, error) = *unsealed;
-                    stats.count_dropped();
-                    ctx.fail(event, error).await;
-                    continue;
-                }
+            let Some(message) = envelope.seal(event, &ctx, &stats).await else {
+                continue;
             };
             tokio::select! {
                 () = outlets.send_waiting(message) => {}

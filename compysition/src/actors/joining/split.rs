@@ -138,7 +138,10 @@ fn split_stylesheet(expression: &str, namespaces: &[(&str, &str)]) -> crate::Res
                 message: format!("`{prefix}` is not a namespace prefix"),
             });
         }
-        declarations.push_str(&format!(r#" xmlns:{prefix}="{}""#, attribute_text(uri)));
+        declarations.push_str(&format!(
+            r#" xmlns:{prefix}="{}""#,
+            crate::xml::escape_attribute(uri)
+        ));
         prefixes.push(*prefix);
     }
     Ok(format!(
@@ -152,16 +155,8 @@ fn split_stylesheet(expression: &str, namespaces: &[(&str, &str)]) -> crate::Res
         ),
         declarations,
         prefixes.join(" "),
-        attribute_text(expression)
+        crate::xml::escape_attribute(expression)
     ))
-}
-
-/// Text as the value of an attribute in double quotes.
-#[cfg(feature = "xslt")]
-fn attribute_text(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
 }
 
 #[cfg(feature = "xslt")]

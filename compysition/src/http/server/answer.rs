@@ -328,14 +328,15 @@ fn negotiate_unparsed(unparsed: Unparsed, accept: &Accept) -> (Option<HeaderValu
         Format::Xml => accept.xml_content_type(),
         Format::Json => negotiation::JSON,
     };
+    let bytes = unparsed.bytes().clone();
     if accept.choose(own) == own {
-        return (Some(own_type(own)), unparsed.bytes().clone());
+        return (Some(own_type(own)), bytes);
     }
-    match unparsed.clone().parse() {
+    match unparsed.parse() {
         Ok(parsed) => negotiate(parsed, accept),
         Err(error) => {
             tracing::debug!(%error, "answer does not parse; sent as it is");
-            (Some(own_type(own)), unparsed.bytes().clone())
+            (Some(own_type(own)), bytes)
         }
     }
 }
